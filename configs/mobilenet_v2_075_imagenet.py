@@ -1,0 +1,3 @@
+# MobileNetV2 0.75 on ImageNet at 224x224: the width-multiplier variant of mobilenet_v2_imagenet.py.
+_base_ = ["mobilenet_v2_imagenet.py"]
+model = dict(backbone=dict(widen_factor=0.75))

@@ -1,0 +1,106 @@
+import pytest
+import torch
+from torch import nn
+
+from visionkit.models import MobileNetV2
+from visionkit.models.layers import InvertedResidual, make_divisible
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(32 * 0.35, 16), (16 * 0.35, 8), (24 * 1.4, 32), (96 * 0.75, 72), (1280 * 1.4, 1792), (32, 32)],
+)
+def test_make_divisible(value, expected):
+    assert make_divisible(value) == expected
+
+
+def test_paper_table2_channels_and_strides():
+    backbone = MobileNetV2(out_taps=("final",))
+    stage_ends = {
+        "layer2": (16, 2),
+        "layer4": (24, 4),
+        "layer7": (32, 8),
+        "layer11": (64, 16),
+        "layer14": (96, 16),
+        "layer17": (160, 32),
+        "layer18": (320, 32),
+        "final": (1280, 32),
+        "layer19": (1280, 32),
+        "layer1": (32, 2),
+    }
+    for name, (channels, stride) in stage_ends.items():
+        assert (backbone.tap_channels(name), backbone.tap_stride(name)) == (channels, stride), name
+    assert (backbone.tap_channels("layer15_expansion"), backbone.tap_stride("layer15_expansion")) == (576, 16)
+    assert len(backbone.blocks) == 17
+
+
+def test_forward_returns_requested_taps_with_matching_shapes():
+    taps = ("layer15_expansion", "final", "layer18", "layer4")
+    backbone = MobileNetV2(out_taps=taps).eval()
+    feats = backbone(torch.randn(2, 3, 320, 320))
+    assert list(feats) == list(taps)
+    for name, feat in feats.items():
+        stride = backbone.tap_stride(name)
+        assert feat.shape == (2, backbone.tap_channels(name), 320 // stride, 320 // stride), name
+    assert feats["layer15_expansion"].shape == (2, 576, 20, 20)
+    assert feats["final"].shape == (2, 1280, 10, 10)
+
+
+def test_layer15_expansion_is_expand_activation_of_first_160_block():
+    backbone = MobileNetV2(out_taps=("layer15_expansion", "layer14")).eval()
+    feats = backbone(torch.randn(1, 3, 224, 224))
+    block = backbone.blocks[13]  # layer 15 = blocks[15 - 2]
+    assert block.out_channels == 160 and block.depthwise.conv.stride == (2, 2)
+    torch.testing.assert_close(feats["layer15_expansion"], block.expand(feats["layer14"]))
+
+
+@pytest.mark.parametrize("width, channels", [(0.35, (16, 1280)), (1.4, (48, 1792)), (0.5, (16, 1280))])
+def test_width_multiplier(width, channels):
+    backbone = MobileNetV2(widen_factor=width)
+    assert backbone.tap_channels("layer1") == channels[0]
+    assert backbone.tap_channels("final") == channels[1]
+
+
+@pytest.mark.parametrize("output_stride", [32, 16, 8])
+def test_output_stride_by_dilation(output_stride):
+    backbone = MobileNetV2(output_stride=output_stride, out_taps=("layer18", "final")).eval()
+    feats = backbone(torch.randn(1, 3, 256, 256))
+    assert feats["layer18"].shape[-1] == 256 // output_stride
+    assert backbone.tap_stride("layer18") == output_stride
+    dilations = [b.depthwise.conv.dilation[0] for b in backbone.blocks]
+    strides = [b.depthwise.conv.stride[0] for b in backbone.blocks]
+    expected = {
+        32: ([1] * 17, [1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1]),
+        # TF slim: the block reaching the output stride keeps rate 1, the ones after it get 2.
+        16: ([1] * 14 + [2, 2, 2], [1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+        8: ([1] * 7 + [2] * 6 + [2, 4, 4, 4], [1, 2, 1, 2, 1, 1] + [1] * 11),
+    }
+    assert (dilations, strides) == expected[output_stride]
+
+
+def test_output_stride_keeps_parameters():
+    counts = {os: sum(p.numel() for p in MobileNetV2(output_stride=os).parameters()) for os in (32, 16, 8)}
+    assert len(set(counts.values())) == 1
+
+
+def test_unknown_tap_lists_available():
+    with pytest.raises(ValueError, match="layer15_expansion"):
+        MobileNetV2(out_taps=("layer99",))
+
+
+def test_frozen_stages_and_norm_eval():
+    backbone = MobileNetV2(frozen_stages=2, norm_eval=True)
+    backbone.train()
+    assert not any(p.requires_grad for p in backbone.stem.parameters())
+    assert not any(p.requires_grad for p in backbone.blocks[2].parameters())  # layer4, stage 2
+    assert all(p.requires_grad for p in backbone.blocks[3].parameters())  # layer5, stage 3
+    assert all(not m.training for m in backbone.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_inverted_residual_shortcut_and_linear_bottleneck():
+    block = InvertedResidual(24, 24, 1, 6)
+    assert block.use_shortcut and block.hidden_channels == 144
+    assert isinstance(block.project.act, nn.Identity)  # no activation after the projection
+    assert not InvertedResidual(24, 32, 1, 6).use_shortcut
+    assert not InvertedResidual(24, 24, 2, 6).use_shortcut
+    assert InvertedResidual(32, 16, 1, 1).expand is None

@@ -1,0 +1,131 @@
+"""torchvision mobilenet_v2 checkpoints load into visionkit and give torchvision's logits."""
+
+import re
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from visionkit.models import CheckpointMismatchError, ImageClassifier, MobileNetV2, load_checkpoint
+
+
+def randomised_torchvision(width: float = 1.0, num_classes: int = 1000) -> nn.Module:
+    """A torchvision MobileNetV2 whose BN statistics and affine parameters are random too.
+
+    Freshly initialised, its logits are ~1e-9 and any model would "match" them.
+    """
+    torch.manual_seed(0)
+    model = torchvision.models.mobilenet_v2(width_mult=width, num_classes=num_classes)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.normal_(0, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            nn.init.normal_(module.weight, 1.0, 0.3)
+            nn.init.normal_(module.bias, 0.0, 0.3)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, 0, 0.05)
+            nn.init.normal_(module.bias, 0, 0.05)
+    return model.eval()
+
+
+def build_classifier(width: float = 1.0, num_classes: int = 1000) -> ImageClassifier:
+    return ImageClassifier(
+        backbone=dict(type="MobileNetV2", widen_factor=width),
+        head=dict(type="ClassifierHead", num_classes=num_classes),
+    ).eval()
+
+
+@pytest.mark.parametrize("width", [1.0, 0.35, 1.4])
+def test_logits_equal_torchvision(tmp_path, width):
+    reference = randomised_torchvision(width)
+    path = tmp_path / "mobilenet_v2.pth"
+    torch.save(reference.state_dict(), path)
+    model = build_classifier(width)
+    load_checkpoint(model, str(path))
+    images = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        expected, actual = reference(images), model(images, mode="tensor")
+    assert expected.abs().max() > 1.0  # a meaningful comparison, not two near-zero outputs
+    assert (expected - actual).abs().max() < 1e-4
+
+
+def test_backbone_only_load_takes_the_same_file(tmp_path):
+    reference = randomised_torchvision()
+    path = tmp_path / "mobilenet_v2.pth"
+    torch.save(reference.state_dict(), path)
+    backbone = MobileNetV2(out_taps=("layer15_expansion", "final")).eval()
+    load_checkpoint(backbone, str(path))
+    images = torch.randn(1, 3, 320, 320)
+    with torch.no_grad():
+        feats = backbone(images)
+        torch.testing.assert_close(feats["final"], reference.features(images))
+        expansion = reference.features[14].conv[0](reference.features[:14](images))
+        torch.testing.assert_close(feats["layer15_expansion"], expansion)
+
+
+def test_pretrained_init_cfg_in_a_backbone(tmp_path):
+    reference = randomised_torchvision()
+    path = tmp_path / "mnv2.pth"
+    torch.save(reference.state_dict(), path)
+    backbone = MobileNetV2(init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    backbone.init_weights()
+    torch.testing.assert_close(backbone.stem.conv.weight, reference.features[0][0].weight)
+    torch.testing.assert_close(
+        backbone.blocks[16].project.bn.running_var, reference.features[17].conv[3].running_var
+    )
+
+
+def test_visionkit_classifier_checkpoint_into_backbone_with_prefix(tmp_path):
+    model = build_classifier()
+    path = tmp_path / "visionkit.pth"
+    torch.save({"state_dict": model.state_dict(), "meta": {}}, path)
+    backbone = MobileNetV2()
+    with pytest.raises(CheckpointMismatchError, match=re.escape("prefix='backbone.'")):
+        load_checkpoint(backbone, str(path))
+    load_checkpoint(backbone, str(path), prefix="backbone.")
+    torch.testing.assert_close(backbone.final_conv.conv.weight, model.backbone.final_conv.conv.weight)
+
+
+def test_mismatched_checkpoint_names_the_keys(tmp_path):
+    path = tmp_path / "wrong.pth"
+    torch.save(randomised_torchvision(num_classes=10).state_dict(), path)
+    with pytest.raises(CheckpointMismatchError, match=r"(?s)wrong.pth.*head\.fc\.weight"):
+        load_checkpoint(build_classifier(num_classes=1000), str(path))
+    torch.save({"foo.weight": torch.zeros(1)}, path)
+    with pytest.raises(
+        CheckpointMismatchError, match=r"(?s)missing in the checkpoint.*not in the model \(1\): foo.weight"
+    ):
+        load_checkpoint(build_classifier(), str(path))
+
+
+def test_torchvision_scheme_resolves_to_the_published_url(monkeypatch):
+    from mmengine.runner import checkpoint as mm_checkpoint
+
+    seen = {}
+
+    def fake_http(url, map_location=None, model_dir=None, **kwargs):
+        seen["url"] = url
+        return randomised_torchvision().state_dict()
+
+    monkeypatch.setattr(mm_checkpoint, "load_from_http", fake_http)
+    model = build_classifier()
+    load_checkpoint(model, "torchvision://mobilenet_v2")
+    assert seen["url"] == torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.url
+
+
+def test_http_url_goes_through_the_http_loader(monkeypatch):
+    from mmengine.runner import checkpoint as mm_checkpoint
+
+    monkeypatch.setattr(
+        mm_checkpoint.CheckpointLoader, "_schemes", dict(mm_checkpoint.CheckpointLoader._schemes)
+    )
+    calls = []
+
+    def fake_http(filename, map_location=None):
+        calls.append(filename)
+        return randomised_torchvision().state_dict()
+
+    mm_checkpoint.CheckpointLoader.register_scheme(prefixes=("https://",), loader=fake_http, force=True)
+    load_checkpoint(build_classifier(), "https://example.org/mobilenet_v2-b0353104.pth")
+    assert calls == ["https://example.org/mobilenet_v2-b0353104.pth"]

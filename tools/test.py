@@ -1,0 +1,84 @@
+"""Evaluate a checkpoint on a config's test set and print the metric table.
+
+    python tools/test.py CONFIG CHECKPOINT [--out predictions.pkl] [--work-dir DIR] [--data-root PATH]
+        [--cfg-options key=value ...] [--launcher none|pytorch]
+
+CHECKPOINT is a visionkit checkpoint or a torchvision one (path, URL or torchvision://mobilenet_v2).
+The metrics are also written to WORK_DIR/test_metrics.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mmengine.config import DictAction
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+
+from visionkit.engine import load_config
+from visionkit.models import load_checkpoint
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("config", help="config file")
+    parser.add_argument("checkpoint", help="checkpoint: path, URL or torchvision://NAME")
+    parser.add_argument("--out", help="also dump every prediction to this .pkl file")
+    parser.add_argument("--work-dir", help="where logs and test_metrics.json go")
+    parser.add_argument("--data-root", help="dataset root for every dataloader (overrides the config)")
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        default={},
+        help="override config values, e.g. test_dataloader.batch_size=32",
+    )
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    """A two-column text table of metric names and values."""
+    width = max((len(k) for k in metrics), default=6)
+    lines = [f"{'metric':<{width}}  value", f"{'-' * width}  -------"]
+    lines += [
+        f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}" for k, v in metrics.items()
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.data_root)
+    cfg.launcher = args.launcher
+    cfg.load_from, cfg.resume = None, False
+    if args.out:
+        if not args.out.endswith((".pkl", ".pickle")):
+            raise SystemExit(f"--out must end in .pkl or .pickle, got {args.out}")
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        cfg.test_evaluator = [*evaluators, dict(type="DumpResults", out_file_path=args.out)]
+    runner = Runner.from_cfg(cfg)
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    load_checkpoint(model, args.checkpoint)
+    metrics = runner.test()
+    print(format_metrics(metrics))
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    with open(os.path.join(cfg.work_dir, "test_metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Train a model from a config with mmengine's Runner.
+
+    python tools/train.py configs/mobilenet_v2_imagenet.py [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--data-root PATH] [--cfg-options key=value ...] [--launcher none|pytorch]
+
+Several GPUs or machines: tools/dist_train.sh (torchrun + DDP).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+from visionkit.engine import load_config
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("config", help="config file, e.g. configs/mobilenet_v2_imagenet.py")
+    parser.add_argument("--work-dir", help="where logs and checkpoints go (default work_dirs/<config name>)")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="CKPT",
+        help="resume training: from CKPT, or without a value from the last checkpoint in the work dir",
+    )
+    parser.add_argument("--amp", action="store_true", help="mixed-precision training (CUDA)")
+    parser.add_argument("--data-root", help="dataset root for every dataloader (overrides the config)")
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        default={},
+        help="override config values, e.g. train_dataloader.batch_size=32",
+    )
+    parser.add_argument(
+        "--launcher",
+        choices=["none", "pytorch", "slurm", "mpi"],
+        default="none",
+        help="job launcher; tools/dist_train.sh sets pytorch",
+    )
+    parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.data_root)
+    cfg.launcher = args.launcher
+    if args.amp:
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+    if args.resume == "auto":
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        cfg.resume, cfg.load_from = True, args.resume
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == "__main__":
+    main()

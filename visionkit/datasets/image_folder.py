@@ -1,0 +1,132 @@
+"""Classification datasets on disk: class-per-folder trees and ``path label`` list files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from mmengine.dataset import BaseDataset
+
+from ..registry import DATASETS
+from .data_root import require_path
+
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def read_class_names(path: str) -> tuple[str, ...]:
+    """One class name per line, in label order."""
+    require_path(path, "Class-name file")
+    with open(path) as f:
+        return tuple(line.strip() for line in f if line.strip())
+
+
+@DATASETS.register_module()
+class ImageFolderDataset(BaseDataset):
+    """Images with one class each, in either of two layouts under ``data_root/data_prefix``:
+
+    - folder mode (no ``ann_file``): ``<class name>/<image>``; class names are the sorted folder names
+      unless ``classes`` gives them (then label = position in ``classes``).
+    - list mode: ``ann_file`` lines ``relative/path.jpg <label>`` (0-based), mmpretrain's format, as
+      used for the ImageNet val set.
+
+    Each item is ``{'img_path': str, 'gt_label': int}`` before the pipeline.
+
+    Args:
+        classes: class names, or a text file with one per line (relative to ``data_root``).
+    """
+
+    def __init__(
+        self,
+        data_root: str = "",
+        data_prefix: str = "",
+        ann_file: str = "",
+        classes: Sequence[str] | str | None = None,
+        pipeline: Sequence[dict] = (),
+        test_mode: bool = False,
+        **kwargs,
+    ) -> None:
+        if isinstance(classes, str):
+            classes = read_class_names(os.path.join(data_root, classes))
+        metainfo = {"classes": tuple(classes)} if classes is not None else None
+        super().__init__(
+            ann_file=ann_file,
+            metainfo=metainfo,
+            data_root=data_root,
+            data_prefix=dict(img_path=data_prefix),
+            pipeline=list(pipeline),
+            test_mode=test_mode,
+            **kwargs,
+        )
+
+    def load_data_list(self) -> list[dict]:
+        require_path(self.data_root or ".", "Dataset root")
+        image_dir = self.data_prefix["img_path"]
+        require_path(image_dir, "Image folder")
+        items = self._load_list() if self.ann_file else self._scan_folders(image_dir)
+        if not items:
+            raise ValueError(f"No images found in '{image_dir}' (extensions: {', '.join(IMG_EXTENSIONS)})")
+        return items
+
+    def _scan_folders(self, image_dir: str) -> list[dict]:
+        folders = sorted(d.name for d in os.scandir(image_dir) if d.is_dir())
+        classes = self._metainfo.get("classes") or tuple(folders)
+        self._metainfo["classes"] = tuple(classes)
+        label_of = {name: label for label, name in enumerate(classes)}
+        unknown = [f for f in folders if f not in label_of]
+        if unknown:
+            raise ValueError(f"Folders {unknown[:5]} in '{image_dir}' are not among the configured classes")
+        items = []
+        for folder in folders:
+            for root, _, files in sorted(os.walk(os.path.join(image_dir, folder))):
+                for name in sorted(files):
+                    if name.lower().endswith(IMG_EXTENSIONS):
+                        items.append({"img_path": os.path.join(root, name), "gt_label": label_of[folder]})
+        return items
+
+    def _load_list(self) -> list[dict]:
+        require_path(self.ann_file, "Annotation list")
+        items = []
+        with open(self.ann_file) as f:
+            for line_no, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                path, _, label = line.strip().rpartition(" ")
+                if not path or not label.lstrip("-").isdigit():
+                    raise ValueError(
+                        f"{self.ann_file}:{line_no}: expected 'relative/path <label>', got {line.strip()!r}"
+                    )
+                items.append(
+                    {"img_path": os.path.join(self.data_prefix["img_path"], path), "gt_label": int(label)}
+                )
+        if "classes" not in self._metainfo:
+            self._metainfo["classes"] = tuple(str(i) for i in range(max(i["gt_label"] for i in items) + 1))
+        return items
+
+
+@DATASETS.register_module()
+class ImageNetDataset(ImageFolderDataset):
+    """ILSVRC-2012 as commonly laid out (and as ``tools/make_toy_data.py classification`` writes it)::
+
+        data/imagenet/train/n01440764/*.JPEG     class-per-folder (sorted wnids = labels 0..999)
+        data/imagenet/val/*.JPEG                 flat
+        data/imagenet/meta/val.txt               'ILSVRC2012_val_00000001.JPEG 65' per line
+        data/imagenet/meta/classes.txt           optional: one class name per line
+
+    Args:
+        split: ``'train'`` (folder mode on ``train/``) or ``'val'`` (list mode: ``val/`` + ``meta/val.txt``).
+    """
+
+    def __init__(
+        self,
+        data_root: str = "data/imagenet",
+        split: str = "train",
+        classes: Sequence[str] | str | None = None,
+        **kwargs,
+    ) -> None:
+        if split not in ("train", "val"):
+            raise ValueError(f"split must be 'train' or 'val', got '{split}'")
+        if classes is None and os.path.isfile(os.path.join(data_root, "meta", "classes.txt")):
+            classes = "meta/classes.txt"
+        kwargs.setdefault("data_prefix", split)
+        kwargs.setdefault("ann_file", "meta/val.txt" if split == "val" else "")
+        super().__init__(data_root=data_root, classes=classes, **kwargs)

@@ -1,0 +1,40 @@
+"""Reading images from disk into the pipeline's ``results`` dict."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ...registry import TRANSFORMS
+
+
+def read_image(path: str) -> np.ndarray:
+    """Read an image file as (H, W, 3) uint8 RGB; raise ``OSError`` naming the file if it cannot."""
+    data = np.fromfile(path, dtype=np.uint8) if _exists(path) else None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data is not None and data.size else None
+    if image is None:
+        reason = "file not found" if data is None else "empty, corrupt or not an image"
+        raise OSError(f"Cannot read image '{path}': {reason}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _exists(path: str) -> bool:
+    try:
+        with open(path, "rb"):
+            return True
+    except OSError:
+        return False
+
+
+@TRANSFORMS.register_module()
+class LoadImage:
+    """``results['img_path']`` -> ``img`` (H, W, 3) uint8 RGB, ``ori_shape`` and ``img_shape`` (H, W)."""
+
+    def __call__(self, results: dict) -> dict:
+        image = read_image(results["img_path"])
+        results["img"] = image
+        results["ori_shape"] = results["img_shape"] = image.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return "LoadImage()"

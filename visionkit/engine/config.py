@@ -1,0 +1,48 @@
+"""Loading a config and applying the command-line overrides the tools share."""
+
+from __future__ import annotations
+
+import os
+
+from mmengine.config import Config, ConfigDict
+
+DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
+
+
+def set_data_root(cfg: Config, data_root: str) -> None:
+    """Point every dataloader's dataset (and datasets nested in wrappers) at ``data_root``."""
+
+    def visit(dataset: ConfigDict | None) -> None:
+        if not isinstance(dataset, dict):
+            return
+        if "data_root" in dataset or ("dataset" not in dataset and "datasets" not in dataset):
+            dataset["data_root"] = data_root
+        visit(dataset.get("dataset"))
+        for child in dataset.get("datasets", []):
+            visit(child)
+
+    for name in DATALOADERS:
+        if cfg.get(name):
+            visit(cfg[name].get("dataset"))
+    cfg.data_root = data_root
+
+
+def load_config(
+    path: str, cfg_options: dict | None = None, work_dir: str | None = None, data_root: str | None = None
+) -> Config:
+    """Read ``path`` and apply overrides: ``cfg_options`` first, then ``data_root`` and ``work_dir``.
+
+    Without ``work_dir`` (argument or config) it is ``work_dirs/<config file name>``.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Config file '{path}' not found")
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if data_root:
+        set_data_root(cfg, data_root)
+    if work_dir:
+        cfg.work_dir = work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = os.path.join("work_dirs", os.path.splitext(os.path.basename(path))[0])
+    return cfg

@@ -1,0 +1,3 @@
+from .mobilenet_v2 import MobileNetV2, TapInfo
+
+__all__ = ["MobileNetV2", "TapInfo"]

@@ -1,0 +1,204 @@
+"""MobileNetV2 backbone (Sandler et al., arXiv 1801.04381, Table 2) with named feature taps.
+
+Layers are numbered as in TF slim and the TF object detection API: ``layer1`` is the stem conv,
+``layer2`` .. ``layer18`` are the 17 inverted residual blocks and ``layer19`` is the 1x1 conv to 1280
+channels. Taps (channels and stride at width 1.0, output stride 32):
+
+==========================  ========  ======  ==========================================
+tap                         channels  stride  what
+==========================  ========  ======  ==========================================
+``layer1``                  32        2       stem conv
+``layer2``                  16        2       end of stage 1 (t=1)
+``layer4``                  24        4       end of stage 2
+``layer7``                  32        8       end of stage 3
+``layer11``                 64        16      end of stage 4
+``layer14``                 96        16      end of stage 5
+``layer17``                 160       32      end of stage 6
+``layer18``                 320       32      end of stage 7 (DeepLab's MNV2* head input)
+``layer19`` / ``final``     1280      32      1x1 conv to 1280 (the classifier's input)
+``layer{n}_expansion``      6 x in    input   expand activation of block n, before its depthwise;
+                                              ``layer15_expansion`` = 576 ch, stride 16 (SSDLite)
+==========================  ========  ======  ==========================================
+
+Every ``layer{n}`` (1..19) is a tap. ``output_stride`` 16 or 8 turns later strides into dilation the way
+TF slim's ``mobilenet_base`` does: the block that would pass the output stride keeps the current rate
+with stride 1, and the rate is multiplied by its stride for the blocks after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from ...registry import MODELS
+from ..checkpoint import load_checkpoint
+from ..layers import ConvNormAct, InvertedResidual, make_divisible
+from .torchvision_mobilenet_v2_keys import convert_torchvision_backbone_keys
+
+# (expansion t, output channels c, repeats n, first stride s): paper Table 2.
+ARCH: tuple[tuple[int, int, int, int], ...] = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+FINAL_CHANNELS = 1280
+FINAL_LAYER = 19
+
+
+class TapInfo(NamedTuple):
+    channels: int
+    stride: int
+
+
+@MODELS.register_module()
+class MobileNetV2(BaseModule):
+    """MobileNetV2 feature extractor returning a dict of named taps.
+
+    Args:
+        widen_factor: width multiplier alpha; channels are rounded to multiples of 8 and the final 1280
+            only grows (alpha > 1), as in the paper.
+        output_stride: 32, 16 or 8; below 32, strides of the later blocks become dilation.
+        out_taps: names of the features ``forward`` returns (see the module docstring).
+        frozen_stages: -1 freezes nothing; 0 the stem; k in 1..7 the stem and the first k bottleneck
+            stages; 8 everything including ``layer19``. Frozen parts keep BN in eval mode.
+        norm_eval: keep every BatchNorm in eval mode while training (statistics and affine frozen
+            in place only for the running stats; affine still trains unless frozen).
+        init_cfg: ``dict(type='Pretrained', checkpoint=...)`` loads a visionkit or torchvision
+            checkpoint (path, URL or ``torchvision://mobilenet_v2``); otherwise torchvision's init.
+    """
+
+    def __init__(
+        self,
+        widen_factor: float = 1.0,
+        output_stride: int = 32,
+        out_taps: Sequence[str] = ("final",),
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+        init_cfg: dict | None = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if output_stride not in (8, 16, 32):
+            raise ValueError(f"output_stride must be 8, 16 or 32, got {output_stride}")
+        if not -1 <= frozen_stages <= len(ARCH) + 1:
+            raise ValueError(f"frozen_stages must be in -1..{len(ARCH) + 1}, got {frozen_stages}")
+        self.widen_factor, self.output_stride = widen_factor, output_stride
+        self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
+        norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
+
+        stem_channels = make_divisible(32 * widen_factor)
+        self.stem = ConvNormAct(3, stem_channels, 3, stride=2, **norm)
+        self.taps: dict[str, TapInfo] = {"layer1": TapInfo(stem_channels, 2)}
+        self.stage_of_block: list[int] = []
+        self.blocks = nn.ModuleList()
+        in_channels, stride, rate = stem_channels, 2, 1
+        for stage, (t, c, n, s) in enumerate(ARCH, start=1):
+            out_channels = make_divisible(c * widen_factor)
+            for i in range(n):
+                block_stride = s if i == 0 else 1
+                layer = len(self.blocks) + 2
+                if t != 1:
+                    self.taps[f"layer{layer}_expansion"] = TapInfo(round(in_channels * t), stride)
+                if stride == output_stride and block_stride > 1:
+                    block = InvertedResidual(in_channels, out_channels, 1, t, dilation=rate, **norm)
+                    rate *= block_stride
+                else:
+                    block = InvertedResidual(in_channels, out_channels, block_stride, t, rate, **norm)
+                    stride *= block_stride
+                self.blocks.append(block)
+                self.stage_of_block.append(stage)
+                self.taps[f"layer{layer}"] = TapInfo(out_channels, stride)
+                in_channels = out_channels
+        final_channels = make_divisible(FINAL_CHANNELS * max(1.0, widen_factor))
+        self.final_conv = ConvNormAct(in_channels, final_channels, 1, **norm)
+        self.taps[f"layer{FINAL_LAYER}"] = self.taps["final"] = TapInfo(final_channels, stride)
+
+        unknown = [name for name in out_taps if name not in self.taps]
+        if unknown or not out_taps:
+            raise ValueError(
+                f"Unknown MobileNetV2 taps {unknown or '(none requested)'}; available: {', '.join(self.taps)}"
+            )
+        self.out_taps = tuple(out_taps)
+        self._deepest_layer = max(self._layer_number(name) for name in self.out_taps)
+        self._register_load_state_dict_pre_hook(convert_torchvision_backbone_keys)
+        self._freeze_stages()
+
+    def tap_channels(self, name: str) -> int:
+        """Channels of tap ``name``, known without a forward pass."""
+        return self.taps[name].channels
+
+    def tap_stride(self, name: str) -> int:
+        """Output stride (input pixels per feature pixel) of tap ``name``."""
+        return self.taps[name].stride
+
+    @staticmethod
+    def _layer_number(name: str) -> int:
+        return FINAL_LAYER if name == "final" else int(name[len("layer") :].split("_")[0])
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        """x: (N, 3, H, W) normalised images -> {tap name: (N, C, H / stride, W / stride)}."""
+        feats: dict[str, Tensor] = {}
+        wanted = set(self.out_taps)
+        x = self.stem(x)
+        feats["layer1"] = x
+        for index, block in enumerate(self.blocks):
+            layer = index + 2
+            if layer > self._deepest_layer:
+                break
+            if f"layer{layer}_expansion" in wanted:
+                expanded = block.expand(x)
+                feats[f"layer{layer}_expansion"] = expanded
+                x = block.forward_from_expansion(x, expanded)
+            else:
+                x = block(x)
+            feats[f"layer{layer}"] = x
+        if self._deepest_layer == FINAL_LAYER:
+            feats["final"] = feats[f"layer{FINAL_LAYER}"] = self.final_conv(x)
+        return {name: feats[name] for name in self.out_taps}
+
+    def _frozen_modules(self) -> list[nn.Module]:
+        if self.frozen_stages < 0:
+            return []
+        frozen: list[nn.Module] = [self.stem]
+        stages = zip(self.blocks, self.stage_of_block, strict=True)
+        frozen += [block for block, stage in stages if stage <= self.frozen_stages]
+        if self.frozen_stages > len(ARCH):
+            frozen.append(self.final_conv)
+        return frozen
+
+    def _freeze_stages(self) -> None:
+        for module in self._frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> MobileNetV2:
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
+
+    def init_weights(self) -> None:
+        """torchvision's MobileNetV2 init, or a pretrained checkpoint when ``init_cfg`` says so."""
+        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
+            load_checkpoint(self, self.init_cfg["checkpoint"], prefix=self.init_cfg.get("prefix"))
+            self._is_init = True
+            return
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out")
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+        self._is_init = True

@@ -1,0 +1,3 @@
+from .classifier_head import ClassifierHead
+
+__all__ = ["ClassifierHead"]

@@ -1,0 +1,52 @@
+"""Image classifier task model: backbone -> classifier head, on mmengine's ``BaseModel``."""
+
+from __future__ import annotations
+
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from ...registry import MODELS
+from ...structures import DataSample
+from ..backbones.torchvision_mobilenet_v2_keys import convert_torchvision_classifier_keys
+
+
+@MODELS.register_module()
+class ImageClassifier(BaseModel):
+    """Wires a backbone and a :class:`ClassifierHead`; holds no head logic.
+
+    ``head.in_channels`` defaults to the channels of the backbone tap the head reads, so width variants
+    only change the backbone. torchvision ``mobilenet_v2`` state dicts load directly
+    (``load_state_dict``, ``load_from`` or :func:`visionkit.models.load_checkpoint`).
+
+    ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> logits (N, K); ``'loss'`` -> dict of losses;
+    ``'predict'`` -> the data samples with ``pred_score`` and ``pred_label``.
+    """
+
+    def __init__(
+        self, backbone: dict, head: dict, data_preprocessor: dict | None = None, init_cfg: dict | None = None
+    ) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        head = dict(head)
+        in_tap = head.setdefault("in_tap", "final")
+        if in_tap not in self.backbone.out_taps:
+            raise ValueError(
+                f"The head reads tap '{in_tap}' but the backbone returns only "
+                f"{self.backbone.out_taps}: add it to backbone.out_taps"
+            )
+        head.setdefault("in_channels", self.backbone.tap_channels(in_tap))
+        self.head = MODELS.build(head)
+        self._register_load_state_dict_pre_hook(convert_torchvision_classifier_keys)
+
+    def forward(
+        self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = "tensor"
+    ) -> Tensor | dict[str, Tensor] | list[DataSample]:
+        feats = self.backbone(inputs)
+        if mode == "tensor":
+            return self.head(feats)
+        if mode == "loss":
+            return self.head.loss(feats, data_samples)
+        if mode == "predict":
+            samples = data_samples if data_samples is not None else [DataSample() for _ in range(len(inputs))]
+            return self.head.predict(feats, samples)
+        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
