@@ -20,9 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmengine.config import DictAction
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner
 
-from visionkit.engine import load_config
+from visionkit.engine import Runner, load_config
 from visionkit.models import load_checkpoint
 
 

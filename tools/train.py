@@ -17,9 +17,8 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
-from visionkit.engine import load_config
+from visionkit.engine import Runner, load_config
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -5,8 +5,4 @@ import os
 # albumentations >= 2 checks PyPI for updates on import unless told not to; there is no network here.
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from .models.checkpoint import allow_mmengine_checkpoint_globals
-
 __version__ = "0.1.0"
-
-allow_mmengine_checkpoint_globals()

@@ -81,7 +81,7 @@ def _child(parent: MMEngineRegistry, *locations: str) -> Registry:
     return Registry(parent.name, parent=parent, scope=SCOPE, locations=list(locations))
 
 
-RUNNERS = _child(MMENGINE_RUNNERS)
+RUNNERS = _child(MMENGINE_RUNNERS, "visionkit.engine")
 LOOPS = _child(MMENGINE_LOOPS)
 HOOKS = _child(MMENGINE_HOOKS)
 DATASETS = _child(MMENGINE_DATASETS, "visionkit.datasets")

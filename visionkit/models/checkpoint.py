@@ -1,14 +1,19 @@
 """Loading weights into models: visionkit and torchvision checkpoints, local paths and URLs.
 
-``torch.load`` runs with ``weights_only=True`` (the default from torch 2.6): files cannot execute code.
-mmengine's checkpoints carry a little more than tensors in ``meta`` and ``message_hub`` (numpy arrays,
-``HistoryBuffer``, ``ConfigDict``); :func:`allow_mmengine_checkpoint_globals` puts exactly those types
-on torch's safe-globals allowlist, which is what lets mmengine 0.10.x resume under torch >= 2.6.
+``torch.load`` runs with ``weights_only=True`` (the default from torch 2.6): a file cannot run code.
+Checkpoints written by mmengine's Runner carry a little more than tensors in ``meta`` and
+``message_hub``: numpy arrays and scalars, ``HistoryBuffer`` (whose statistics methods pickle through
+``getattr``) and ``ConfigDict``, so mmengine 0.10.x cannot load its own checkpoints under torch >= 2.6.
+:func:`mmengine_checkpoint_globals` allows exactly those types, and only while visionkit loads a
+checkpoint; every other ``torch.load`` in the process keeps torch's default allowlist. Even inside it,
+the unpickler only calls allow-listed callables, so a hostile file still cannot execute code.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -23,27 +28,35 @@ class CheckpointMismatchError(RuntimeError):
     """A checkpoint's keys or shapes do not fit the model it is loaded into."""
 
 
-def allow_mmengine_checkpoint_globals() -> None:
-    """Allow the non-tensor types that mmengine's Runner writes into checkpoints for safe loading."""
-    add_safe_globals = getattr(torch.serialization, "add_safe_globals", None)
-    if add_safe_globals is None:  # torch < 2.4 loads everything anyway
-        return
+def _mmengine_checkpoint_types() -> list[Any]:
     from mmengine.config import ConfigDict
     from mmengine.logging import HistoryBuffer
 
-    numpy_types: list[Any] = [
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+    dtypes = (np.float16, np.float32, np.float64, np.int32, np.int64, np.uint8, np.bool_)
+    return [
         np.ndarray,
         np.dtype,
-        np.core.multiarray._reconstruct,
-        np.core.multiarray.scalar,
+        multiarray._reconstruct,
+        multiarray.scalar,
+        *(type(np.dtype(t)) for t in dtypes),
+        HistoryBuffer,
+        ConfigDict,
+        collections.OrderedDict,
+        collections.defaultdict,
+        getattr,
     ]
-    numpy_types += [
-        type(np.dtype(t))
-        for t in (np.float16, np.float32, np.float64, np.int32, np.int64, np.uint8, np.bool_)
-    ]
-    add_safe_globals(
-        [*numpy_types, HistoryBuffer, ConfigDict, collections.OrderedDict, collections.defaultdict, getattr]
-    )
+
+
+@contextlib.contextmanager
+def mmengine_checkpoint_globals() -> Iterator[None]:
+    """Within the block, ``torch.load`` also accepts the non-tensor types mmengine's Runner saves."""
+    safe_globals = getattr(torch.serialization, "safe_globals", None)
+    if safe_globals is None:  # torch < 2.5: weights_only is off by default, nothing to allow
+        yield
+        return
+    with safe_globals(_mmengine_checkpoint_types()):
+        yield
 
 
 def _format_keys(kind: str, keys: list[str]) -> str:
@@ -79,7 +92,8 @@ def load_checkpoint(
     Returns:
         The loaded checkpoint object (for its ``meta``).
     """
-    checkpoint = _load_checkpoint(filename, map_location=map_location)
+    with mmengine_checkpoint_globals():
+        checkpoint = _load_checkpoint(filename, map_location=map_location)
     state_dict = extract_state_dict(checkpoint)
     if prefix:
         state_dict = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}

@@ -1,0 +1,30 @@
+"""Run a script under tools/ in a fresh interpreter, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_tool(
+    script: str, *args: str, check: bool = True, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """Run ``tools/<script>`` with ``args`` from the repository root; output is captured as text."""
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools" / script), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"tools/{script} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
