@@ -9,6 +9,7 @@ from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS
 from .data_root import require_path
+from .transforms.build import build_pipeline
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
@@ -53,7 +54,7 @@ class ImageFolderDataset(BaseDataset):
             metainfo=metainfo,
             data_root=data_root,
             data_prefix=dict(img_path=data_prefix),
-            pipeline=list(pipeline),
+            pipeline=build_pipeline(pipeline),
             test_mode=test_mode,
             **kwargs,
         )
