@@ -36,8 +36,8 @@ def _write_image(path: Path, image: np.ndarray) -> None:
 
 def make_classification_set(
     root: str | Path,
-    num_train_per_class: int = 60,
-    num_val_per_class: int = 15,
+    num_train_per_class: int = 200,
+    num_val_per_class: int = 50,
     image_size: int = 96,
     seed: int = 0,
 ) -> dict:

@@ -1,0 +1,25 @@
+"""The side-by-side timer calls every model equally often and reports ratios against the reference."""
+
+from visionkit.analysis.benchmark import Timing, format_timings, time_side_by_side
+
+
+def test_interleaved_rounds_call_each_model_equally():
+    calls = {"a": 0, "b": 0}
+
+    def make(name):
+        def run():
+            calls[name] += 1
+
+        return run
+
+    timings = time_side_by_side({"a": make("a"), "b": make("b")}, batch=4, warmup=2, rounds=7)
+    assert calls == {"a": 9, "b": 9}
+    assert [t.name for t in timings] == ["a", "b"] and all(t.batch == 4 for t in timings)
+
+
+def test_ratio_and_throughput_by_hand():
+    timings = [Timing("ours", 8, 10.0, 12.0), Timing("ref", 8, 20.0, 25.0)]
+    assert timings[0].images_per_s == 800.0
+    table = format_timings(timings, reference="ref")
+    ours_row = next(line for line in table.splitlines() if line.startswith("ours"))
+    assert ours_row.endswith("2.00x")

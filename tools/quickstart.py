@@ -1,0 +1,82 @@
+"""Quick start on the bundled toy data: generate it if missing, train, evaluate, write results.
+
+    python tools/quickstart.py                       # classification
+    python tools/quickstart.py classification detection segmentation
+
+For each task it runs, as separate steps a user could run by hand:
+    python tools/make_toy_data.py KIND
+    python tools/train.py CONFIG --work-dir work_dirs/quickstart/TASK
+    python tools/test.py CONFIG <last checkpoint> --work-dir ... --out .../predictions.pkl
+Results: work_dirs/quickstart/TASK/{test_metrics.json, predictions.pkl, checkpoints and logs}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# task -> (toy data kind, config)
+TASKS: dict[str, tuple[str, str]] = {
+    "classification": ("classification", "configs/mobilenet_v2_toy.py"),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "tasks", nargs="*", metavar="TASK", help=f"any of {', '.join(TASKS)} (default: classification)"
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, default=Path("work_dirs/quickstart"), help="parent of the results"
+    )
+    args = parser.parse_args(argv)
+    unknown = [t for t in args.tasks if t not in TASKS]
+    if unknown:
+        parser.error(f"unknown task(s) {', '.join(unknown)}; choose from {', '.join(TASKS)}")
+    args.tasks = args.tasks or ["classification"]
+    return args
+
+
+def run_step(*args: str) -> None:
+    print("$ python " + " ".join(args), flush=True)
+    subprocess.run([sys.executable, *args], cwd=REPO, check=True)
+
+
+def run_task(task: str, work_root: Path) -> dict:
+    kind, config = TASKS[task]
+    work_dir = work_root / task
+    run_step("tools/make_toy_data.py", kind)
+    run_step("tools/train.py", config, "--work-dir", str(work_dir))
+    checkpoint = (work_dir / "last_checkpoint").read_text().strip()
+    run_step(
+        "tools/test.py",
+        config,
+        checkpoint,
+        "--work-dir",
+        str(work_dir),
+        "--out",
+        str(work_dir / "predictions.pkl"),
+    )
+    return json.loads((work_dir / "test_metrics.json").read_text())
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    summary = {}
+    for task in args.tasks:
+        start = time.perf_counter()
+        summary[task] = run_task(task, args.work_dir)
+        summary[task]["minutes"] = round((time.perf_counter() - start) / 60, 1)
+    print("\nquick start results (written under " + str(args.work_dir) + "):")
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
