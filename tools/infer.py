@@ -1,0 +1,137 @@
+"""Run a trained model on images and write what it predicts.
+
+    python tools/infer.py CONFIG CHECKPOINT INPUTS... --out-dir DIR [--device cpu] [--topk 5]
+
+INPUTS are image files, folders of images, or a VOC split file (ImageSets/Segmentation/val.txt: one id per
+line, images read from the JPEGImages folder beside it). What is written depends on the model's task:
+
+- segmentation: DIR/<name>.png, the label map as a VOC palette PNG of the input's size (score it against
+  VOC's SegmentationClass), and DIR/<name>_overlay.jpg, a colour overlay with a legend of the classes present;
+- detection: DIR/<name>_detections.jpg with boxes, names and scores drawn;
+- classification: the top-k classes and scores, printed;
+and for every task DIR/predictions.json with one record per image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import cv2
+import numpy as np
+
+from visionkit.apis import inference_model, init_model
+from visionkit.datasets.transforms import read_image
+from visionkit.structures import DataSample
+from visionkit.visualization import draw_detections, overlay_segmentation, save_palette_png
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("config", help="config file")
+    parser.add_argument("checkpoint", help="checkpoint: path, URL or torchvision://NAME")
+    parser.add_argument("inputs", nargs="+", help="image files, folders or a VOC split .txt file")
+    parser.add_argument("--out-dir", required=True, type=Path, help="where the outputs go")
+    parser.add_argument("--device", default="cpu", help="e.g. cpu, cuda:0")
+    parser.add_argument("--topk", type=int, default=5, help="classification: classes to report")
+    parser.add_argument(
+        "--score-thr", type=float, default=0.3, help="detection: lowest score drawn and listed"
+    )
+    return parser.parse_args(argv)
+
+
+def collect_images(inputs: list[str]) -> list[Path]:
+    """Expand files, folders and VOC split files into image paths; name anything that is none of these."""
+    images: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            images += sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif item.suffix.lower() == ".txt" and item.is_file():
+            jpeg_dir = item.resolve().parents[2] / "JPEGImages"
+            ids = [line.split()[0] for line in item.read_text().splitlines() if line.strip()]
+            images += [jpeg_dir / f"{image_id}.jpg" for image_id in ids]
+        elif item.is_file():
+            images.append(item)
+        else:
+            raise SystemExit(f"Input '{item}' is not an image file, a folder or a split file")
+    if not images:
+        raise SystemExit(f"No images found in {inputs}")
+    return images
+
+
+def class_names(meta: dict, count: int) -> list[str]:
+    names = list(meta.get("classes") or [])
+    return names if len(names) >= count else names + [f"class_{i}" for i in range(len(names), count)]
+
+
+def write_outputs(path: Path, sample: DataSample, meta: dict, args: argparse.Namespace) -> dict:
+    """Write one image's files; return its record for predictions.json."""
+    record: dict = {"image": str(path)}
+    stem = args.out_dir / path.stem
+    if "pred_seg_map" in sample:
+        seg_map = sample.pred_seg_map.cpu().numpy()
+        names = class_names(meta, int(seg_map.max()) + 1)
+        save_palette_png(f"{stem}.png", seg_map)
+        overlay = overlay_segmentation(read_image(str(path)), seg_map, names, meta.get("palette"))
+        write_rgb(f"{stem}_overlay.jpg", overlay)
+        record["segmentation"] = {
+            "mask": f"{stem}.png",
+            "classes_present": [names[c] for c in set(seg_map.flat)],
+        }
+    if "pred_bboxes" in sample:
+        keep = sample.pred_scores >= args.score_thr
+        boxes, scores = sample.pred_bboxes[keep].cpu().numpy(), sample.pred_scores[keep].cpu().numpy()
+        labels = sample.pred_labels[keep].cpu().numpy()
+        names = class_names(meta, int(labels.max()) + 1 if len(labels) else 0)
+        drawn = draw_detections(read_image(str(path)), boxes, labels, scores, names, args.score_thr)
+        write_rgb(f"{stem}_detections.jpg", drawn)
+        record["detections"] = [
+            {
+                "bbox_xyxy": [round(float(v), 2) for v in box],
+                "label": names[int(label)],
+                "score": float(score),
+            }
+            for box, label, score in zip(boxes, labels, scores, strict=True)
+        ]
+    if "pred_score" in sample:
+        scores = sample.pred_score.cpu()
+        top = scores.topk(min(args.topk, len(scores)))
+        names = class_names(meta, len(scores))
+        record["classification"] = [
+            {"label": names[int(i)], "score": float(s)} for s, i in zip(top.values, top.indices, strict=True)
+        ]
+        print(f"{path}: " + ", ".join(f"{p['label']} {p['score']:.3f}" for p in record["classification"]))
+    return record
+
+
+def write_rgb(path: str, image: np.ndarray) -> None:
+    if not cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+        raise OSError(f"Cannot write '{path}'")
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = parse_args(argv)
+    images = collect_images(args.inputs)
+    model = init_model(args.config, args.checkpoint, device=args.device)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    records = []
+    for path in images:
+        (sample,) = inference_model(model, path)
+        records.append(write_outputs(path, sample, model.dataset_meta, args))
+    (args.out_dir / "predictions.json").write_text(json.dumps(records, indent=2))
+    print(f"wrote outputs for {len(records)} image(s) to {args.out_dir}")
+    return records
+
+
+if __name__ == "__main__":
+    main()
