@@ -129,3 +129,18 @@ def test_http_url_goes_through_the_http_loader(monkeypatch):
     mm_checkpoint.CheckpointLoader.register_scheme(prefixes=("https://",), loader=fake_http, force=True)
     load_checkpoint(build_classifier(), "https://example.org/mobilenet_v2-b0353104.pth")
     assert calls == ["https://example.org/mobilenet_v2-b0353104.pth"]
+
+
+def test_backbone_without_final_tap_skips_the_final_conv_weights(tmp_path):
+    reference = randomised_torchvision()
+    path = tmp_path / "mobilenet_v2.pth"
+    torch.save(reference.state_dict(), path)
+    backbone = MobileNetV2(out_taps=("layer18",))
+    assert backbone.final_conv is None
+    load_checkpoint(backbone, str(path))
+    full = MobileNetV2(out_taps=("layer18", "final"))
+    load_checkpoint(full, str(path))
+    torch.testing.assert_close(backbone.blocks[16].project.conv.weight, reference.features[17].conv[2].weight)
+    assert sum(p.numel() for p in full.parameters()) - sum(p.numel() for p in backbone.parameters()) == (
+        320 * 1280 + 2 * 1280
+    )

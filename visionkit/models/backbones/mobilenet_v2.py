@@ -118,7 +118,6 @@ class MobileNetV2(BaseModule):
                 self.taps[f"layer{layer}"] = TapInfo(out_channels, stride)
                 in_channels = out_channels
         final_channels = make_divisible(FINAL_CHANNELS * max(1.0, widen_factor))
-        self.final_conv = ConvNormAct(in_channels, final_channels, 1, **norm)
         self.taps[f"layer{FINAL_LAYER}"] = self.taps["final"] = TapInfo(final_channels, stride)
 
         unknown = [name for name in out_taps if name not in self.taps]
@@ -128,7 +127,13 @@ class MobileNetV2(BaseModule):
             )
         self.out_taps = tuple(out_taps)
         self._deepest_layer = max(self._layer_number(name) for name in self.out_taps)
+        # The 1x1 conv to 1280 exists only when a tap needs it: DeepLab on layer18 never runs it, and the
+        # paper's Table 7 parameter counts leave it out. A whole network's checkpoint still loads.
+        self.final_conv: nn.Module | None = None
+        if self._deepest_layer == FINAL_LAYER:
+            self.final_conv = ConvNormAct(in_channels, final_channels, 1, **norm)
         self._register_load_state_dict_pre_hook(convert_torchvision_backbone_keys)
+        self._register_load_state_dict_pre_hook(self._skip_absent_final_conv)
         self._freeze_stages()
 
     def tap_channels(self, name: str) -> int:
@@ -138,6 +143,11 @@ class MobileNetV2(BaseModule):
     def tap_stride(self, name: str) -> int:
         """Output stride (input pixels per feature pixel) of tap ``name``."""
         return self.taps[name].stride
+
+    def _skip_absent_final_conv(self, state_dict: dict, prefix: str, *args: object) -> None:
+        if self.final_conv is None:
+            for key in [k for k in state_dict if k.startswith(prefix + "final_conv.")]:
+                del state_dict[key]
 
     @staticmethod
     def _layer_number(name: str) -> int:
@@ -170,7 +180,7 @@ class MobileNetV2(BaseModule):
         frozen: list[nn.Module] = [self.stem]
         stages = zip(self.blocks, self.stage_of_block, strict=True)
         frozen += [block for block, stage in stages if stage <= self.frozen_stages]
-        if self.frozen_stages > len(ARCH):
+        if self.frozen_stages > len(ARCH) and self.final_conv is not None:
             frozen.append(self.final_conv)
         return frozen
 
