@@ -1,7 +1,7 @@
 """Quick start on the bundled toy data: generate it if missing, train, evaluate, write results.
 
-    python tools/quickstart.py                       # classification
-    python tools/quickstart.py classification detection segmentation
+    python tools/quickstart.py                       # every task, one after the other
+    python tools/quickstart.py classification        # or only some
 
 For each task it runs, as separate steps a user could run by hand:
     python tools/make_toy_data.py KIND
@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 # task -> (toy data kind, config)
 TASKS: dict[str, tuple[str, str]] = {
     "classification": ("classification", "configs/mobilenet_v2_toy.py"),
+    "detection": ("coco", "configs/ssdlite_mnv2_toy.py"),
 }
 
 
@@ -30,9 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "tasks", nargs="*", metavar="TASK", help=f"any of {', '.join(TASKS)} (default: classification)"
-    )
+    parser.add_argument("tasks", nargs="*", metavar="TASK", help=f"any of {', '.join(TASKS)} (default: all)")
     parser.add_argument(
         "--work-dir", type=Path, default=Path("work_dirs/quickstart"), help="parent of the results"
     )
@@ -40,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = [t for t in args.tasks if t not in TASKS]
     if unknown:
         parser.error(f"unknown task(s) {', '.join(unknown)}; choose from {', '.join(TASKS)}")
-    args.tasks = args.tasks or ["classification"]
+    args.tasks = args.tasks or list(TASKS)
     return args
 
 

@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmengine.config import DictAction
 
+from visionkit.datasets.data_root import MissingDataError
 from visionkit.engine import Runner, load_config
 
 
@@ -67,7 +68,10 @@ def main(argv: list[str] | None = None) -> None:
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
-    Runner.from_cfg(cfg).train()
+    try:
+        Runner.from_cfg(cfg).train()
+    except MissingDataError as error:  # a user's setup problem: the message says what to do
+        raise SystemExit(f"error: {error}") from None
 
 
 if __name__ == "__main__":

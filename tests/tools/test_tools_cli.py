@@ -36,3 +36,19 @@ def test_missing_config_file_is_named():
     result = run_tool("train.py", "configs/no_such_config.py", check=False)
     assert result.returncode != 0
     assert "configs/no_such_config.py" in result.stderr
+
+
+def test_training_without_data_stops_with_where_and_how(tmp_path):
+    missing = tmp_path / "coco"
+    result = run_tool(
+        "train.py",
+        "configs/ssdlite_mnv2_coco.py",
+        "--work-dir",
+        str(tmp_path / "w"),
+        "--data-root",
+        str(missing),
+        check=False,
+    )
+    assert result.returncode != 0
+    assert str(missing) in result.stderr and "--data-root" in result.stderr
+    assert "Traceback" not in result.stderr

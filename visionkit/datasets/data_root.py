@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 
 
+class MissingDataError(FileNotFoundError):
+    """A dataset file or folder named by the config is not on disk; the message says how to fix it."""
+
+
 def missing_data_message(path: str, what: str, docs: str = "docs/datasets.md") -> str:
     """The error text for a dataset file or folder that is not there."""
     return (
@@ -16,6 +20,6 @@ def missing_data_message(path: str, what: str, docs: str = "docs/datasets.md") -
 
 
 def require_path(path: str, what: str) -> None:
-    """Raise ``FileNotFoundError`` with :func:`missing_data_message` if ``path`` does not exist."""
+    """Raise :class:`MissingDataError` with :func:`missing_data_message` if ``path`` does not exist."""
     if not os.path.exists(path):
-        raise FileNotFoundError(missing_data_message(path, what))
+        raise MissingDataError(missing_data_message(path, what))

@@ -1,5 +1,6 @@
 """Metrics (mmengine ``BaseMetric``s): collect in ``process``, compute once."""
 
 from .accuracy import Accuracy, topk_accuracy
+from .coco_metric import CocoMetric
 
-__all__ = ["Accuracy", "topk_accuracy"]
+__all__ = ["Accuracy", "CocoMetric", "topk_accuracy"]

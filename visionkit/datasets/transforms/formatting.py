@@ -10,6 +10,9 @@ import torch
 from ...registry import TRANSFORMS
 from ...structures import DataSample
 
+# albumentations hands back int32 masks and float labels; the model and metrics want these dtypes.
+_DTYPES = {"gt_bboxes": np.float32, "gt_labels": np.int64, "gt_seg_map": np.int64}
+
 
 @TRANSFORMS.register_module()
 class PackInputs:
@@ -40,7 +43,7 @@ class PackInputs:
     def __call__(self, results: dict) -> dict:
         image = np.ascontiguousarray(results["img"].transpose(2, 0, 1))
         fields = {
-            key: torch.from_numpy(np.ascontiguousarray(results[key]))
+            key: torch.from_numpy(np.ascontiguousarray(results[key], dtype=_DTYPES.get(key)))
             if isinstance(results[key], np.ndarray)
             else results[key]
             for key in self.keys

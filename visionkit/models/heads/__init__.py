@@ -1,3 +1,4 @@
 from .classifier_head import ClassifierHead
+from .ssdlite_head import SSDLiteHead
 
-__all__ = ["ClassifierHead"]
+__all__ = ["ClassifierHead", "SSDLiteHead"]

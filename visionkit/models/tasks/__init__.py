@@ -1,3 +1,4 @@
 from .image_classifier import ImageClassifier
+from .ssd_detector import SSDDetector
 
-__all__ = ["ImageClassifier"]
+__all__ = ["ImageClassifier", "SSDDetector"]

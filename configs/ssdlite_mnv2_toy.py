@@ -1,0 +1,75 @@
+# Quick start for detection: SSDLite + MobileNetV2 trained from scratch on the generated toy COCO set
+# (4 shape classes with non-contiguous category ids, several objects per image, some images empty) on a CPU.
+# Make the data first (tools/quickstart.py does it for you):
+#   python tools/make_toy_data.py coco            (writes data/toy/coco in the COCO 2017 layout)
+# It differs from the COCO recipe on purpose: 256-pixel inputs and AdamW with a short cosine schedule, because
+# 64 training images on 2 CPU cores are a different problem from COCO on 8 GPUs. Model, anchors, loss and the
+# augmentation are the COCO config's.
+_base_ = ["_base_/models/ssdlite_mnv2.py", "_base_/default_runtime.py"]
+
+data_root = "data/toy/coco"
+image_size = 256
+max_epochs = 60
+
+model = dict(head=dict(num_classes=4))
+train_pipeline = [
+    dict(type="LoadImage"),
+    dict(
+        type="Albumentations",
+        transforms=[
+            dict(type="ZoomOut", fill=[123.675, 116.28, 103.53], min_ratio=1.0, max_ratio=2.0, p=0.5),
+            dict(type="MinIoURandomCrop", min_ious=(0.1, 0.3, 0.5, 0.7, 0.9), min_scale=0.3),
+            dict(type="Resize", height=image_size, width=image_size),
+            dict(type="HorizontalFlip", p=0.5),
+            dict(type="ColorJitter", brightness=0.125, contrast=0.5, saturation=0.5, hue=0.05, p=0.5),
+        ],
+    ),
+    dict(type="PackInputs"),
+]
+test_pipeline = [
+    dict(type="LoadImage"),
+    dict(type="Albumentations", transforms=[dict(type="Resize", height=image_size, width=image_size)]),
+    dict(type="PackInputs"),
+]
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=True,  # a last batch of one image cannot train SSDLite's BatchNorm on 1x1 maps
+    sampler=dict(type="DefaultSampler", shuffle=True),
+    dataset=dict(
+        type="CocoDetection",
+        data_root=data_root,
+        ann_file="annotations/instances_train2017.json",
+        data_prefix=dict(img="train2017/"),
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type="DefaultSampler", shuffle=False),
+    dataset=dict(
+        type="CocoDetection",
+        data_root=data_root,
+        ann_file="annotations/instances_val2017.json",
+        data_prefix=dict(img="val2017/"),
+        test_mode=True,
+        pipeline=test_pipeline,
+    ),
+)
+test_dataloader = val_dataloader
+val_evaluator = dict(type="CocoMetric")
+test_evaluator = dict(type="CocoMetric", classwise=True)
+
+optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=3e-3, weight_decay=1e-4))
+param_scheduler = [
+    dict(type="LinearLR", start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type="CosineAnnealingLR", T_max=max_epochs, by_epoch=True, eta_min=1e-5),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=15)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(logger=dict(interval=8), checkpoint=dict(interval=15, max_keep_ckpts=2))
+randomness = dict(seed=0)

@@ -1,0 +1,106 @@
+"""SSD anchors: counts and sizes per level, checked by hand for the TF and mmdet settings."""
+
+import math
+
+import pytest
+import torch
+
+from visionkit.models.detection import SSDAnchorGenerator, mmdet_ssd_anchors, tf_box_specs, tf_ssd_anchors
+from visionkit.registry import TASK_UTILS
+
+FEATURE_SIZES = [(20, 20), (10, 10), (5, 5), (3, 3), (2, 2), (1, 1)]
+
+
+def widths_heights(boxes):
+    return boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+
+
+def test_tf_counts_for_320():
+    anchors, per_level = tf_ssd_anchors((320, 320), FEATURE_SIZES)
+    assert per_level == [20 * 20 * 3, 100 * 6, 25 * 6, 9 * 6, 4 * 6, 1 * 6]
+    assert anchors.shape == (2034, 4)
+
+
+def test_tf_scales_are_linear_from_0_2_to_0_95():
+    specs = tf_box_specs(6)
+    assert [len(level) for level in specs] == [3, 6, 6, 6, 6, 6]
+    assert specs[0] == [(0.1, 1.0), (0.2, 2.0), (0.2, 0.5)]
+    assert specs[1][0] == pytest.approx((0.35, 1.0))  # 0.2 + 0.75 / 5
+    assert specs[5][0] == pytest.approx((0.95, 1.0))
+    assert specs[5][-1] == pytest.approx((math.sqrt(0.95 * 1.0), 1.0))  # s_6 = 1
+    assert [r for _, r in specs[1][:5]] == pytest.approx([1.0, 2.0, 0.5, 3.0, 1.0 / 3.0])
+
+
+def test_tf_lowest_level_boxes_at_the_first_location():
+    anchors, _ = tf_ssd_anchors((320, 320), FEATURE_SIZES)
+    side = 0.2 * 320 * math.sqrt(2)  # scale 0.2, width / height = 2
+    expected = torch.tensor(
+        [
+            [8 - 16, 8 - 16, 8 + 16, 8 + 16],  # scale 0.1: 32 px square, centre (0.5 / 20) * 320 = 8
+            [8 - side / 2, 8 - side / 4, 8 + side / 2, 8 + side / 4],
+            [8 - side / 4, 8 - side / 2, 8 + side / 4, 8 + side / 2],
+        ]
+    )
+    torch.testing.assert_close(anchors[:3], expected)
+    # the next location is one column to the right: x centre 24
+    torch.testing.assert_close(anchors[3], torch.tensor([8.0, -8.0, 40.0, 24.0]))
+
+
+def test_tf_second_level_and_last_level():
+    anchors, per_level = tf_ssd_anchors((320, 320), FEATURE_SIZES)
+    level1 = anchors[per_level[0] : per_level[0] + 6]
+    w, h = widths_heights(level1)
+    assert w[0] == pytest.approx(0.35 * 320) and h[0] == pytest.approx(0.35 * 320)
+    assert w[-1] == pytest.approx(math.sqrt(0.35 * 0.5) * 320, rel=1e-5)  # sqrt(s_1 * s_2)
+    assert (w[1] / h[1]).item() == pytest.approx(2.0, rel=1e-5)
+    torch.testing.assert_close((level1[0, :2] + level1[0, 2:]) / 2, torch.tensor([16.0, 16.0]))
+    last = anchors[-6:]
+    torch.testing.assert_close((last[:, :2] + last[:, 2:]) / 2, torch.full((6, 2), 160.0))
+    w, _ = widths_heights(last)
+    assert w[0] == pytest.approx(0.95 * 320) and w[-1] == pytest.approx(math.sqrt(0.95) * 320)
+
+
+def test_tf_non_square_input_keeps_boxes_square_in_pixels():
+    anchors, _ = tf_ssd_anchors((320, 480), [(20, 30), (10, 15), (5, 8), (3, 4), (2, 2), (1, 1)])
+    w, h = widths_heights(anchors[:1])
+    assert w.item() == pytest.approx(32.0) and h.item() == pytest.approx(32.0)  # 0.1 x the shorter side
+    torch.testing.assert_close((anchors[0, :2] + anchors[0, 2:]) / 2, torch.tensor([8.0, 8.0]))
+
+
+def test_mmdet_counts_sizes_and_centres():
+    anchors, per_level = mmdet_ssd_anchors(FEATURE_SIZES)
+    assert per_level == [6 * h * w for h, w in FEATURE_SIZES]
+    assert anchors.shape == (3234, 4)  # 6 x (400 + 100 + 25 + 9 + 4 + 1) locations
+    w, h = widths_heights(anchors[:6])
+    r2, r3 = math.sqrt(2), math.sqrt(3)
+    # min 48 with height/width 1, 1/2, 2, 1/3, 3, then sqrt(48 * 100) square
+    expected_w = [48, 48 * r2, 48 / r2, 48 * r3, 48 / r3, math.sqrt(4800)]
+    expected_h = [48, 48 / r2, 48 * r2, 48 / r3, 48 * r3, math.sqrt(4800)]
+    assert w.tolist() == pytest.approx(expected_w, rel=1e-5)
+    assert h.tolist() == pytest.approx(expected_h, rel=1e-5)
+    torch.testing.assert_close((anchors[:6, :2] + anchors[:6, 2:]) / 2, torch.full((6, 2), 8.0))
+    start = sum(per_level[:3])
+    level3 = anchors[start : start + per_level[3]]
+    centres_x = ((level3[:, 0] + level3[:, 2]) / 2).round(decimals=3).unique()
+    assert centres_x.tolist() == pytest.approx([53.5, 160.5, 267.5])  # j * 107 + 107 / 2
+    w, _ = widths_heights(anchors[-1:])
+    assert w.item() == pytest.approx(math.sqrt(304 * 320))
+
+
+def test_generator_styles_are_registered_and_cached():
+    tf = TASK_UTILS.build(dict(type="SSDAnchorGenerator"))
+    mmdet = SSDAnchorGenerator(style="mmdet")
+    assert tf.num_anchors_per_location == [3, 6, 6, 6, 6, 6]
+    assert mmdet.num_anchors_per_location == [6] * 6
+    first, per_level = tf((320, 320), FEATURE_SIZES)
+    assert sum(per_level) == 2034 and tf((320, 320), FEATURE_SIZES)[0] is first
+    assert len(mmdet((320, 320), FEATURE_SIZES)[0]) == 3234
+
+
+def test_generator_rejects_settings_of_the_other_style():
+    with pytest.raises(ValueError, match="min_sizes"):
+        SSDAnchorGenerator(style="tf", min_sizes=(1, 2, 3, 4, 5, 6))
+    with pytest.raises(ValueError, match="'tf' or 'mmdet'"):
+        SSDAnchorGenerator(style="torchvision")
+    with pytest.raises(ValueError, match="6 levels but got 2"):
+        SSDAnchorGenerator()((320, 320), FEATURE_SIZES[:2])

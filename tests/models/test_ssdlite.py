@@ -1,0 +1,163 @@
+"""SSDLite detector: extra layers, head, forward modes, prediction coordinates, complexity."""
+
+import pytest
+import torch
+import torchvision
+from mmengine.config import Config
+
+from visionkit.analysis.complexity import count_complexity
+from visionkit.models import SSDDetector, SSDLiteExtraLayers
+from visionkit.models.heads.ssdlite_head import multiclass_nms, rescale_boxes
+from visionkit.registry import MODELS
+from visionkit.structures import DataSample
+
+
+def build_detector(
+    num_classes: int = 3, style: str = "tf", backbone_init_cfg: dict | None = None
+) -> SSDDetector:
+    return SSDDetector(
+        backbone=dict(
+            type="MobileNetV2", out_taps=("layer15_expansion", "final"), init_cfg=backbone_init_cfg
+        ),
+        neck=dict(type="SSDLiteExtraLayers"),
+        head=dict(type="SSDLiteHead", num_classes=num_classes),
+        anchor_generator=dict(type="SSDAnchorGenerator", style=style),
+    )
+
+
+def detection_sample(boxes, labels, img_shape=(320, 320), ori_shape=(320, 320)) -> DataSample:
+    sample = DataSample(metainfo=dict(img_shape=img_shape, ori_shape=ori_shape))
+    sample.gt_bboxes = torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+    sample.gt_labels = torch.tensor(labels, dtype=torch.int64)
+    return sample
+
+
+@pytest.fixture(scope="module")
+def detector() -> SSDDetector:
+    torch.manual_seed(0)
+    return build_detector()
+
+
+def test_extra_layers_shapes_and_width():
+    neck = SSDLiteExtraLayers(1280).eval()
+    outs = neck(torch.randn(1, 1280, 10, 10))
+    assert [tuple(o.shape[1:]) for o in outs] == [(512, 5, 5), (256, 3, 3), (256, 2, 2), (128, 1, 1)]
+    assert SSDLiteExtraLayers(1280, widen_factor=0.5).out_channels == [256, 128, 128, 64]
+    block = neck.blocks[0]
+    assert (
+        block[0].conv.out_channels == 256 and block[1].conv.groups == 256 and block[1].conv.stride == (2, 2)
+    )
+
+
+def test_tensor_mode_shapes(detector):
+    detector.eval()
+    cls_scores, bbox_preds = detector(torch.randn(2, 3, 320, 320), mode="tensor")
+    sizes = [20, 10, 5, 3, 2, 1]
+    anchors = [3, 6, 6, 6, 6, 6]
+    levels = list(zip(anchors, sizes, strict=True))
+    assert [tuple(c.shape) for c in cls_scores] == [(2, a * (3 + 1), s, s) for a, s in levels]
+    assert [tuple(b.shape) for b in bbox_preds] == [(2, a * 4, s, s) for a, s in levels]
+
+
+def test_head_input_channels_come_from_backbone_and_neck(detector):
+    assert [block[1].in_channels for block in detector.head.cls_convs] == [576, 1280, 512, 256, 256, 128]
+
+
+def test_loss_and_backward(detector):
+    detector.train()
+    samples = [
+        detection_sample([[20, 30, 120, 150], [90, 100, 180, 190]], [0, 2], img_shape=(192, 192)),
+        detection_sample([], [], img_shape=(192, 192)),
+    ]
+    losses = detector(torch.randn(2, 3, 192, 192), samples, mode="loss")  # maps 12, 6, 3, 2, 1, 1
+    assert set(losses) == {"loss_cls", "loss_bbox"}
+    assert all(torch.isfinite(v) and v > 0 for v in losses.values())
+    detector.zero_grad()
+    sum(losses.values()).backward()
+    assert sum(conv[1].weight.grad.abs().sum() for conv in detector.head.reg_convs) > 0
+    assert detector.backbone.stem.conv.weight.grad.abs().sum() > 0
+
+
+def test_empty_ground_truth_batch_gives_zero_box_loss(detector):
+    detector.train()
+    samples = [detection_sample([], [], img_shape=(192, 192)) for _ in range(2)]
+    losses = detector(torch.randn(2, 3, 192, 192), samples, mode="loss")
+    assert losses["loss_bbox"].item() == 0.0 and losses["loss_cls"].item() > 0
+
+
+def test_batch_of_one_cannot_train(detector):
+    detector.train()
+    with pytest.raises(ValueError, match=r"train_dataloader\.batch_size"):
+        detector(torch.randn(1, 3, 320, 320), [detection_sample([], [])], mode="loss")
+
+
+def test_predict_returns_boxes_in_original_image_pixels():
+    torch.manual_seed(0)
+    model = build_detector(num_classes=3).eval()
+    # Zero predictors: every box decodes to its anchor; class 1 scores highest everywhere.
+    for conv in [*model.head.cls_convs, *model.head.reg_convs]:
+        torch.nn.init.zeros_(conv[1].weight)
+        torch.nn.init.zeros_(conv[1].bias)
+    for conv in model.head.cls_convs:
+        conv[1].bias.data.view(-1, 4)[:, 1] = 5.0
+    samples = [DataSample(metainfo=dict(img_shape=(320, 320), ori_shape=(480, 640))) for _ in range(2)]
+    with torch.no_grad():
+        results = model(torch.randn(2, 3, 320, 320), samples, mode="predict")
+    anchors, _ = model.head.anchor_generator((320, 320), [(20, 20), (10, 10), (5, 5), (3, 3), (2, 2), (1, 1)])
+    expected = rescale_boxes(anchors, (320, 320), (480, 640))
+    for sample in results:
+        assert 0 < len(sample.pred_bboxes) <= 100 and sample.pred_labels.dtype == torch.int64
+        assert set(sample.pred_labels.tolist()) == {1}
+        assert (sample.pred_scores[:-1] >= sample.pred_scores[1:]).all()
+        distance = (sample.pred_bboxes[:, None] - expected[None]).abs().amax(dim=-1).min(dim=1).values
+        assert distance.max() < 1e-3  # each box is an anchor scaled by (640 / 320, 480 / 320), clipped
+        assert sample.pred_bboxes[:, 2].max() > 320 and sample.pred_bboxes[:, 2].max() <= 640
+        assert sample.pred_bboxes[:, 3].max() <= 480 and sample.pred_bboxes.min() >= 0
+
+
+def test_rescale_boxes_by_hand():
+    boxes = torch.tensor([[10.0, 20.0, 160.0, 330.0]])
+    rescaled = rescale_boxes(boxes, img_shape=(320, 320), ori_shape=(480, 640))
+    torch.testing.assert_close(rescaled, torch.tensor([[20.0, 30.0, 320.0, 480.0]]))  # y2 clipped
+
+
+def test_multiclass_nms_per_class():
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0]])
+    scores = torch.tensor([[0.9, 0.0], [0.8, 0.7], [0.05, 0.3]])
+    kept_boxes, kept_scores, labels = multiclass_nms(
+        boxes, scores, score_thr=0.1, nms_pre=10, iou_thr=0.5, max_per_img=10
+    )
+    # class 0: box 1 is suppressed by box 0; class 1 keeps box 1 (other class) and box 2
+    assert kept_scores.tolist() == pytest.approx([0.9, 0.7, 0.3])
+    assert labels.tolist() == [0, 1, 1]
+    torch.testing.assert_close(kept_boxes, boxes[[0, 1, 2]])
+    _, top, _ = multiclass_nms(boxes, scores, score_thr=0.1, nms_pre=1, iou_thr=0.5, max_per_img=10)
+    assert top.tolist() == pytest.approx([0.9])
+
+
+def test_pretrained_torchvision_backbone_via_init_cfg(tmp_path):
+    reference = torchvision.models.mobilenet_v2()
+    path = tmp_path / "mobilenet_v2.pth"
+    torch.save(reference.state_dict(), path)
+    model = build_detector(backbone_init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    model.init_weights()
+    torch.testing.assert_close(model.backbone.stem.conv.weight, reference.features[0][0].weight)
+    assert model.head.cls_convs[1][1].weight.std().item() == pytest.approx(0.03, rel=0.05)
+
+
+def test_base_config_builds_the_paper_model():
+    cfg = Config.fromfile("configs/_base_/models/ssdlite_mnv2.py")
+    model = MODELS.build(cfg.model)
+    assert isinstance(model, SSDDetector) and model.head.num_classes == 80
+    assert model.head.anchor_generator.style == "tf"
+
+
+@pytest.mark.parametrize(
+    "style, params, madds", [("tf", 4_337_013, 788_830_144), ("mmdet", 4_484_148, 847_582_144)]
+)
+def test_complexity_matches_the_paper(style, params, madds):
+    """Paper Table 6: MNV2 + SSDLite 4.3M params, 0.8B MAdds at 320x320, 80 classes."""
+    model = build_detector(num_classes=80, style=style)
+    report = count_complexity(model, torch.randn(1, 3, 320, 320), lambda m, x: m(x, mode="tensor"))
+    assert 4.2e6 <= report.params <= 4.5e6 and 0.75e9 <= report.madds <= 0.87e9
+    assert (report.params, report.madds) == (params, madds)

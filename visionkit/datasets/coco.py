@@ -1,0 +1,162 @@
+"""COCO-format object detection: instances JSON files read with pycocotools."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+from pycocotools.coco import COCO
+
+from ..registry import DATASETS
+from .data_root import require_path
+from .transforms.build import build_pipeline
+
+COCO_LAYOUT = "data/coco/{annotations,train2017,val2017}"
+
+
+def load_coco(ann_file: str) -> COCO:
+    """Read a COCO instances JSON file; errors name the file and say what is wrong with it."""
+    require_path(ann_file, f"COCO annotation file (layout: {COCO_LAYOUT})")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints progress
+            coco = COCO(ann_file)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"Annotation file '{ann_file}' is not valid JSON: {error}") from error
+    except (AssertionError, KeyError, TypeError) as error:
+        raise ValueError(f"Annotation file '{ann_file}' is not in COCO format: {error!r}") from error
+    if not coco.dataset.get("categories"):
+        raise ValueError(f"Annotation file '{ann_file}' lists no categories")
+    return coco
+
+
+@DATASETS.register_module()
+class CocoDetection(BaseDataset):
+    """Object detection on COCO's on-disk layout (or any data set in its instances JSON format)::
+
+        data/coco/annotations/instances_train2017.json
+        data/coco/annotations/instances_val2017.json
+        data/coco/train2017/*.jpg
+        data/coco/val2017/*.jpg
+
+    Each item before the pipeline: ``img_path``, ``img_id`` (the COCO image id), ``gt_bboxes`` (N, 4)
+    float32 xyxy in original-image pixels, clipped to the image, and ``gt_labels`` (N,) int64 in
+    ``0..C-1``. Labels follow the category ids in ascending order (COCO's ids 1..90 with gaps become
+    0..79); ``label_to_cat_id`` maps them back for result files.
+
+    ``iscrowd`` annotations are left out (COCOeval treats them as ignore regions). Boxes partly outside
+    the image are clipped; boxes narrower or lower than 1 px after clipping and annotations of unknown
+    categories are dropped. Counts are logged once.
+
+    ``metainfo``: ``classes`` (names in label order), ``cat_ids`` (category id of each label) and
+    ``ann_file`` (the resolved path, so ``CocoMetric`` finds its ground truth without a second setting).
+
+    Args:
+        data_root: folder that ``ann_file`` and ``data_prefix`` are relative to.
+        ann_file: instances JSON file.
+        data_prefix: ``dict(img=...)``, the image folder.
+        filter_empty_gt: in training (``test_mode=False``) leave out images without any kept box.
+        min_size: in training leave out images whose shorter side is below this, in pixels.
+    """
+
+    def __init__(
+        self,
+        data_root: str = "data/coco",
+        ann_file: str = "annotations/instances_train2017.json",
+        data_prefix: dict | None = None,
+        filter_empty_gt: bool = False,
+        min_size: int = 0,
+        pipeline: Sequence[dict] = (),
+        test_mode: bool = False,
+        **kwargs,
+    ) -> None:
+        self.filter_empty_gt = filter_empty_gt
+        self.min_size = min_size
+        self.label_to_cat_id: tuple[int, ...] = ()
+        self.cat_id_to_label: dict[int, int] = {}
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            data_prefix=dict(data_prefix or dict(img="train2017/")),
+            pipeline=build_pipeline(pipeline),
+            test_mode=test_mode,
+            **kwargs,
+        )
+
+    def load_data_list(self) -> list[dict]:
+        require_path(self.data_root or ".", f"COCO data root (layout: {COCO_LAYOUT})")
+        require_path(self.data_prefix["img"], f"COCO image folder (layout: {COCO_LAYOUT})")
+        coco = load_coco(self.ann_file)
+        categories = sorted(coco.loadCats(coco.getCatIds()), key=lambda c: c["id"])
+        self.label_to_cat_id = tuple(c["id"] for c in categories)
+        self.cat_id_to_label = {cat_id: label for label, cat_id in enumerate(self.label_to_cat_id)}
+        self._metainfo.update(
+            classes=tuple(c["name"] for c in categories),
+            cat_ids=self.label_to_cat_id,
+            ann_file=self.ann_file,
+        )
+        counts = {"clipped": 0, "degenerate": 0, "unknown category": 0}
+        data_list = []
+        for img_id in sorted(coco.getImgIds()):
+            image = coco.imgs[img_id]
+            boxes, labels = self._parse_annotations(coco.imgToAnns[img_id], image, counts)
+            data_list.append(
+                {
+                    "img_path": os.path.join(self.data_prefix["img"], image["file_name"]),
+                    "img_id": img_id,
+                    "width": image["width"],
+                    "height": image["height"],
+                    "gt_bboxes": boxes,
+                    "gt_labels": labels,
+                }
+            )
+        if any(counts.values()):
+            summary = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+            print_log(
+                f"{self.ann_file}: boxes fixed while loading: {summary} (clipped ones kept, others dropped)",
+                logger="current",
+                level=30,
+            )
+        return data_list
+
+    def _parse_annotations(
+        self, anns: list[dict], image: dict, counts: dict[str, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Non-crowd boxes of one image as ((N, 4) float32 xyxy pixels, (N,) int64 labels)."""
+        width, height = image["width"], image["height"]
+        boxes, labels = [], []
+        for ann in anns:
+            if ann.get("iscrowd", 0):
+                continue
+            if ann["category_id"] not in self.cat_id_to_label:
+                counts["unknown category"] += 1
+                continue
+            x, y, w, h = ann["bbox"]
+            box = [x, y, x + w, y + h]
+            clipped = [min(max(v, 0), limit) for v, limit in zip(box, (width, height) * 2, strict=True)]
+            if clipped[2] - clipped[0] < 1 or clipped[3] - clipped[1] < 1:
+                counts["degenerate"] += 1
+                continue
+            counts["clipped"] += clipped != box
+            boxes.append(clipped)
+            labels.append(self.cat_id_to_label[ann["category_id"]])
+        return (
+            np.array(boxes, dtype=np.float32).reshape(-1, 4),
+            np.array(labels, dtype=np.int64),
+        )
+
+    def filter_data(self) -> list[dict]:
+        """Training only: drop images without boxes (if ``filter_empty_gt``) or smaller than ``min_size``."""
+        if self.test_mode:
+            return self.data_list
+        return [
+            info
+            for info in self.data_list
+            if min(info["width"], info["height"]) >= self.min_size
+            and not (self.filter_empty_gt and len(info["gt_labels"]) == 0)
+        ]

@@ -1,0 +1,247 @@
+"""SSD default boxes (anchors): pure functions per setting, and a registered generator that caches them.
+
+Two published settings (DESIGN.md section 2):
+
+- ``'tf'``: TF object detection ``ssd_anchor_generator`` (``create_ssd_anchors``) as in
+  ``ssdlite_mobilenet_v2_coco``. Scales ``s_k`` are spaced linearly from ``min_scale`` 0.2 to
+  ``max_scale`` 0.95 over the levels (relative to the shorter input side, so boxes stay square in pixels
+  on non-square inputs); per location the boxes are ``(s_k, r)`` for ``r`` in ``aspect_ratios`` (width /
+  height) plus ``(sqrt(s_k * s_k+1), 1)`` with ``s_6 = 1``; the lowest level has only three: ``(0.1, 1)``,
+  ``(s_0, 2)``, ``(s_0, 1/2)``. Centres ``((j + 0.5) / W_k, (i + 0.5) / H_k)`` relative to the input.
+- ``'mmdet'``: mmdetection 3.x ``SSDAnchorGenerator`` as in ``ssdlite_mobilenetv2-scratch_8xb24-600e_coco``.
+  Sizes are absolute pixels; per location: ``min`` with height / width ratios ``1, 1/r, r`` for each
+  ``r`` in ``ratios`` (``1, 1/2, 2, 1/3, 3``), then ``sqrt(min * max)`` square, in that order (mmdet 2.x put
+  the ``sqrt(min * max)`` box second). Centres ``(j * stride + stride / 2, i * stride + stride / 2)``
+  pixels, so for stride 107 on a 3x3 map they are 53.5, 160.5, 267.5, not ``(i + 0.5) * 320 / 3``.
+
+Ordering (both settings, the order the head's outputs are flattened in): level by level; within a level
+row-major over locations (y, then x); within a location the boxes in the order above.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from ...registry import TASK_UTILS
+
+# Defaults of the two published settings.
+TF_ASPECT_RATIOS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
+MMDET_STRIDES = (16, 32, 64, 107, 160, 320)
+MMDET_MIN_SIZES = (48, 100, 150, 202, 253, 304)
+MMDET_MAX_SIZES = (100, 150, 202, 253, 304, 320)
+MMDET_RATIOS = ((2, 3),) * 6
+
+
+def tf_box_specs(
+    num_levels: int,
+    min_scale: float = 0.2,
+    max_scale: float = 0.95,
+    aspect_ratios: Sequence[float] = TF_ASPECT_RATIOS,
+    interpolated_scale_aspect_ratio: float = 1.0,
+    reduce_boxes_in_lowest_layer: bool = True,
+) -> list[list[tuple[float, float]]]:
+    """Per level, the ``(scale, aspect ratio width/height)`` of each box at one location."""
+    if num_levels == 1:
+        scales = [min_scale, 1.0]
+    else:
+        step = (max_scale - min_scale) / (num_levels - 1)
+        scales = [min_scale + step * k for k in range(num_levels)] + [1.0]
+    specs = []
+    for k in range(num_levels):
+        if k == 0 and reduce_boxes_in_lowest_layer:
+            specs.append([(0.1, 1.0), (scales[0], 2.0), (scales[0], 0.5)])
+            continue
+        level = [(scales[k], float(r)) for r in aspect_ratios]
+        if interpolated_scale_aspect_ratio > 0:
+            level.append((math.sqrt(scales[k] * scales[k + 1]), interpolated_scale_aspect_ratio))
+        specs.append(level)
+    return specs
+
+
+def mmdet_box_sizes(
+    min_sizes: Sequence[float], max_sizes: Sequence[float], ratios: Sequence[Sequence[float]]
+) -> list[list[tuple[float, float]]]:
+    """Per level, the ``(width, height)`` in pixels of each box at one location (mmdet 3.x order)."""
+    if not len(min_sizes) == len(max_sizes) == len(ratios):
+        raise ValueError(
+            f"min_sizes, max_sizes and ratios need one entry per level, got "
+            f"{len(min_sizes)}, {len(max_sizes)} and {len(ratios)}"
+        )
+    sizes = []
+    for min_size, max_size, level_ratios in zip(min_sizes, max_sizes, ratios, strict=True):
+        height_ratios = [1.0]
+        for r in level_ratios:
+            height_ratios += [1.0 / r, float(r)]
+        level = [(min_size / math.sqrt(h), min_size * math.sqrt(h)) for h in height_ratios]
+        level.append((math.sqrt(min_size * max_size),) * 2)
+        sizes.append(level)
+    return sizes
+
+
+def grid_boxes(centers_x: Tensor, centers_y: Tensor, box_sizes: Tensor) -> Tensor:
+    """Tile boxes over a grid of centres.
+
+    Args:
+        centers_x: (W,) pixel x of the column centres; centers_y: (H,) pixel y of the row centres.
+        box_sizes: (B, 2) width, height in pixels of the boxes at each location.
+
+    Returns:
+        (H * W * B, 4) xyxy pixels, row-major over locations, then box.
+    """
+    cy, cx = torch.meshgrid(centers_y, centers_x, indexing="ij")
+    centers = torch.stack([cx, cy], dim=-1).reshape(-1, 1, 2)
+    half = box_sizes.reshape(1, -1, 2) / 2
+    return torch.cat([centers - half, centers + half], dim=-1).reshape(-1, 4)
+
+
+def tf_ssd_anchors(
+    input_size: tuple[int, int],
+    feature_sizes: Sequence[tuple[int, int]],
+    min_scale: float = 0.2,
+    max_scale: float = 0.95,
+    aspect_ratios: Sequence[float] = TF_ASPECT_RATIOS,
+    interpolated_scale_aspect_ratio: float = 1.0,
+    reduce_boxes_in_lowest_layer: bool = True,
+    device: torch.device | str | None = None,
+) -> tuple[Tensor, list[int]]:
+    """TF object detection SSD anchors for an input of ``input_size`` (H, W) pixels.
+
+    Returns:
+        anchors (A, 4) xyxy in input pixels and the number of anchors of each level (sums to A).
+    """
+    height, width = input_size
+    base = min(height, width)
+    specs = tf_box_specs(
+        len(feature_sizes),
+        min_scale,
+        max_scale,
+        aspect_ratios,
+        interpolated_scale_aspect_ratio,
+        reduce_boxes_in_lowest_layer,
+    )
+    levels = []
+    for (feat_h, feat_w), level_specs in zip(feature_sizes, specs, strict=True):
+        sizes = [(s * math.sqrt(r) * base, s / math.sqrt(r) * base) for s, r in level_specs]
+        centers_x = (torch.arange(feat_w, device=device, dtype=torch.float32) + 0.5) * (width / feat_w)
+        centers_y = (torch.arange(feat_h, device=device, dtype=torch.float32) + 0.5) * (height / feat_h)
+        levels.append(grid_boxes(centers_x, centers_y, torch.tensor(sizes, device=device)))
+    return torch.cat(levels), [len(level) for level in levels]
+
+
+def mmdet_ssd_anchors(
+    feature_sizes: Sequence[tuple[int, int]],
+    strides: Sequence[float] = MMDET_STRIDES,
+    min_sizes: Sequence[float] = MMDET_MIN_SIZES,
+    max_sizes: Sequence[float] = MMDET_MAX_SIZES,
+    ratios: Sequence[Sequence[float]] = MMDET_RATIOS,
+    device: torch.device | str | None = None,
+) -> tuple[Tensor, list[int]]:
+    """mmdetection SSD anchors; sizes and strides are absolute pixels, independent of the input size.
+
+    Returns:
+        anchors (A, 4) xyxy in input pixels and the number of anchors of each level (sums to A).
+    """
+    if len(strides) != len(feature_sizes):
+        raise ValueError(f"{len(strides)} strides for {len(feature_sizes)} feature maps")
+    sizes = mmdet_box_sizes(min_sizes, max_sizes, ratios)
+    levels = []
+    for (feat_h, feat_w), stride, level_sizes in zip(feature_sizes, strides, sizes, strict=True):
+        centers_x = torch.arange(feat_w, device=device, dtype=torch.float32) * stride + stride / 2
+        centers_y = torch.arange(feat_h, device=device, dtype=torch.float32) * stride + stride / 2
+        levels.append(grid_boxes(centers_x, centers_y, torch.tensor(level_sizes, device=device)))
+    return torch.cat(levels), [len(level) for level in levels]
+
+
+@TASK_UTILS.register_module()
+class SSDAnchorGenerator:
+    """Selects the ``'tf'`` or ``'mmdet'`` anchor setting and caches anchors per input and device.
+
+    Settings of the other style must stay ``None``; left ``None``, a style's settings take the
+    published defaults (see the module docstring).
+
+    Args:
+        style: ``'tf'`` (TF object detection, default of the paper's model) or ``'mmdet'``.
+        num_levels: (tf) number of feature maps.
+        min_scale, max_scale, aspect_ratios, interpolated_scale_aspect_ratio,
+            reduce_boxes_in_lowest_layer: (tf) see :func:`tf_box_specs`.
+        strides, min_sizes, max_sizes, ratios: (mmdet) per level, pixels; ``ratios`` height / width.
+    """
+
+    def __init__(
+        self,
+        style: str = "tf",
+        num_levels: int | None = None,
+        min_scale: float | None = None,
+        max_scale: float | None = None,
+        aspect_ratios: Sequence[float] | None = None,
+        interpolated_scale_aspect_ratio: float | None = None,
+        reduce_boxes_in_lowest_layer: bool | None = None,
+        strides: Sequence[float] | None = None,
+        min_sizes: Sequence[float] | None = None,
+        max_sizes: Sequence[float] | None = None,
+        ratios: Sequence[Sequence[float]] | None = None,
+    ) -> None:
+        tf_settings = dict(
+            min_scale=(min_scale, 0.2),
+            max_scale=(max_scale, 0.95),
+            aspect_ratios=(aspect_ratios, TF_ASPECT_RATIOS),
+            interpolated_scale_aspect_ratio=(interpolated_scale_aspect_ratio, 1.0),
+            reduce_boxes_in_lowest_layer=(reduce_boxes_in_lowest_layer, True),
+        )
+        mmdet_settings = dict(
+            strides=(strides, MMDET_STRIDES),
+            min_sizes=(min_sizes, MMDET_MIN_SIZES),
+            max_sizes=(max_sizes, MMDET_MAX_SIZES),
+            ratios=(ratios, MMDET_RATIOS),
+        )
+        if style not in ("tf", "mmdet"):
+            raise ValueError(f"SSDAnchorGenerator style must be 'tf' or 'mmdet', got '{style}'")
+        used, other = (tf_settings, mmdet_settings) if style == "tf" else (mmdet_settings, tf_settings)
+        stray = [name for name, (value, _) in other.items() if value is not None]
+        if style == "mmdet" and num_levels is not None:
+            stray.append("num_levels")  # mmdet's is len(strides)
+        if stray:
+            raise ValueError(f"SSDAnchorGenerator(style='{style}') does not use {stray}: remove them")
+        self.style = style
+        self.settings = {
+            name: value if value is not None else default for name, (value, default) in used.items()
+        }
+        if style == "tf":
+            self.num_levels = num_levels if num_levels is not None else 6
+            specs = tf_box_specs(self.num_levels, **self.settings)
+        else:
+            self.num_levels = len(self.settings["strides"])
+            specs = mmdet_box_sizes(
+                self.settings["min_sizes"], self.settings["max_sizes"], self.settings["ratios"]
+            )
+        if len(specs) != self.num_levels:
+            raise ValueError(f"{self.num_levels} strides but sizes for {len(specs)} levels")
+        self.num_anchors_per_location = [len(level) for level in specs]
+        self._cache: dict[tuple, tuple[Tensor, list[int]]] = {}
+
+    def __call__(
+        self,
+        input_size: tuple[int, int],
+        feature_sizes: Sequence[tuple[int, int]],
+        device: torch.device | str = "cpu",
+    ) -> tuple[Tensor, list[int]]:
+        """Anchors (A, 4) xyxy in input pixels and anchors per level for an (H, W) network input."""
+        if len(feature_sizes) != self.num_levels:
+            raise ValueError(
+                f"SSDAnchorGenerator has {self.num_levels} levels but got {len(feature_sizes)} feature maps"
+            )
+        key = (tuple(input_size), tuple(tuple(s) for s in feature_sizes), str(torch.device(device)))
+        if key not in self._cache:
+            if self.style == "tf":
+                self._cache[key] = tf_ssd_anchors(input_size, feature_sizes, device=device, **self.settings)
+            else:
+                self._cache[key] = mmdet_ssd_anchors(feature_sizes, device=device, **self.settings)
+        return self._cache[key]
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{name}={value}" for name, value in self.settings.items())
+        return f"SSDAnchorGenerator(style='{self.style}', num_levels={self.num_levels}, {settings})"
