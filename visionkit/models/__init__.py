@@ -3,14 +3,16 @@
 from .backbones import MobileNetV2
 from .checkpoint import CheckpointMismatchError, load_checkpoint
 from .detection import SSDAnchorGenerator
-from .heads import ClassifierHead, SSDLiteHead
+from .heads import ASPPHead, ClassifierHead, FCNHead, SSDLiteHead
 from .losses import SSDLoss
 from .necks import SSDLiteExtraLayers
-from .tasks import ImageClassifier, SSDDetector
+from .tasks import ImageClassifier, Segmentor, SSDDetector
 
 __all__ = [
+    "ASPPHead",
     "CheckpointMismatchError",
     "ClassifierHead",
+    "FCNHead",
     "ImageClassifier",
     "MobileNetV2",
     "SSDAnchorGenerator",
@@ -18,5 +20,6 @@ __all__ = [
     "SSDLiteExtraLayers",
     "SSDLiteHead",
     "SSDLoss",
+    "Segmentor",
     "load_checkpoint",
 ]

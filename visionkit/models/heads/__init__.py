@@ -1,4 +1,7 @@
+from .aspp_head import ASPPHead
 from .classifier_head import ClassifierHead
+from .fcn_head import FCNHead
+from .seg_head import SegHead
 from .ssdlite_head import SSDLiteHead
 
-__all__ = ["ClassifierHead", "SSDLiteHead"]
+__all__ = ["ASPPHead", "ClassifierHead", "FCNHead", "SSDLiteHead", "SegHead"]

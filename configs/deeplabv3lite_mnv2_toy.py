@@ -1,0 +1,89 @@
+# Quick start: the paper's mobile DeepLabv3 (no atrous branches, output stride 16) trained from scratch on
+# the generated toy VOC set (40 train / 10 val images of 4 shape classes, 160-240 px) on a CPU in a few
+# minutes. Make the data first:
+#   python tools/make_toy_data.py voc        (writes data/toy/voc/VOCdevkit/VOC2012)
+# It differs from the VOC recipe on purpose: 128-pixel crops, milder scaling, AdamW and a short poly
+# schedule, because 40 training images and 2 CPU cores are a different problem from VOC on GPUs.
+_base_ = ["_base_/models/deeplabv3_mnv2.py", "_base_/default_runtime.py"]
+
+data_root = "data/toy/voc/VOCdevkit/VOC2012"
+classes = ("background", "circle", "square", "star", "triangle")
+crop_size = 128
+max_epochs = 150
+
+model = dict(decode_head=dict(num_classes=len(classes), dilations=()))
+
+train_pipeline = [
+    dict(type="LoadImage"),
+    dict(type="LoadSegMap"),
+    dict(
+        type="Albumentations",
+        transforms=[
+            dict(type="RandomScale", scale_limit=(-0.25, 0.5), p=1.0),
+            dict(
+                type="PadIfNeeded",
+                min_height=crop_size,
+                min_width=crop_size,
+                border_mode=0,
+                fill=(124, 116, 104),
+                fill_mask=255,
+            ),
+            dict(type="RandomCrop", height=crop_size, width=crop_size),
+            dict(type="HorizontalFlip", p=0.5),
+        ],
+    ),
+    dict(type="PackInputs"),
+]
+test_pipeline = [dict(type="LoadImage"), dict(type="LoadSegMap"), dict(type="PackInputs")]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type="DefaultSampler", shuffle=True),
+    dataset=dict(
+        type="VOCSegmentation",
+        data_root=data_root,
+        split="ImageSets/Segmentation/train.txt",
+        metainfo=dict(classes=classes),
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=5,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type="DefaultSampler", shuffle=False),
+    dataset=dict(
+        type="VOCSegmentation",
+        data_root=data_root,
+        split="ImageSets/Segmentation/val.txt",
+        metainfo=dict(classes=classes),
+        pipeline=test_pipeline,
+        test_mode=True,
+    ),
+)
+test_dataloader = val_dataloader
+val_evaluator = dict(type="IoUMetric")
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=3e-3, weight_decay=1e-4))
+param_scheduler = [
+    dict(
+        type="PolyLR",
+        power=0.9,
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True,
+    )
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=25)
+val_cfg = dict()
+test_cfg = dict()
+
+default_hooks = dict(
+    logger=dict(interval=50), checkpoint=dict(interval=25, max_keep_ckpts=1, save_best="mIoU", rule="greater")
+)
+randomness = dict(seed=0)

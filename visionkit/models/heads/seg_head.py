@@ -1,0 +1,128 @@
+"""What every semantic segmentation head shares: the pixel loss, the prediction and their map helpers.
+
+A head's ``forward(feats)`` gives logits (N, K, h, w) at its tap's resolution; everything else works
+on maps at the network input size, ``batch_input_shape`` (H, W) in each sample's metainfo (set by the
+:class:`~visionkit.models.tasks.Segmentor`): the batch after the data preprocessor's padding, with
+each image in its top-left corner (``img_shape``) and padding to the bottom and right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from ...structures import DataSample
+
+IGNORE_INDEX = 255
+
+
+def resize_logits(logits: Tensor, size: Sequence[int]) -> Tensor:
+    """Bilinear resize of (N, K, h, w) logits to ``size`` (H, W); identity if already that size."""
+    size = (int(size[0]), int(size[1]))
+    if tuple(logits.shape[-2:]) == size:
+        return logits
+    return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+
+
+def stack_seg_maps(
+    data_samples: Sequence[DataSample], size: Sequence[int], ignore_index: int = IGNORE_INDEX
+) -> Tensor:
+    """Each sample's ``gt_seg_map`` (h, w) padded bottom/right with ``ignore_index`` -> (N, H, W) int64."""
+    height, width = int(size[0]), int(size[1])
+    maps = []
+    for sample in data_samples:
+        seg_map = torch.as_tensor(sample.gt_seg_map).long()
+        h, w = seg_map.shape
+        if h > height or w > width:
+            raise ValueError(
+                f"gt_seg_map {h}x{w} of '{sample.metainfo.get('img_path')}' is larger than the batch "
+                f"input {height}x{width}: the pipeline must transform the map together with the image"
+            )
+        maps.append(F.pad(seg_map, (0, width - w, 0, height - h), value=ignore_index))
+    return torch.stack(maps)
+
+
+def seg_logits_to_samples(
+    logits: Tensor, data_samples: Sequence[DataSample], with_logits: bool = False
+) -> Sequence[DataSample]:
+    """Turn scores at the input size into predictions at each image's original size.
+
+    Args:
+        logits: (N, K, H, W) class scores at ``batch_input_shape``.
+        with_logits: also store ``seg_logits`` (K, H0, W0) float (memory: K x H0 x W0 per image).
+
+    Each sample gets ``pred_seg_map`` (H0, W0) int64, ``(H0, W0) = ori_shape``: the scores are cropped
+    to ``img_shape`` (dropping the padding), resized to ``ori_shape`` and arg-maxed.
+    """
+    for sample, sample_logits in zip(data_samples, logits, strict=True):
+        height, width = sample.metainfo.get("img_shape", sample_logits.shape[-2:])
+        cropped = sample_logits[None, :, :height, :width]
+        resized = resize_logits(cropped, sample.metainfo.get("ori_shape", (height, width)))[0]
+        sample.pred_seg_map = resized.argmax(dim=0)
+        if with_logits:
+            sample.seg_logits = resized
+    return data_samples
+
+
+def input_size(data_samples: Sequence[DataSample]) -> tuple[int, int]:
+    """The batch's network input size (H, W) from ``batch_input_shape`` in the samples' metainfo."""
+    shape = data_samples[0].metainfo.get("batch_input_shape")
+    if shape is None:
+        raise KeyError(
+            "Segmentation heads need metainfo 'batch_input_shape' (H, W) in each data sample; the "
+            "Segmentor sets it. Set it yourself when calling a head directly."
+        )
+    return int(shape[0]), int(shape[1])
+
+
+class SegHead(BaseModule):
+    """Base of the segmentation heads: subclasses build their layers and define ``forward``.
+
+    Args:
+        num_classes: K, including background.
+        in_tap: name of the backbone feature the head reads.
+        ignore_index: label value that never counts in the loss (VOC: 255 on object borders).
+        class_weight: optional per-class cross-entropy weights (K,).
+        loss_weight: factor on the loss (e.g. 0.4 for an auxiliary head).
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_tap: str,
+        ignore_index: int = IGNORE_INDEX,
+        class_weight: Sequence[float] | None = None,
+        loss_weight: float = 1.0,
+        init_cfg: dict | None = None,
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if class_weight is not None and len(class_weight) != num_classes:
+            raise ValueError(f"class_weight has {len(class_weight)} entries for {num_classes} classes")
+        self.num_classes, self.in_tap = num_classes, in_tap
+        self.ignore_index, self.loss_weight = ignore_index, loss_weight
+        self.class_weight = None if class_weight is None else tuple(float(w) for w in class_weight)
+
+    def loss(self, feats: dict[str, Tensor], data_samples: Sequence[DataSample]) -> dict[str, Tensor]:
+        """Pixel cross-entropy over non-ignored pixels, logits upsampled (bilinear) to the input size.
+
+        Returns ``{'loss_ce': scalar}`` (times ``loss_weight``); zero when every pixel is ignored.
+        """
+        size = input_size(data_samples)
+        logits = resize_logits(self(feats), size)
+        target = stack_seg_maps(data_samples, size, self.ignore_index).to(logits.device)
+        if not (target != self.ignore_index).any():
+            return {"loss_ce": logits.sum() * 0.0}
+        weight = None if self.class_weight is None else logits.new_tensor(self.class_weight)
+        loss = F.cross_entropy(logits, target, weight=weight, ignore_index=self.ignore_index)
+        return {"loss_ce": loss * self.loss_weight}
+
+    def predict(
+        self, feats: dict[str, Tensor], data_samples: Sequence[DataSample], with_logits: bool = False
+    ) -> Sequence[DataSample]:
+        """Adds ``pred_seg_map`` (H0, W0) int64 at ``ori_shape`` (and ``seg_logits`` if asked)."""
+        logits = resize_logits(self(feats), input_size(data_samples))
+        return seg_logits_to_samples(logits, data_samples, with_logits)

@@ -1,0 +1,166 @@
+"""Semantic segmentor task model: backbone -> decode head (+ auxiliary head), on mmengine's ``BaseModel``.
+
+Test-time options (``test_cfg``), as in TF DeepLab's eval and mmsegmentation:
+
+- ``mode='whole'``: the whole (padded) batch in one pass.
+- ``mode='slide'``: windows of ``crop_size`` (H, W) every ``stride`` (H, W) pixels; logits of
+  overlapping windows are averaged.
+- ``scales`` (e.g. ``(0.5, 0.75, 1.0, 1.25, 1.5, 1.75)``) and ``flip=True``: the paper's "MF"
+  (multi-scale inputs + left-right flip, Table 7). Each pass's logits are resized to the input size and
+  their softmax probabilities averaged, as TF DeepLab does.
+- ``with_logits=True``: also store ``seg_logits`` (K, H0, W0) in each sample (the averaged probabilities
+  when several passes are combined).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from ...registry import MODELS
+from ...structures import DataSample
+from ..heads.seg_head import resize_logits, seg_logits_to_samples
+
+TEST_CFG_DEFAULTS: dict[str, Any] = dict(
+    mode="whole", crop_size=None, stride=None, scales=(1.0,), flip=False, with_logits=False
+)
+
+
+def _check_test_cfg(test_cfg: dict | None) -> dict[str, Any]:
+    cfg = dict(TEST_CFG_DEFAULTS, **(test_cfg or {}))
+    unknown = sorted(set(cfg) - set(TEST_CFG_DEFAULTS))
+    if unknown:
+        raise ValueError(f"Unknown Segmentor test_cfg keys {unknown}; valid: {sorted(TEST_CFG_DEFAULTS)}")
+    if cfg["mode"] not in ("whole", "slide"):
+        raise ValueError(f"test_cfg.mode must be 'whole' or 'slide', got '{cfg['mode']}'")
+    if cfg["mode"] == "slide" and (cfg["crop_size"] is None or cfg["stride"] is None):
+        raise ValueError("test_cfg.mode='slide' needs crop_size=(H, W) and stride=(H, W)")
+    if not cfg["scales"]:
+        raise ValueError("test_cfg.scales must list at least one scale")
+    return cfg
+
+
+@MODELS.register_module()
+class Segmentor(BaseModel):
+    """Wires a backbone, a decode head and an optional auxiliary head; holds no head logic.
+
+    Each head's ``in_channels`` defaults to the channels of the backbone tap it reads, which must be in
+    ``backbone.out_taps``.
+
+    ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> decode-head logits (N, K, h, w) at its tap's
+    resolution; ``'loss'`` -> ``{'decode.loss_ce', 'aux.loss_ce'}``; ``'predict'`` -> the samples with
+    ``pred_seg_map`` (H0, W0) int64 at ``ori_shape``. ``loss`` and ``predict`` set each sample's
+    ``batch_input_shape`` metainfo, which the heads read.
+    """
+
+    def __init__(
+        self,
+        backbone: dict,
+        decode_head: dict,
+        auxiliary_head: dict | None = None,
+        data_preprocessor: dict | None = None,
+        test_cfg: dict | None = None,
+        init_cfg: dict | None = None,
+    ) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.decode_head = self._build_head(decode_head)
+        self.auxiliary_head = None if auxiliary_head is None else self._build_head(auxiliary_head)
+        self.test_cfg = _check_test_cfg(test_cfg)
+
+    def _build_head(self, cfg: dict) -> nn.Module:
+        cfg = dict(cfg)
+        in_tap = cfg.setdefault("in_tap", "layer18")
+        if in_tap not in self.backbone.out_taps:
+            raise ValueError(
+                f"The {cfg['type']} reads tap '{in_tap}' but the backbone returns only "
+                f"{self.backbone.out_taps}: add it to backbone.out_taps"
+            )
+        cfg.setdefault("in_channels", self.backbone.tap_channels(in_tap))
+        return MODELS.build(cfg)
+
+    def forward(
+        self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = "tensor"
+    ) -> Tensor | dict[str, Tensor] | list[DataSample]:
+        if mode == "tensor":
+            return self.decode_head(self.backbone(inputs))
+        if mode not in ("loss", "predict"):
+            raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
+        samples = data_samples if data_samples is not None else [DataSample() for _ in range(len(inputs))]
+        for sample in samples:
+            sample.set_metainfo({"batch_input_shape": tuple(inputs.shape[-2:])})
+        if mode == "loss":
+            feats = self.backbone(inputs)
+            losses = {f"decode.{k}": v for k, v in self.decode_head.loss(feats, samples).items()}
+            if self.auxiliary_head is not None:
+                losses |= {f"aux.{k}": v for k, v in self.auxiliary_head.loss(feats, samples).items()}
+            return losses
+        return self.predict(inputs, samples)
+
+    def predict(self, inputs: Tensor, data_samples: list[DataSample]) -> list[DataSample]:
+        """Predictions by ``test_cfg``; a single whole-image pass goes straight to the decode head."""
+        cfg = self.test_cfg
+        if cfg["mode"] == "whole" and tuple(cfg["scales"]) == (1.0,) and not cfg["flip"]:
+            return self.decode_head.predict(self.backbone(inputs), data_samples, cfg["with_logits"])
+        return seg_logits_to_samples(self.combined_scores(inputs), data_samples, cfg["with_logits"])
+
+    def combined_scores(self, inputs: Tensor) -> Tensor:
+        """(N, K, H, W) scores at the input size over ``test_cfg``'s scales and flips.
+
+        One pass gives its logits; several give their mean softmax probability.
+        """
+        size = inputs.shape[-2:]
+        passes = [
+            (s, f)
+            for s in self.test_cfg["scales"]
+            for f in ((False, True) if self.test_cfg["flip"] else (False,))
+        ]
+        total: Tensor | None = None
+        for scale, flip in passes:
+            scaled = inputs
+            if scale != 1.0:
+                scaled_size = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+                scaled = F.interpolate(inputs, size=scaled_size, mode="bilinear", align_corners=False)
+            if flip:
+                scaled = scaled.flip(-1)
+            logits = self._slide_logits(scaled) if self.test_cfg["mode"] == "slide" else self._logits(scaled)
+            if flip:
+                logits = logits.flip(-1)
+            logits = resize_logits(logits, size)
+            scores = logits if len(passes) == 1 else logits.softmax(dim=1)
+            total = scores if total is None else total + scores
+        return total / len(passes)
+
+    def _logits(self, inputs: Tensor) -> Tensor:
+        """Decode-head logits (N, K, H, W) upsampled to the size of ``inputs``."""
+        return resize_logits(self.decode_head(self.backbone(inputs)), inputs.shape[-2:])
+
+    def _slide_logits(self, inputs: Tensor) -> Tensor:
+        """Logits (N, K, H, W) averaged over ``crop_size`` windows placed every ``stride`` pixels.
+
+        Windows cover the image; the last row/column is shifted back to end at the border. An image
+        smaller than the window is one window of the image's size.
+        """
+        crop_h, crop_w = self.test_cfg["crop_size"]
+        stride_h, stride_w = self.test_cfg["stride"]
+        height, width = inputs.shape[-2:]
+        total = inputs.new_zeros((inputs.shape[0], self.decode_head.num_classes, height, width))
+        count = inputs.new_zeros((1, 1, height, width))
+        for y1 in _window_starts(height, crop_h, stride_h):
+            for x1 in _window_starts(width, crop_w, stride_w):
+                y2, x2 = min(y1 + crop_h, height), min(x1 + crop_w, width)
+                total[:, :, y1:y2, x1:x2] += self._logits(inputs[:, :, y1:y2, x1:x2])
+                count[:, :, y1:y2, x1:x2] += 1
+        return total / count
+
+
+def _window_starts(length: int, crop: int, stride: int) -> Sequence[int]:
+    """Start offsets of windows of size ``crop`` every ``stride`` covering ``length`` (last one flush)."""
+    if length <= crop:
+        return [0]
+    starts = list(range(0, length - crop, stride))
+    return [*starts, length - crop]
