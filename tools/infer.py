@@ -84,9 +84,10 @@ def write_outputs(path: Path, sample: DataSample, meta: dict, args: argparse.Nam
         save_palette_png(f"{stem}.png", seg_map)
         overlay = overlay_segmentation(read_image(str(path)), seg_map, names, meta.get("palette"))
         write_rgb(f"{stem}_overlay.jpg", overlay)
+        present, pixels = np.unique(seg_map, return_counts=True)
         record["segmentation"] = {
             "mask": f"{stem}.png",
-            "classes_present": [names[c] for c in set(seg_map.flat)],
+            "pixels_per_class": {names[c]: int(n) for c, n in zip(present, pixels, strict=True)},
         }
     if "pred_bboxes" in sample:
         keep = sample.pred_scores >= args.score_thr

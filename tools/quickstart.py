@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 TASKS: dict[str, tuple[str, str]] = {
     "classification": ("classification", "configs/mobilenet_v2_toy.py"),
     "detection": ("coco", "configs/ssdlite_mnv2_toy.py"),
+    "segmentation": ("voc", "configs/deeplabv3lite_mnv2_toy.py"),
 }
 
 

@@ -16,16 +16,22 @@ def test_help(script):
 
 
 @pytest.mark.parametrize(
-    ("config", "params_m", "madds_m"),
+    ("config", "size", "params_m", "madds_m"),
     [
         # torchvision / TF slim counts of the paper's networks at 224x224, 1000 classes.
-        ("mobilenet_v2_imagenet.py", 3.504872, 300.77),
-        ("mobilenet_v2_140_imagenet.py", 6.108776, 582.2),
-        ("mobilenet_v2_035_imagenet.py", 1.677128, 59.29),
+        ("mobilenet_v2_imagenet.py", 224, 3.504872, 300.77),
+        ("mobilenet_v2_140_imagenet.py", 224, 6.108776, 582.2),
+        ("mobilenet_v2_035_imagenet.py", 224, 1.677128, 59.29),
+        # Paper Table 6 (4.3M / 0.8B) and Table 7 (2.11M and 4.52M params; MAdds see docs/segmentation.md).
+        ("ssdlite_mnv2_coco.py", 320, 4.337013, 788.83),
+        ("deeplabv3lite_mnv2_voc.py", 512, 2.113557, 2603.96),
+        ("deeplabv3_mnv2_voc.py", 512, 4.523541, 5070.21),
     ],
 )
-def test_complexity_matches_published_figures(config, params_m, madds_m):
-    out = run_tool("analysis/complexity.py", f"configs/{config}", "--shape", "224", "224").stdout
+def test_complexity_matches_published_figures(config, size, params_m, madds_m):
+    """The input size defaults to the config's ``image_size``; these are the sizes the papers count at."""
+    out = run_tool("analysis/complexity.py", f"configs/{config}").stdout
+    assert f"1x3x{size}x{size}" in out
     params = int(re.search(r"params:\s+[\d.]+ M \(([\d,]+)\)", out).group(1).replace(",", ""))
     madds = int(re.search(r"MAdds:\s+[\d.]+ M \(([\d,]+)\)", out).group(1).replace(",", ""))
     assert params / 1e6 == pytest.approx(params_m, rel=0.01)
