@@ -9,7 +9,8 @@ line, images read from the JPEGImages folder beside it). What is written depends
   VOC's SegmentationClass), and DIR/<name>_overlay.jpg, a colour overlay with a legend of the classes present;
 - detection: DIR/<name>_detections.jpg with boxes, names and scores drawn;
 - classification: the top-k classes and scores, printed;
-and for every task DIR/predictions.json with one record per image.
+and for every task DIR/predictions.json with one record per image. A .onnx CHECKPOINT (tools/export.py) runs
+in ONNX Runtime instead of PyTorch, with the same outputs.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("config", help="config file")
-    parser.add_argument("checkpoint", help="checkpoint: path, URL or torchvision://NAME")
+    parser.add_argument(
+        "checkpoint", help="checkpoint: path, URL, torchvision://NAME, or a .onnx file from tools/export.py"
+    )
     parser.add_argument("inputs", nargs="+", help="image files, folders or a VOC split .txt file")
     parser.add_argument("--out-dir", required=True, type=Path, help="where the outputs go")
     parser.add_argument("--device", default="cpu", help="e.g. cpu, cuda:0")

@@ -22,6 +22,8 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 from ..datasets.transforms.build import build_pipeline
+from ..deploy import fuse_batchnorm
+from ..deploy.onnx_runtime_model import OnnxRuntimeModel
 from ..engine.config import load_config
 from ..models.checkpoint import load_checkpoint
 from ..registry import MODELS
@@ -37,14 +39,23 @@ def init_model(
     checkpoint: str | None = None,
     device: str = "cpu",
     cfg_options: dict | None = None,
-) -> nn.Module:
+    deploy: bool = False,
+) -> nn.Module | OnnxRuntimeModel:
     """Build the config's model in eval mode, load ``checkpoint`` (path, URL or ``torchvision://``).
+
+    ``deploy=True`` then folds every BatchNorm into the conv before it (:func:`fuse_batchnorm`): same
+    outputs, fewer ops; the result is for inference only (it has no BatchNorm left to train or load).
 
     The model gets ``cfg`` (the config) and ``dataset_meta`` (class names, palette, category ids) from
     the checkpoint's ``meta`` when the Runner saved it there, else from the config's test dataset
     settings, else ``{}``.
+
+    A ``.onnx`` checkpoint (from ``tools/export.py``) gives an :class:`OnnxRuntimeModel` instead, which
+    :func:`inference_model` runs through ONNX Runtime (``pip install -e ".[deploy]"``).
     """
     cfg = load_config(config, cfg_options) if isinstance(config, (str, Path)) else config
+    if checkpoint is not None and str(checkpoint).endswith(".onnx"):
+        return OnnxRuntimeModel(cfg, checkpoint, device)
     init_default_scope(cfg.get("default_scope", "visionkit"))
     model = MODELS.build(cfg.model)
     meta: dict[str, Any] = {}
@@ -55,7 +66,8 @@ def init_model(
     if not meta:
         meta = dict(cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {})
     model.cfg, model.dataset_meta = cfg, meta
-    return model.to(device).eval()
+    model = model.to(device).eval()
+    return fuse_batchnorm(model) if deploy else model
 
 
 def _test_pipeline(cfg: Config) -> list:

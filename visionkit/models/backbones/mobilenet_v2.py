@@ -72,6 +72,9 @@ class MobileNetV2(BaseModule):
             in place only for the running stats; affine still trains unless frozen).
         init_cfg: ``dict(type='Pretrained', checkpoint=...)`` loads a visionkit or torchvision
             checkpoint (path, URL or ``torchvision://mobilenet_v2``); otherwise torchvision's init.
+        memory_efficient_splits: k > 1 computes every inverted residual in k slices of its expansion at
+            inference (paper section 5.1; see :class:`InvertedResidual`); 0 is off. The paper's k = 2..5
+            keeps the speed. A requested ``layer{n}_expansion`` tap makes its block run whole.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class MobileNetV2(BaseModule):
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
         init_cfg: dict | None = None,
+        memory_efficient_splits: int = 0,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if output_stride not in (8, 16, 32):
@@ -135,6 +139,15 @@ class MobileNetV2(BaseModule):
         self._register_load_state_dict_pre_hook(convert_torchvision_backbone_keys)
         self._register_load_state_dict_pre_hook(self._skip_absent_final_conv)
         self._freeze_stages()
+        self.set_memory_efficient_splits(memory_efficient_splits)
+
+    def set_memory_efficient_splits(self, splits: int) -> None:
+        """Compute each inverted residual in ``splits`` slices at inference (0 or 1: whole), e.g. on a
+        built or fused model before deployment."""
+        if splits < 0:
+            raise ValueError(f"memory_efficient_splits must be >= 0, got {splits}")
+        for block in self.blocks:
+            block.memory_efficient_splits = splits
 
     def tap_channels(self, name: str) -> int:
         """Channels of tap ``name``, known without a forward pass."""
@@ -155,10 +168,13 @@ class MobileNetV2(BaseModule):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         """x: (N, 3, H, W) normalised images -> {tap name: (N, C, H / stride, W / stride)}."""
+        # Only requested taps are kept: holding every layer's output would keep the large early
+        # activations alive for the whole pass (they dominate peak memory at high resolution).
         feats: dict[str, Tensor] = {}
         wanted = set(self.out_taps)
         x = self.stem(x)
-        feats["layer1"] = x
+        if "layer1" in wanted:
+            feats["layer1"] = x
         for index, block in enumerate(self.blocks):
             layer = index + 2
             if layer > self._deepest_layer:
@@ -169,7 +185,8 @@ class MobileNetV2(BaseModule):
                 x = block.forward_from_expansion(x, expanded)
             else:
                 x = block(x)
-            feats[f"layer{layer}"] = x
+            if f"layer{layer}" in wanted:
+                feats[f"layer{layer}"] = x
         if self._deepest_layer == FINAL_LAYER:
             feats["final"] = feats[f"layer{FINAL_LAYER}"] = self.final_conv(x)
         return {name: feats[name] for name in self.out_taps}

@@ -1,0 +1,120 @@
+"""fuse_batchnorm: every repo model keeps its outputs with no BatchNorm left; init_model(deploy=True)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from visionkit.apis import init_model
+from visionkit.deploy import fuse_batchnorm
+from visionkit.models.layers import ConvNormAct
+
+from .random_bn import randomise_batchnorm
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Inputs are tiny: a second intra-op thread only adds synchronisation, slow on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def flatten(outputs: Tensor | tuple | list) -> list[Tensor]:
+    """A model's tensor output(s) as one list (SSDLite gives per-level lists of scores and deltas)."""
+    if isinstance(outputs, Tensor):
+        return [outputs]
+    return [tensor for item in outputs for tensor in flatten(item)]
+
+
+def count(model: nn.Module, kind: type[nn.Module]) -> int:
+    return sum(isinstance(module, kind) for module in model.modules())
+
+
+def num_params(model: nn.Module) -> int:
+    return sum(param.numel() for param in model.parameters())
+
+
+def assert_same_outputs(expected: list[Tensor], actual: list[Tensor]) -> None:
+    assert len(expected) == len(actual)
+    for want, got in zip(expected, actual, strict=True):
+        scale = want.abs().max().item()
+        assert scale > 1e-3  # an all-zero output would make the comparison meaningless
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-4 * scale)
+
+
+@pytest.mark.parametrize(
+    "config, size, num_bn",
+    [
+        # num_bn: 2 per block (3 with an expand conv) + stem + final conv, + the heads' BatchNorms.
+        ("mobilenet_v2_toy.py", 64, 52),
+        ("ssdlite_mnv2_toy.py", 128, 52 + 4 * 3 + 6 * 2),
+        ("deeplabv3_mnv2_voc.py", 96, 51 + 5 + 1),  # ASPP (6, 12, 18): 1x1, 3 atrous, pooling, project
+        ("deeplabv3lite_mnv2_toy.py", 96, 51 + 2 + 1),  # no atrous branches
+    ],
+)
+def test_fused_model_matches_unfused(config, size, num_bn):
+    model = randomise_batchnorm(init_model(str(CONFIGS / config)))
+    inputs = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        expected = flatten(model(inputs, mode="tensor"))
+    assert count(model, nn.BatchNorm2d) == num_bn
+    params_before = num_params(model)
+    bn_channels = sum(m.num_features for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+
+    fused = fuse_batchnorm(model)
+
+    assert fused is model
+    assert count(fused, nn.BatchNorm2d) == 0
+    # Each pair trades the BatchNorm's weight and bias (2 C) for a conv bias (C).
+    assert params_before - num_params(fused) == bn_channels
+    with torch.no_grad():
+        assert_same_outputs(expected, flatten(fused(inputs, mode="tensor")))
+
+
+def test_training_model_is_refused():
+    layer = ConvNormAct(4, 8, 3)
+    with pytest.raises(RuntimeError, match=r"eval mode.*model\.eval\(\)"):
+        fuse_batchnorm(layer)
+    assert isinstance(layer.bn, nn.BatchNorm2d)
+
+
+class ConvBesideNorm(nn.Module):
+    """Registers a conv then a BatchNorm but applies the BatchNorm to the input, not to the conv."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(x) + self.bn(x)
+
+
+def test_pairs_in_unknown_order_are_left_alone():
+    model = randomise_batchnorm(nn.Sequential(ConvBesideNorm(), nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4))).eval()
+    inputs = torch.randn(1, 4, 5, 5)
+    with torch.no_grad():
+        expected = model(inputs)
+        fuse_batchnorm(model)
+        torch.testing.assert_close(model(inputs), expected)
+    assert isinstance(model[0].bn, nn.BatchNorm2d)  # kept: its conv does not feed it
+    assert isinstance(model[2], nn.Identity) and model[1].bias is not None
+
+
+def test_init_model_deploy_fuses_the_loaded_checkpoint(tmp_path):
+    config = str(CONFIGS / "deeplabv3lite_mnv2_toy.py")
+    trained = randomise_batchnorm(init_model(config), seed=1)
+    checkpoint = tmp_path / "model.pth"
+    torch.save({"state_dict": trained.state_dict()}, checkpoint)
+    inputs = torch.randn(1, 3, 64, 64)
+
+    deployed = init_model(config, str(checkpoint), deploy=True)
+
+    assert not deployed.training and count(deployed, nn.BatchNorm2d) == 0
+    with torch.no_grad():
+        assert_same_outputs([trained(inputs)], [deployed(inputs)])

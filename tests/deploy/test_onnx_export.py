@@ -1,0 +1,143 @@
+"""Every task's exported graph gives PyTorch's outputs in ONNX Runtime, at batch 1 and 3."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from visionkit.deploy.onnx_export import METADATA_KEY, export_module
+from visionkit.models.heads.ssdlite_head import rescale_boxes
+from visionkit.structures import DataSample
+
+from ..tools.run_tool import run_tool
+from .onnx_toy_models import REPO, TOY, assert_same_detections, exported, toy_model
+from .random_bn import randomise_batchnorm
+
+pytest.importorskip("onnxscript")
+ort = pytest.importorskip("onnxruntime")
+
+
+def run_both(task: str, postprocess: bool, images: torch.Tensor) -> tuple[list, list]:
+    wrapper, path = exported(task, postprocess)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = [torch.from_numpy(out) for out in session.run(None, {"images": images.numpy()})]
+    with torch.no_grad():
+        expected = wrapper(images)
+    return got, list(expected) if isinstance(expected, tuple) else [expected]
+
+
+def random_images(batch: int, size: tuple[int, int], seed: int = 0) -> torch.Tensor:
+    return torch.randint(0, 256, (batch, 3, *size), generator=torch.Generator().manual_seed(seed)).float()
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize(
+    ("task", "postprocess"), [("classification", True), ("segmentation", True), ("detection", False)]
+)
+def test_onnx_runtime_matches_pytorch(task, postprocess, batch):
+    """Same outputs at a batch size other than the traced one (2): the batch axis is dynamic.
+
+    Measured: probabilities ~1e-5, segmentation logits ~1e-4, detection scores ~2e-4 and boxes ~0.03 px
+    apart (float32 rounding).
+    """
+    got, expected = run_both(task, postprocess, random_images(batch, TOY[task][1]))
+    assert len(got) == len(expected)
+    for out, ref in zip(got, expected, strict=True):
+        assert out.shape == ref.shape and out.shape[0] == batch
+        if ref.is_floating_point():
+            # Rounding grows with the output's range: boxes in pixels are ~0.03 apart where scores are 2e-4.
+            torch.testing.assert_close(out, ref, atol=1e-3 + 1e-4 * float(ref.abs().max()), rtol=1e-3)
+        else:
+            assert (out != ref).float().mean() < 1e-3  # argmax of logits equal to rounding only
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_detection_graph_with_nms_matches_pytorch(batch):
+    (boxes, scores, labels, counts), expected = run_both("detection", True, random_images(batch, (256, 256)))
+    assert boxes.shape == (batch, toy_model("detection").head.max_per_img, 4)
+    assert (counts - expected[3]).abs().max() <= 2  # see assert_same_detections
+    for index, count in enumerate(counts.tolist()):
+        assert_same_detections(
+            (boxes[index, :count], scores[index, :count], labels[index, :count]),
+            (expected[0][index, :count], expected[1][index, :count], expected[2][index, :count]),
+        )
+
+
+def test_segmentation_graph_takes_any_input_size():
+    """H and W are dynamic: a 48x80 batch gives logits and labels at 48x80."""
+    logits, labels = run_both("segmentation", True, random_images(3, (48, 80)))[0]
+    assert logits.shape == (3, 5, 48, 80) and labels.shape == (3, 48, 80)
+    torch.testing.assert_close(labels, logits.argmax(dim=1))
+
+
+def test_classifier_scores_are_probabilities():
+    (scores,), _ = run_both("classification", True, random_images(3, (96, 96)))
+    torch.testing.assert_close(scores.sum(dim=1), torch.ones(3))
+    assert scores.std() > 1e-3  # random BatchNorm statistics make the classes differ
+
+
+def test_detection_graph_gives_the_predict_path_detections():
+    """Score threshold, top-k, per-class NMS and max detections in the graph = SSDLiteHead.predict."""
+    model = toy_model("detection")
+    size = TOY["detection"][1]
+    images = random_images(3, size, seed=1)
+    (boxes, scores, labels, counts), _ = run_both("detection", True, images)
+    samples = [DataSample(metainfo=dict(img_shape=size, ori_shape=size)) for _ in range(3)]
+    with torch.no_grad():
+        inputs = model.data_preprocessor({"inputs": list(images), "data_samples": samples})["inputs"]
+        predicted = model(inputs, samples, mode="predict")
+    max_per_img = model.head.max_per_img
+    assert boxes.shape == (3, max_per_img, 4) and counts.dtype == torch.int64
+    assert any(0 < int(n) < max_per_img for n in counts), "the padding rows are not exercised"
+    for index, sample in enumerate(predicted):
+        count = int(counts[index])
+        clipped = rescale_boxes(boxes[index, :count], size, size)  # predict clips to the image
+        assert_same_detections(
+            (clipped, scores[index, :count], labels[index, :count]),
+            (sample.pred_bboxes, sample.pred_scores, sample.pred_labels),
+        )
+        assert (scores[index, :count].diff() <= 0).all()  # highest first
+        assert (labels[index, count:] == -1).all() and (scores[index, count:] == 0).all()
+
+
+def test_metadata_describes_the_graph():
+    _, path = exported("detection", True)
+    meta = json.loads(ort.InferenceSession(str(path)).get_modelmeta().custom_metadata_map[METADATA_KEY])
+    assert meta["task"] == "detection" and meta["input_size"] == [256, 256]
+    assert meta["outputs"] == ["boxes", "scores", "labels", "num_detections"]
+    assert meta["nms"]["score_thr"] == 0.6
+
+
+def test_segmentor_with_multi_scale_test_cfg_is_refused():
+    from visionkit.apis import init_model
+
+    model = init_model(
+        str(REPO / "configs/deeplabv3lite_mnv2_toy.py"), cfg_options={"model.test_cfg.flip": True}
+    )
+    with pytest.raises(ValueError, match="whole-image pass"):
+        export_module(model, (64, 64))
+
+
+def test_export_tool_end_to_end(tmp_path):
+    """tools/export.py: checkpoint in, .onnx out, ONNX Runtime vs PyTorch differences printed."""
+    from visionkit.apis import init_model
+
+    model = randomise_batchnorm(init_model(str(REPO / TOY["classification"][0])), seed=3)
+    checkpoint = tmp_path / "epoch_1.pth"
+    meta = {"dataset_meta": {"classes": ["circle", "square", "star", "triangle"]}}
+    torch.save({"state_dict": model.state_dict(), "meta": meta}, checkpoint)
+    result = run_tool(
+        "export.py", TOY["classification"][0], str(checkpoint), "--format", "onnx", "--batch", "3"
+    )
+    assert "max abs difference" in result.stdout and "matches PyTorch" in result.stdout
+    onnx_file = checkpoint.with_suffix(".onnx")
+    session = ort.InferenceSession(str(onnx_file))
+    stored = json.loads(session.get_modelmeta().custom_metadata_map[METADATA_KEY])
+    assert stored["dataset_meta"]["classes"] == meta["dataset_meta"]["classes"]
+    images = random_images(2, (96, 96))
+    (scores,) = session.run(None, {"images": images.numpy()})
+    with torch.no_grad():
+        expected = model(model.data_preprocessor({"inputs": list(images)})["inputs"]).softmax(dim=1)
+    torch.testing.assert_close(torch.from_numpy(scores), expected, atol=1e-4, rtol=1e-4)

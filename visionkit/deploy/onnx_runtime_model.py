@@ -1,0 +1,125 @@
+"""Run a graph written by :func:`~visionkit.deploy.onnx_export.export_onnx` with ONNX Runtime, behind the
+``test_step`` interface that :func:`visionkit.apis.inference_model` calls, so it gives the same
+:class:`DataSample` predictions as the PyTorch model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from mmengine.config import Config
+from torch import Tensor
+
+from ..models.heads.seg_head import seg_logits_to_samples
+from ..models.heads.ssdlite_head import multiclass_nms, rescale_boxes
+from ..structures import DataSample
+from .onnx_export import METADATA_KEY
+
+MISSING_EXTRA = "ONNX support needs onnxruntime: pip install -e '.[deploy]' (or pip install onnxruntime)"
+
+
+def import_onnxruntime() -> Any:
+    """The ``onnxruntime`` module, or an ImportError that names the pip extra."""
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ImportError(MISSING_EXTRA) from error
+    return onnxruntime
+
+
+def pad_stack(images: Sequence[Tensor], pixel: Sequence[float], size_divisor: int = 1) -> Tensor:
+    """(3, h_i, w_i) images -> (N, 3, H, W) float32, each top-left, padded bottom/right with ``pixel``
+    to the largest size rounded up to a multiple of ``size_divisor`` (the data preprocessor's padding)."""
+    height, width = max(i.shape[-2] for i in images), max(i.shape[-1] for i in images)
+    height, width = -(-height // size_divisor) * size_divisor, -(-width // size_divisor) * size_divisor
+    batch = torch.tensor(pixel, dtype=torch.float32).view(1, 3, 1, 1).repeat(len(images), 1, height, width)
+    for out, image in zip(batch, images, strict=True):
+        out[:, : image.shape[-2], : image.shape[-1]] = image
+    return batch
+
+
+class OnnxRuntimeModel:
+    """An exported visionkit graph in an ``onnxruntime.InferenceSession``.
+
+    Args:
+        cfg: the config the model was exported from (its test pipeline prepares the images).
+        path: the ``.onnx`` file.
+        device: ``'cpu'`` or ``'cuda[:i]'`` (needs onnxruntime-gpu).
+
+    ``dataset_meta`` comes from the file (the checkpoint's at export), else the config's test dataset.
+    Detection graphs take one input size (the export's ``--shape``), so the test pipeline must resize to it.
+    """
+
+    def __init__(self, cfg: Config, path: str | Path, device: str = "cpu") -> None:
+        ort = import_onnxruntime()
+        providers = ["CPUExecutionProvider"]
+        if device.startswith("cuda"):
+            index = int(device.partition(":")[2] or 0)
+            providers.insert(0, ("CUDAExecutionProvider", {"device_id": index}))
+        self.session = ort.InferenceSession(str(path), providers=providers)
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if METADATA_KEY not in metadata:
+            raise ValueError(f"'{path}' has no '{METADATA_KEY}' metadata: export it with tools/export.py")
+        self.meta = json.loads(metadata[METADATA_KEY])
+        self.cfg = cfg
+        config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
+        self.dataset_meta = dict(self.meta["dataset_meta"] or config_meta)
+
+    def run(self, images: Tensor) -> dict[str, Tensor]:
+        """images (N, 3, H, W) float32 raw pixels -> the graph's outputs by name."""
+        outputs = self.session.run(None, {"images": images.numpy()})
+        return {name: torch.from_numpy(out) for name, out in zip(self.meta["outputs"], outputs, strict=True)}
+
+    def test_step(self, data: dict) -> list[DataSample]:
+        """A collated batch (``inputs``: (3, h, w) uint8 images, ``data_samples``) -> predicted samples."""
+        inputs = [image.float() for image in data["inputs"]]
+        images = pad_stack(inputs, self.meta["pad_pixel"], self.meta["pad_size_divisor"])
+        expected = self.meta["input_size"]
+        if expected is not None and list(images.shape[-2:]) != expected:
+            raise ValueError(
+                f"The ONNX graph takes {expected[0]}x{expected[1]} images but the test pipeline gives "
+                f"{images.shape[-2]}x{images.shape[-1]}: export with --shape {images.shape[-2]} "
+                f"{images.shape[-1]}"
+            )
+        samples = list(data["data_samples"])
+        for sample in samples:
+            sample.set_metainfo({"batch_input_shape": tuple(images.shape[-2:])})
+        outputs = self.run(images)
+        task = self.meta["task"]
+        if task == "classification":
+            return self._classification(outputs, samples)
+        if task == "segmentation":
+            with_logits = bool(self.cfg.model.get("test_cfg", {}).get("with_logits", False))
+            return list(seg_logits_to_samples(outputs["logits"], samples, with_logits))
+        return self._detection(outputs, samples)
+
+    @staticmethod
+    def _classification(outputs: dict[str, Tensor], samples: list[DataSample]) -> list[DataSample]:
+        for sample, score in zip(samples, outputs["scores"], strict=True):
+            sample.pred_score, sample.pred_label = score, int(score.argmax())
+        return samples
+
+    def _detection(self, outputs: dict[str, Tensor], samples: list[DataSample]) -> list[DataSample]:
+        nms = self.meta["nms"]
+        for index, sample in enumerate(samples):
+            if "num_detections" in outputs:
+                count = int(outputs["num_detections"][index])
+                boxes, scores = outputs["boxes"][index, :count], outputs["scores"][index, :count]
+                labels = outputs["labels"][index, :count]
+            else:
+                boxes, scores, labels = multiclass_nms(
+                    outputs["boxes"][index],
+                    outputs["scores"][index],
+                    nms["score_thr"],
+                    nms["nms_pre"],
+                    nms["iou_thr"],
+                    nms["max_per_img"],
+                )
+            img_shape = sample.metainfo.get("img_shape", sample.metainfo["batch_input_shape"])
+            ori_shape = sample.metainfo.get("ori_shape", img_shape)
+            sample.pred_bboxes = rescale_boxes(boxes, img_shape[:2], ori_shape[:2])
+            sample.pred_scores, sample.pred_labels = scores, labels
+        return samples
