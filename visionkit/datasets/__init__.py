@@ -1,8 +1,10 @@
 """Datasets on their real on-disk formats, and their pipeline transforms."""
 
-from . import transforms
+from . import samplers, transforms
 from .coco import CocoDetection
 from .image_folder import ImageFolderDataset, ImageNetDataset
+from .multi_task_dataset import MultiTaskDataset
+from .samplers import TaskBatchSampler
 from .voc_segmentation import VOC_CLASSES, VOCSegmentation
 
 __all__ = [
@@ -10,6 +12,9 @@ __all__ = [
     "CocoDetection",
     "ImageFolderDataset",
     "ImageNetDataset",
+    "MultiTaskDataset",
+    "TaskBatchSampler",
     "VOCSegmentation",
+    "samplers",
     "transforms",
 ]

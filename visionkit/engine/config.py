@@ -18,7 +18,10 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         if "data_root" in dataset or ("dataset" not in dataset and "datasets" not in dataset):
             dataset["data_root"] = data_root
         visit(dataset.get("dataset"))
-        for child in dataset.get("datasets", []):
+        children = dataset.get("datasets", [])
+        if isinstance(children, dict):  # MultiTaskDataset names its data sets by task
+            children = list(children.values())
+        for child in children:
             visit(child)
 
     for name in DATALOADERS:

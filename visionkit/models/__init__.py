@@ -6,7 +6,7 @@ from .detection import SSDAnchorGenerator
 from .heads import ASPPHead, ClassifierHead, FCNHead, SSDLiteHead
 from .losses import SSDLoss
 from .necks import SSDLiteExtraLayers
-from .tasks import ImageClassifier, Segmentor, SSDDetector
+from .tasks import ImageClassifier, MultiTaskModel, Segmentor, SSDDetector
 
 __all__ = [
     "ASPPHead",
@@ -15,6 +15,7 @@ __all__ = [
     "FCNHead",
     "ImageClassifier",
     "MobileNetV2",
+    "MultiTaskModel",
     "SSDAnchorGenerator",
     "SSDDetector",
     "SSDLiteExtraLayers",

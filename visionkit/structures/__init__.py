@@ -1,5 +1,5 @@
 """Data structures passed between pipeline, model and metrics."""
 
-from .data_sample import DataSample
+from .data_sample import TASK_KEY, DataSample
 
-__all__ = ["DataSample"]
+__all__ = ["TASK_KEY", "DataSample"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from mmengine.structures import BaseDataElement
 
+TASK_KEY = "task"  # metainfo naming a sample's task in multi-task training (set by MultiTaskDataset)
+
 
 class DataSample(BaseDataElement):
     """One image's meta information, annotations and predictions (an mmengine ``BaseDataElement``).
@@ -21,6 +23,8 @@ class DataSample(BaseDataElement):
       ``ori_shape / img_shape``, clipped to the original image), ``pred_scores`` (D,), ``pred_labels``
       int64 (D,) contiguous 0..K-1 (the metric maps them to dataset category ids). The detector adds
       metainfo ``batch_input_shape`` (H, W of the padded network input).
+    - multi-task: metainfo ``task`` (:data:`TASK_KEY`), the task whose data set the sample comes from;
+      a ``MultiTaskModel`` prediction carries every task's fields.
 
     Being a ``BaseDataElement`` (not a dict) keeps mmengine's ``pseudo_collate`` from merging a batch's
     samples into one dict, and gives ``.to(device)``; the ``Evaluator`` hands metrics ``to_dict()`` copies.

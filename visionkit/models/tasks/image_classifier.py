@@ -41,12 +41,18 @@ class ImageClassifier(BaseModel):
     def forward(
         self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = "tensor"
     ) -> Tensor | dict[str, Tensor] | list[DataSample]:
-        feats = self.backbone(inputs)
+        if data_samples is None:
+            data_samples = [] if mode == "tensor" else [DataSample() for _ in range(len(inputs))]
+        return self.forward_taps(self.backbone(inputs), data_samples, mode)
+
+    def forward_taps(
+        self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str
+    ) -> Tensor | dict[str, Tensor] | list[DataSample]:
+        """``forward`` from computed backbone taps (lets a :class:`MultiTaskModel` share the backbone)."""
         if mode == "tensor":
-            return self.head(feats)
+            return self.head(taps)
         if mode == "loss":
-            return self.head.loss(feats, data_samples)
+            return self.head.loss(taps, data_samples)
         if mode == "predict":
-            samples = data_samples if data_samples is not None else [DataSample() for _ in range(len(inputs))]
-            return self.head.predict(feats, samples)
+            return self.head.predict(taps, data_samples)
         raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")

@@ -94,19 +94,44 @@ class Segmentor(BaseModel):
         for sample in samples:
             sample.set_metainfo({"batch_input_shape": tuple(inputs.shape[-2:])})
         if mode == "loss":
-            feats = self.backbone(inputs)
-            losses = {f"decode.{k}": v for k, v in self.decode_head.loss(feats, samples).items()}
-            if self.auxiliary_head is not None:
-                losses |= {f"aux.{k}": v for k, v in self.auxiliary_head.loss(feats, samples).items()}
-            return losses
+            return self.forward_taps(self.backbone(inputs), samples, mode)
         return self.predict(inputs, samples)
+
+    @property
+    def single_pass(self) -> bool:
+        """True when ``test_cfg`` is one whole-image pass at scale 1 without flip (no re-run backbone)."""
+        cfg = self.test_cfg
+        return cfg["mode"] == "whole" and tuple(cfg["scales"]) == (1.0,) and not cfg["flip"]
+
+    def forward_taps(
+        self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str
+    ) -> Tensor | dict[str, Tensor] | list[DataSample]:
+        """``forward`` from computed backbone taps; the samples already carry ``batch_input_shape``.
+
+        Lets a :class:`MultiTaskModel` run these heads on a shared backbone. ``'predict'`` is the
+        single whole-image pass only: slide, multi-scale and flip need the backbone (see ``predict``).
+        """
+        if mode == "tensor":
+            return self.decode_head(taps)
+        if mode == "loss":
+            losses = {f"decode.{k}": v for k, v in self.decode_head.loss(taps, data_samples).items()}
+            if self.auxiliary_head is not None:
+                losses |= {f"aux.{k}": v for k, v in self.auxiliary_head.loss(taps, data_samples).items()}
+            return losses
+        if mode != "predict":
+            raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
+        if not self.single_pass:
+            raise ValueError(
+                f"Segmentor test_cfg {self.test_cfg} needs the whole model (slide / scales / flip re-run "
+                "the backbone); predicting from taps supports only mode='whole', scales=(1.0,), flip=False"
+            )
+        return self.decode_head.predict(taps, data_samples, self.test_cfg["with_logits"])
 
     def predict(self, inputs: Tensor, data_samples: list[DataSample]) -> list[DataSample]:
         """Predictions by ``test_cfg``; a single whole-image pass goes straight to the decode head."""
-        cfg = self.test_cfg
-        if cfg["mode"] == "whole" and tuple(cfg["scales"]) == (1.0,) and not cfg["flip"]:
-            return self.decode_head.predict(self.backbone(inputs), data_samples, cfg["with_logits"])
-        return seg_logits_to_samples(self.combined_scores(inputs), data_samples, cfg["with_logits"])
+        if self.single_pass:
+            return self.forward_taps(self.backbone(inputs), data_samples, "predict")
+        return seg_logits_to_samples(self.combined_scores(inputs), data_samples, self.test_cfg["with_logits"])
 
     def combined_scores(self, inputs: Tensor) -> Tensor:
         """(N, K, H, W) scores at the input size over ``test_cfg``'s scales and flips.

@@ -36,6 +36,7 @@ class SSDDetector(BaseModel):
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
+        self.in_taps = tuple(self.backbone.out_taps)
         neck = dict(neck)
         neck.setdefault("in_channels", self.backbone.tap_channels(self.backbone.out_taps[-1]))
         self.neck = MODELS.build(neck)
@@ -47,8 +48,11 @@ class SSDDetector(BaseModel):
 
     def extract_feats(self, inputs: Tensor) -> list[Tensor]:
         """inputs (N, 3, H, W) -> the head's feature maps, largest first (20, 10, 5, 3, 2, 1 at 320)."""
-        taps = self.backbone(inputs)
-        feats = [taps[name] for name in self.backbone.out_taps]
+        return self.feats_from_taps(self.backbone(inputs))
+
+    def feats_from_taps(self, taps: dict[str, Tensor]) -> list[Tensor]:
+        """Backbone taps (a dict, may hold more) -> the head's maps: ``in_taps`` in order, then the neck's."""
+        feats = [taps[name] for name in self.in_taps]
         return feats + self.neck(feats[-1])
 
     def forward(
@@ -56,19 +60,31 @@ class SSDDetector(BaseModel):
     ) -> tuple[list[Tensor], list[Tensor]] | dict[str, Tensor] | list[DataSample]:
         if mode not in ("tensor", "loss", "predict"):
             raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
-        if mode == "loss" and self.training and len(inputs) < 2:
-            raise ValueError(
-                f"SSDDetector cannot train on a batch of {len(inputs)} image: BatchNorm in the extra "
-                "layers sees a single value per channel on the 1x1 map. Raise train_dataloader.batch_size "
-                "to 2 or more, and set train_dataloader.drop_last=True so no epoch ends on a batch of one"
-            )
-        feats = self.extract_feats(inputs)
+        taps = self.backbone(inputs)
         if mode == "tensor":
-            return self.head(feats)
+            return self.forward_taps(taps, [], mode)
         if data_samples is None:
             data_samples = [DataSample() for _ in range(len(inputs))]
         for sample in data_samples:
             sample.set_metainfo({"batch_input_shape": tuple(inputs.shape[-2:])})
+        return self.forward_taps(taps, data_samples, mode)
+
+    def forward_taps(
+        self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str
+    ) -> tuple[list[Tensor], list[Tensor]] | dict[str, Tensor] | list[DataSample]:
+        """``forward`` from computed backbone taps; the samples already carry ``batch_input_shape``.
+
+        Lets a :class:`MultiTaskModel` run this detector's neck and head on a shared backbone.
+        """
+        if mode == "loss" and self.training and len(data_samples) < 2:
+            raise ValueError(
+                f"SSDDetector cannot train on a batch of {len(data_samples)} image: BatchNorm in the extra "
+                "layers sees a single value per channel on the 1x1 map. Raise train_dataloader.batch_size "
+                "to 2 or more, and set train_dataloader.drop_last=True so no epoch ends on a batch of one"
+            )
+        feats = self.feats_from_taps(taps)
+        if mode == "tensor":
+            return self.head(feats)
         if mode == "loss":
             return self.head.loss(feats, data_samples)
         return self.head.predict(feats, data_samples)
