@@ -1,32 +1,76 @@
-"""CPU inference latency and throughput of a config's model, side by side with torchvision's.
+"""CPU speed of a config's model, end to end, side by side with torchvision's model of the same architecture.
 
-    python tools/benchmark.py configs/mobilenet_v2_imagenet.py [--threads 2] [--batch 1 8] [--shape 224 224]
+    python tools/benchmark.py CONFIG [--threads 2] [--batch 1 8] [--rounds 30] [--deploy] [--memory]
+    python tools/benchmark.py configs/ssdlite_mnv2_toy.py --train [--iterations 20]
 
-Both models run in eval mode on the same random input, in interleaved rounds in one process; the table
-gives median and 90th-percentile time per batch, images per second and visionkit's speed relative to
-torchvision (> 1 is faster). The reference for a classifier is ``torchvision.models.mobilenet_v2`` with
-the config's width multiplier and number of classes.
+The task comes from the config's model type. Inference: ``--batch`` copies of one real photo (scikit-image's
+512x512 astronaut, or ``--image``) go through, END TO END, the config's test pipeline and data preprocessor,
+the model and post-processing (top-1; NMS and boxes at the original size; logits upsampled and argmax);
+MODEL ONLY is one forward pass on the prepared batch. All candidates run in interleaved rounds in one
+process; the tables give median and 90th-percentile time per batch, images per second and speed relative
+to torchvision (> 1: visionkit is faster). The torchvision twins (randomly initialised, nothing downloaded;
+see visionkit/analysis/torchvision_references.py):
+
+- classification: ``torchvision.models.mobilenet_v2`` (width, classes of the config), its ImageNet preset;
+- detection: torchvision ``SSD`` + ``SSDLiteHead`` on MobileNetV2 (layer-15 expansion and 1280-ch taps,
+  extra blocks 512/256/256/128, 6 boxes per location) with the config's score threshold, NMS and limits,
+  resizing and normalising itself. Both detectors get the same trained-like class scores
+  (visionkit/analysis/score_prior.py) so NMS does realistic work. The TF anchors of the visionkit configs
+  have 3 boxes in the lowest layer; ``--cfg-options
+  model.anchor_generator.reduce_boxes_in_lowest_layer=False`` gives 6 everywhere, as torchvision (then
+  both have 4,484,148 parameters at 80 classes);
+- segmentation: torchvision ``DeepLabV3`` + ``ASPP`` (the config's rates) on MobileNetV2 dilated to output
+  stride 16, up to its 320-ch layer. Benchmark configs/deeplabv3_mnv2_voc.py for the atrous ASPP (6, 12, 18).
+
+``--deploy`` adds visionkit with BatchNorm folded into the convs; ``--onnx`` adds it exported to ONNX
+(post-processing in the graph; its model-only call is the whole graph) and run by ONNX Runtime with
+``--threads`` threads; ``--memory`` adds visionkit with the memory-efficient inverted residuals (paper
+section 5.1, ``--splits``) and a table of peak CPU memory per call (PyTorch's allocator only, so not for
+ONNX Runtime). ``--train`` measures training images/s (data loading included, and the train step alone)
+over the config's train dataloader.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import cv2
+import numpy as np
 import torch
-import torchvision
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
+from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from torch import nn
+from mmengine.runner import Runner
+from skimage import data as skimage_data
 
 from visionkit.analysis.benchmark import format_timings, time_side_by_side
+from visionkit.analysis.benchmark_candidates import (
+    Candidate,
+    onnxruntime_candidate,
+    prepare_visionkit_detector,
+    task_of,
+    torchvision_candidate,
+    visionkit_candidate,
+)
+from visionkit.analysis.memory import peak_memory
+from visionkit.analysis.train_throughput import measure_train_throughput
+from visionkit.apis import init_model
+from visionkit.deploy import fuse_batchnorm
+from visionkit.deploy.onnx_export import export_onnx
+from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel, import_onnxruntime
 from visionkit.engine import load_config
 from visionkit.registry import MODELS
+
+MODES = ("end-to-end", "model-only")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,25 +80,124 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("config", help="config file")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8], help="batch sizes (default: 1 8)")
+    parser.add_argument("--image", help="RGB image file to run on (default: scikit-image's astronaut)")
     parser.add_argument(
-        "--shape", type=int, nargs=2, metavar=("H", "W"), help="input size (default: config's)"
+        "--shape", type=int, nargs=2, metavar=("H", "W"), help="resize the image to H x W first"
     )
-    parser.add_argument("--rounds", type=int, default=30, help="timed rounds per model and batch")
+    parser.add_argument(
+        "--modes", nargs="+", choices=MODES, default=list(MODES), help="what to time (default: both)"
+    )
+    parser.add_argument("--rounds", type=int, default=30, help="timed rounds per candidate and batch")
     parser.add_argument("--warmup", type=int, default=5, help="untimed rounds first")
+    parser.add_argument("--deploy", action="store_true", help="add visionkit with BatchNorm folded")
+    parser.add_argument("--onnx", action="store_true", help="add visionkit exported to ONNX Runtime")
+    parser.add_argument(
+        "--memory", action="store_true", help="add memory-efficient visionkit; print peak memory"
+    )
+    parser.add_argument("--splits", type=int, default=4, help="slices per expansion with --memory")
+    parser.add_argument("--train", action="store_true", help="training throughput instead of inference")
+    parser.add_argument("--iterations", type=int, default=20, help="timed training iterations")
     parser.add_argument(
         "--cfg-options", nargs="+", action=DictAction, default={}, help="override config values"
     )
     return parser.parse_args(argv)
 
 
-def torchvision_reference(model: nn.Module) -> tuple[str, nn.Module]:
-    """torchvision's model of the same architecture as the visionkit task model ``model``."""
-    kind = type(model).__name__
-    if kind == "ImageClassifier":
-        width = model.backbone.widen_factor
-        reference = torchvision.models.mobilenet_v2(width_mult=width, num_classes=model.head.fc.out_features)
-        return f"torchvision mobilenet_v2 {width:g}", reference
-    raise SystemExit(f"no torchvision reference for {kind} yet")
+def load_image(path: str | None, shape: tuple[int, int] | None) -> np.ndarray:
+    """(H, W, 3) uint8 RGB: ``path`` or scikit-image's astronaut (512x512), resized to ``shape``."""
+    image = skimage_data.astronaut() if path is None else cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
+    if shape is not None:
+        image = cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(image)
+
+
+def build_candidates(cfg: Config, task: str, args: argparse.Namespace) -> tuple[list[Candidate], str]:
+    """visionkit (eager, then the variants asked for) and torchvision's twin; returns the twin's name."""
+    model = init_model(cfg)
+    if task == "detection":
+        prepare_visionkit_detector(model)
+    candidates = [visionkit_candidate("visionkit", model, cfg)]
+    if args.deploy:
+        candidates.append(visionkit_candidate("visionkit deploy", fuse_batchnorm(copy.deepcopy(model)), cfg))
+    if args.memory:
+        efficient = copy.deepcopy(model)
+        efficient.backbone.set_memory_efficient_splits(args.splits)
+        candidates.append(visionkit_candidate(f"visionkit memory-efficient x{args.splits}", efficient, cfg))
+    if args.onnx:
+        runtime = export_to_onnxruntime(model, cfg, args.threads)
+        candidates.append(onnxruntime_candidate("visionkit onnxruntime", runtime, cfg))
+    reference = torchvision_candidate(task, model, cfg)
+    return [*candidates, reference], reference.name
+
+
+def export_to_onnxruntime(model: torch.nn.Module, cfg: Config, threads: int) -> OnnxRuntimeModel:
+    """``model`` exported to ONNX (post-processing in the graph) and loaded in ONNX Runtime."""
+    path = Path(tempfile.mkdtemp(prefix="visionkit_benchmark_")) / "model.onnx"
+    size = cfg.get("image_size", 224)
+    export_onnx(copy.deepcopy(model), path, (size, size))
+    runtime = OnnxRuntimeModel(cfg, path)
+    # As many threads as PyTorch gets (ONNX Runtime would take every core by default).
+    ort = import_onnxruntime()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = threads
+    runtime.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return runtime
+
+
+def calls(
+    candidates: list[Candidate], mode: str, images: list[np.ndarray]
+) -> dict[str, Callable[[], object]]:
+    """One zero-argument call per candidate: a batch of ``images`` end to end, or the prepared forward."""
+    if mode == "end-to-end":
+        return {c.name: (lambda c=c: c.end_to_end(images)) for c in candidates}
+    with torch.inference_mode():
+        return {c.name: c.model_only(images) for c in candidates}
+
+
+def format_memory(rows: list[tuple[str, str, int, int]]) -> str:
+    """Rows of (mode, candidate, batch, peak bytes) as a text table in MiB."""
+    width = max(len(name) for _, name, _, _ in rows)
+    header = f"{'mode':<10}  {'model':<{width}}  batch  peak MiB"
+    lines = [header, "-" * len(header)]
+    lines += [f"{m:<10}  {n:<{width}}  {b:>5}  {p / 2**20:>8.1f}" for m, n, b, p in rows]
+    return "\n".join(lines)
+
+
+def benchmark_inference(cfg: Config, task: str, args: argparse.Namespace) -> None:
+    image = load_image(args.image, args.shape)
+    candidates, reference = build_candidates(cfg, task, args)
+    print(
+        f"config: {args.config}  task: {task}  image: {image.shape[0]}x{image.shape[1]}  "
+        f"threads: {args.threads}  torch {torch.__version__}"
+    )
+    memory_rows = []
+    for mode in args.modes:
+        timings = []
+        for batch in args.batch:
+            runs = calls(candidates, mode, [image] * batch)
+            timings += time_side_by_side(runs, batch, warmup=args.warmup, rounds=args.rounds)
+            if args.memory:
+                with torch.inference_mode():
+                    measured = [c.name for c in candidates if c.in_torch]
+                    memory_rows += [(mode, name, batch, peak_memory(runs[name])) for name in measured]
+        print(f"\n{mode}\n{format_timings(timings, reference=reference)}")
+    if memory_rows:
+        print("\npeak CPU memory per call (PyTorch allocator, parameters and inputs excluded)\n")
+        print(format_memory(memory_rows))
+
+
+def benchmark_training(cfg: Config, args: argparse.Namespace) -> None:
+    model = MODELS.build(cfg.model)
+    loader = Runner.build_dataloader(cfg.train_dataloader)
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    result = measure_train_throughput(model, loader, optim_wrapper, args.iterations)
+    print(
+        f"config: {args.config}  training  batch: {cfg.train_dataloader.batch_size}  "
+        f"workers: {cfg.train_dataloader.num_workers}  threads: {args.threads}  torch {torch.__version__}"
+    )
+    print(f"iterations: {result.iterations}  images: {result.images}")
+    print(f"with data loading: {result.images_per_s:.1f} img/s ({result.total_s:.1f} s)")
+    print(f"train step only:   {result.step_images_per_s:.1f} img/s ({result.step_s:.1f} s)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -62,19 +205,10 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.cfg_options)
     init_default_scope(cfg.get("default_scope", "visionkit"))
-    height, width = args.shape or (cfg.get("image_size", 224),) * 2
-    model = MODELS.build(cfg.model).eval()
-    ref_name, reference = torchvision_reference(model)
-    reference.eval()
-    print(
-        f"config: {args.config}  input: {height}x{width}  threads: {args.threads}  torch {torch.__version__}"
-    )
-    timings = []
-    for batch in args.batch:
-        x = torch.randn(batch, 3, height, width)
-        runs = {"visionkit": lambda x=x: model(x, mode="tensor"), ref_name: lambda x=x: reference(x)}
-        timings += time_side_by_side(runs, batch, warmup=args.warmup, rounds=args.rounds)
-    print(format_timings(timings, reference=ref_name))
+    if args.train:
+        benchmark_training(cfg, args)
+    else:
+        benchmark_inference(cfg, task_of(cfg), args)
 
 
 if __name__ == "__main__":

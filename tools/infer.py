@@ -1,6 +1,7 @@
 """Run a trained model on images and write what it predicts.
 
-    python tools/infer.py CONFIG CHECKPOINT INPUTS... --out-dir DIR [--device cpu] [--topk 5]
+    python tools/infer.py CONFIG CHECKPOINT INPUTS... --out-dir DIR [--device cpu] [--topk 5] [--deploy]
+        [--cfg-options key=value ...]
 
 INPUTS are image files, folders of images, or a VOC split file (ImageSets/Segmentation/val.txt: one id per
 line, images read from the JPEGImages folder beside it). What is written depends on the model's task:
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cv2
 import numpy as np
+from mmengine.config import DictAction
 
 from visionkit.apis import inference_model, init_model
 from visionkit.datasets.transforms import read_image
@@ -49,6 +51,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--topk", type=int, default=5, help="classification: classes to report")
     parser.add_argument(
         "--score-thr", type=float, default=0.3, help="detection: lowest score drawn and listed"
+    )
+    parser.add_argument("--deploy", action="store_true", help="fold BatchNorm into the convs first")
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        default={},
+        help="override config values, e.g. model.backbone.memory_efficient_splits=4",
     )
     return parser.parse_args(argv)
 
@@ -126,7 +136,9 @@ def write_rgb(path: str, image: np.ndarray) -> None:
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     images = collect_images(args.inputs)
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    model = init_model(
+        args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options, deploy=args.deploy
+    )
     args.out_dir.mkdir(parents=True, exist_ok=True)
     records = []
     for path in images:

@@ -1,5 +1,5 @@
 """High-level Python API over configs and checkpoints."""
 
-from .inference import inference_model, init_model
+from .inference import build_test_pipeline, inference_model, init_model, prepare_image
 
-__all__ = ["inference_model", "init_model"]
+__all__ = ["build_test_pipeline", "inference_model", "init_model", "prepare_image"]

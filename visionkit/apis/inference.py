@@ -70,12 +70,14 @@ def init_model(
     return fuse_batchnorm(model) if deploy else model
 
 
-def _test_pipeline(cfg: Config) -> list:
+def build_test_pipeline(cfg: Config) -> list:
+    """The config's test pipeline as callables, without the steps that read ground truth."""
     steps = copy.deepcopy(cfg.test_dataloader.dataset.get("pipeline", []))
     return build_pipeline([s for s in steps if s.get("type") not in ANNOTATION_LOADERS])
 
 
-def _prepare(image: ImageInput, pipeline: list) -> dict:
+def prepare_image(image: ImageInput, pipeline: list) -> dict:
+    """One image (path or (H, W, 3) uint8 RGB array) through ``pipeline`` -> ``{inputs, data_samples}``."""
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"image arrays must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
@@ -95,9 +97,10 @@ def inference_model(
     """Predict on ``images``; one :class:`DataSample` per image, in order, with the task's predictions."""
     single = isinstance(images, (str, Path, np.ndarray))
     items = [images] if single else list(images)
-    pipeline = _test_pipeline(model.cfg)
+    pipeline = build_test_pipeline(model.cfg)
     samples: list[DataSample] = []
     for start in range(0, len(items), batch_size):
-        batch = pseudo_collate([_prepare(image, pipeline) for image in items[start : start + batch_size]])
+        chunk = items[start : start + batch_size]
+        batch = pseudo_collate([prepare_image(image, pipeline) for image in chunk])
         samples += model.test_step(batch)
     return samples

@@ -1,0 +1,50 @@
+"""visionkit and its torchvision twin both answer a batch of uint8 images end to end, and model only."""
+
+import numpy as np
+import pytest
+import torch
+
+from visionkit.analysis.benchmark_candidates import (
+    prepare_visionkit_detector,
+    task_of,
+    torchvision_candidate,
+    visionkit_candidate,
+)
+from visionkit.apis import init_model
+from visionkit.engine import load_config
+
+IMAGE = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("config", "task"),
+    [
+        ("mobilenet_v2_toy.py", "classification"),
+        ("ssdlite_mnv2_toy.py", "detection"),
+        ("deeplabv3lite_mnv2_toy.py", "segmentation"),
+    ],
+)
+@torch.inference_mode()
+def test_end_to_end_and_model_only_run_on_both(config, task):
+    cfg = load_config(f"configs/{config}")
+    assert task_of(cfg) == task
+    model = init_model(cfg)
+    if task == "detection":
+        prepare_visionkit_detector(model)
+    ours, theirs = visionkit_candidate("visionkit", model, cfg), torchvision_candidate(task, model, cfg)
+    samples, predictions = ours.end_to_end([IMAGE, IMAGE]), theirs.end_to_end([IMAGE, IMAGE])
+    assert len(samples) == len(predictions) == 2
+    if task == "detection":
+        # Same score prior in both: NMS keeps boxes in both, at the original image size.
+        assert len(samples[0].pred_bboxes) > 0 and len(predictions[0]["boxes"]) > 0
+        assert (samples[0].pred_bboxes[:, 2] <= 64).all() and (predictions[0]["boxes"][:, 2] <= 64).all()
+    if task == "segmentation":
+        assert samples[0].pred_seg_map.shape == predictions[0].shape == (48, 64)
+    ours.model_only([IMAGE])()
+    theirs.model_only([IMAGE])()
+
+
+def test_unknown_model_type_is_named():
+    cfg = load_config("configs/mobilenet_v2_toy.py", {"model.type": "Mystery"})
+    with pytest.raises(ValueError, match="Mystery"):
+        task_of(cfg)

@@ -1,0 +1,168 @@
+"""What ``tools/benchmark.py`` times: a visionkit model and its torchvision twin, end to end and model only.
+
+End to end is uint8 RGB images (H, W, 3) in, predictions at the original size out: the config's test
+pipeline and data preprocessor (or torchvision's own preprocessing), the model, and post-processing
+(argmax / top-1, NMS and box rescaling, logits upsampled and argmax). Model only is one forward pass on an
+already prepared batch (``mode='tensor'``), without upsampling or NMS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from torch import Tensor, nn
+from torchvision.transforms._presets import ImageClassification
+from torchvision.transforms.v2 import functional as TF
+
+from ..apis.inference import build_test_pipeline, prepare_image
+from ..deploy.onnx_runtime_model import OnnxRuntimeModel, pad_stack
+from .score_prior import apply_score_prior
+from .torchvision_references import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    deeplabv3_mobilenet_v2,
+    mobilenet_v2_classifier,
+    ssdlite_mobilenet_v2,
+)
+
+TASKS = {"ImageClassifier": "classification", "SSDDetector": "detection", "Segmentor": "segmentation"}
+Images = Sequence[np.ndarray]
+
+
+class Candidate(NamedTuple):
+    """A model under test: ``end_to_end(images)`` and ``model_only(images)`` (inputs prepared once).
+
+    ``in_torch``: it allocates through PyTorch, so :func:`~visionkit.analysis.memory.peak_memory` sees it.
+    """
+
+    name: str
+    end_to_end: Callable[[Images], object]
+    model_only: Callable[[Images], Callable[[], object]]
+    in_torch: bool = True
+
+
+def task_of(cfg: Config) -> str:
+    """'classification', 'detection' or 'segmentation', from the config's model type."""
+    kind = cfg.model.type
+    if kind not in TASKS:
+        raise ValueError(f"No benchmark for model type '{kind}'; supported: {', '.join(TASKS)}")
+    return TASKS[kind]
+
+
+def _batcher(cfg: Config) -> Callable[[Images], dict]:
+    """images -> a collated batch through the config's test pipeline, as ``inference_model`` makes it."""
+    # Built once, so the timing is per-image preprocessing, not pipeline construction.
+    pipeline = build_test_pipeline(cfg)
+    return lambda images: pseudo_collate([prepare_image(image, pipeline) for image in images])
+
+
+def visionkit_candidate(name: str, model: nn.Module, cfg: Config) -> Candidate:
+    """``model`` (a visionkit task model in eval mode) with the config's test pipeline."""
+    batch = _batcher(cfg)
+
+    def model_only(images: Images) -> Callable[[], object]:
+        inputs = model.data_preprocessor(batch(images), False)["inputs"]
+        return lambda: model(inputs, mode="tensor")
+
+    return Candidate(name, lambda images: model.test_step(batch(images)), model_only)
+
+
+def onnxruntime_candidate(name: str, runtime: OnnxRuntimeModel, cfg: Config) -> Candidate:
+    """An exported graph in ONNX Runtime with the config's test pipeline.
+
+    Its model-only call is the whole graph: normalisation and the task's post-processing are inside it.
+    """
+    batch = _batcher(cfg)
+
+    def model_only(images: Images) -> Callable[[], object]:
+        inputs = pad_stack([image.float() for image in batch(images)["inputs"]], runtime.meta["pad_pixel"])
+        return lambda: runtime.run(inputs)
+
+    return Candidate(name, lambda images: runtime.test_step(batch(images)), model_only, in_torch=False)
+
+
+def _to_float(image: np.ndarray) -> Tensor:
+    """(H, W, 3) uint8 -> (3, H, W) float in [0, 1]."""
+    return TF.to_dtype(torch.from_numpy(image).permute(2, 0, 1), torch.float32, scale=True)
+
+
+def _normalise(image: np.ndarray) -> Tensor:
+    return TF.normalize(_to_float(image), list(IMAGENET_MEAN), list(IMAGENET_STD))
+
+
+def torchvision_candidate(task: str, model: nn.Module, cfg: Config) -> Candidate:
+    """The torchvision twin of ``model``, with torchvision's preprocessing and post-processing."""
+    if task == "classification":
+        return _classification_reference(model, cfg)
+    if task == "detection":
+        return _detection_reference(model.head, cfg)
+    return _segmentation_reference(model.decode_head, cfg)
+
+
+def _classification_reference(model: nn.Module, cfg: Config) -> Candidate:
+    width = model.backbone.widen_factor
+    reference = mobilenet_v2_classifier(width, model.head.fc.out_features).eval()
+    size = cfg.get("image_size", 224)
+    # torchvision's ImageNet preset (resize 256, crop 224 at 224), the same as the configs' test pipeline.
+    preprocess = ImageClassification(crop_size=size, resize_size=round(size * 256 / 224))
+
+    def end_to_end(images: Images) -> tuple[Tensor, Tensor]:
+        inputs = torch.stack([preprocess(torch.from_numpy(image).permute(2, 0, 1)) for image in images])
+        return reference(inputs).softmax(dim=1).max(dim=1)
+
+    def model_only(images: Images) -> Callable[[], object]:
+        inputs = torch.stack([preprocess(torch.from_numpy(image).permute(2, 0, 1)) for image in images])
+        return lambda: reference(inputs)
+
+    return Candidate(f"torchvision mobilenet_v2 {width:g}", end_to_end, model_only)
+
+
+def _detection_reference(head: nn.Module, cfg: Config) -> Candidate:
+    reference = ssdlite_mobilenet_v2(
+        num_classes=head.num_classes,
+        size=cfg.get("image_size", 320),
+        score_thresh=head.score_thr,
+        topk_candidates=head.nms_pre,
+        nms_thresh=head.nms_iou,
+        detections_per_img=head.max_per_img,
+    ).eval()
+    apply_score_prior(
+        [block[1] for block in reference.head.classification_head.module_list],
+        head.num_classes,
+        background_first=True,
+    )
+
+    def model_only(images: Images) -> Callable[[], object]:
+        inputs = reference.transform([_to_float(image) for image in images])[0].tensors
+        return lambda: reference.head(list(reference.backbone(inputs).values()))
+
+    return Candidate(
+        "torchvision ssdlite mobilenet_v2",
+        lambda images: reference([_to_float(image) for image in images]),
+        model_only,
+    )
+
+
+def _segmentation_reference(decode_head: nn.Module, cfg: Config) -> Candidate:
+    rates = tuple(cfg.model.decode_head.get("dilations", ()))
+    reference = deeplabv3_mobilenet_v2(decode_head.num_classes, rates).eval()
+
+    def end_to_end(images: Images) -> Tensor:
+        # One batch needs one size: as the visionkit pipeline, this assumes same-sized images.
+        return reference(torch.stack([_normalise(image) for image in images]))["out"].argmax(dim=1)
+
+    def model_only(images: Images) -> Callable[[], object]:
+        inputs = torch.stack([_normalise(image) for image in images])
+        return lambda: reference.classifier(reference.backbone(inputs)["out"])
+
+    return Candidate(f"torchvision deeplabv3 mobilenet_v2 aspp{list(rates)}", end_to_end, model_only)
+
+
+def prepare_visionkit_detector(model: nn.Module) -> None:
+    """Give a randomly initialised visionkit SSD the same trained-like scores as the torchvision twin."""
+    apply_score_prior([block[1] for block in model.head.cls_convs], model.head.num_classes, False)
