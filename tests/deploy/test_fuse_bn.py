@@ -15,15 +15,6 @@ from .random_bn import randomise_batchnorm
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Inputs are tiny: a second intra-op thread only adds synchronisation, slow on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def flatten(outputs: Tensor | tuple | list) -> list[Tensor]:
     """A model's tensor output(s) as one list (SSDLite gives per-level lists of scores and deltas)."""
     if isinstance(outputs, Tensor):

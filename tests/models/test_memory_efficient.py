@@ -12,15 +12,6 @@ from visionkit.models import MobileNetV2
 from visionkit.models.layers import InvertedResidual
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Inputs are tiny: a second intra-op thread only adds synchronisation, slow on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def assert_close_to(actual: Tensor, expected: Tensor) -> None:
     scale = expected.abs().max().item()
     assert scale > 1e-3
