@@ -74,6 +74,37 @@ def extract_state_dict(checkpoint: Any) -> dict[str, torch.Tensor]:
     return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in checkpoint.items()}
 
 
+def load_state_dict_checked(
+    model: nn.Module,
+    state_dict: dict[str, torch.Tensor],
+    source: str,
+    allow_missing: bool = False,
+    allow_unexpected: bool = False,
+    backbone_hint: str = "",
+) -> Any:
+    """``model.load_state_dict`` raising :class:`CheckpointMismatchError` that names the keys.
+
+    Shape mismatches always raise; missing and unexpected keys raise unless allowed. ``backbone_hint`` is
+    added when unexpected keys start with ``backbone.``. Returns torch's result (its ``missing_keys``).
+    """
+    try:
+        result = model.load_state_dict(state_dict, strict=False)
+    except RuntimeError as error:
+        raise CheckpointMismatchError(f"{source} does not fit {type(model).__name__}: {error}") from error
+    missing = [] if allow_missing else result.missing_keys
+    unexpected = [] if allow_unexpected else result.unexpected_keys
+    if missing or unexpected:
+        message = f"{source} does not fit {type(model).__name__}:"
+        if missing:
+            message += _format_keys("missing in the checkpoint", missing)
+        if unexpected:
+            message += _format_keys("not in the model", unexpected)
+            if any(k.startswith("backbone.") for k in unexpected):
+                message += backbone_hint
+        raise CheckpointMismatchError(message)
+    return result
+
+
 def load_checkpoint(
     model: nn.Module,
     filename: str,
@@ -99,19 +130,15 @@ def load_checkpoint(
         state_dict = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
         if not state_dict:
             raise CheckpointMismatchError(f"Checkpoint '{filename}' has no keys under prefix '{prefix}'")
-    try:
-        result = model.load_state_dict(state_dict, strict=False)
-    except RuntimeError as error:
-        raise CheckpointMismatchError(
-            f"Checkpoint '{filename}' does not fit {type(model).__name__}: {error}"
-        ) from error
-    if strict and (result.missing_keys or result.unexpected_keys):
-        message = f"Checkpoint '{filename}' does not fit {type(model).__name__}:"
-        if result.missing_keys:
-            message += _format_keys("missing in the checkpoint", result.missing_keys)
-        if result.unexpected_keys:
-            message += _format_keys("not in the model", result.unexpected_keys)
-            if prefix is None and any(k.startswith("backbone.") for k in result.unexpected_keys):
-                message += "\n  (a whole-model checkpoint into a backbone? pass prefix='backbone.')"
-        raise CheckpointMismatchError(message)
+    hint = ""
+    if prefix is None:
+        hint = "\n  (a whole-model checkpoint into a backbone? pass prefix='backbone.')"
+    load_state_dict_checked(
+        model,
+        state_dict,
+        f"Checkpoint '{filename}'",
+        allow_missing=not strict,
+        allow_unexpected=not strict,
+        backbone_hint=hint,
+    )
     return checkpoint

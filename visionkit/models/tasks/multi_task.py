@@ -12,7 +12,12 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ...structures import TASK_KEY, DataSample
-from ..checkpoint import CheckpointMismatchError, extract_state_dict, mmengine_checkpoint_globals
+from ..checkpoint import (
+    CheckpointMismatchError,
+    extract_state_dict,
+    load_state_dict_checked,
+    mmengine_checkpoint_globals,
+)
 
 
 @MODELS.register_module()
@@ -107,13 +112,18 @@ class MultiTaskModel(BaseModel):
             k[len("backbone.") :]: v for k, v in state_dict.items() if k.startswith("backbone.")
         }
         task_state = {k: v for k, v in state_dict.items() if not k.startswith("backbone.")}
-        _load_exactly(self.tasks[task], task_state, f"'{filename}' into tasks.{task}", allow_missing=False)
+        load_state_dict_checked(self.tasks[task], task_state, f"Checkpoint '{filename}' into tasks.{task}")
         if backbone:
             if not backbone_state:
                 raise CheckpointMismatchError(f"Checkpoint '{filename}' has no backbone.* keys to seed from")
-            _load_exactly(
-                self.backbone, backbone_state, f"'{filename}' into the backbone", allow_missing=True
-            )
+            source = f"Checkpoint '{filename}' into the shared backbone"
+            result = load_state_dict_checked(self.backbone, backbone_state, source, allow_missing=True)
+            if result.missing_keys:
+                print_log(
+                    f"{source}: {len(result.missing_keys)} keys kept their initialisation",
+                    logger="current",
+                    level=30,
+                )
         print_log(
             f"Seeded task '{task}'{' and the backbone' if backbone else ''} from {filename}", logger="current"
         )
@@ -161,23 +171,3 @@ class MultiTaskModel(BaseModel):
                 )
             groups.setdefault(task, []).append(i)
         return groups
-
-
-def _load_exactly(module: nn.Module, state_dict: dict[str, Tensor], what: str, allow_missing: bool) -> None:
-    """``load_state_dict`` raising on unexpected keys, shape mismatches and (unless allowed) missing keys."""
-    try:
-        result = module.load_state_dict(state_dict, strict=False)
-    except RuntimeError as error:
-        raise CheckpointMismatchError(f"Loading {what}: {error}") from error
-    missing = [] if allow_missing else result.missing_keys
-    if missing or result.unexpected_keys:
-        raise CheckpointMismatchError(
-            f"Loading {what}: missing keys {missing[:10]}, unexpected keys {result.unexpected_keys[:10]} "
-            "(is it a checkpoint of this task's single-task model with the same heads?)"
-        )
-    if result.missing_keys:
-        print_log(
-            f"Loading {what}: {len(result.missing_keys)} keys kept their initialisation",
-            logger="current",
-            level=30,
-        )
