@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..models.detection import decode_boxes
+from ..models.heads.ssdlite_head import flatten_levels
 from ..models.tasks import ImageClassifier, Segmentor, SSDDetector
 from .onnx_nms import ONNX_TRANSLATIONS, multiclass_nms_mask
 
@@ -99,14 +100,6 @@ class SegmentorExport(nn.Module):
         # resize_logits' bilinear resize, without its int(size), which would fix H and W in the graph.
         logits = F.interpolate(logits, size=inputs.shape[-2:], mode="bilinear", align_corners=False)
         return logits, logits.argmax(dim=1)
-
-
-def flatten_levels(outs: list[Tensor], channels: int) -> Tensor:
-    """Per-level (N, A_k * channels, H, W) -> (N, sum_k H * W * A_k, channels), the head's anchor order.
-
-    As ``SSDLiteHead._flatten``, but without ``len(tensor)``, which would fix the batch size in the graph.
-    """
-    return torch.cat([out.permute(0, 2, 3, 1).flatten(1).unflatten(1, (-1, channels)) for out in outs], dim=1)
 
 
 class DetectorExport(nn.Module):

@@ -56,6 +56,14 @@ def rescale_boxes(boxes: Tensor, img_shape: Sequence[int], ori_shape: Sequence[i
     return torch.minimum(boxes.clamp(min=0), limits)
 
 
+def flatten_levels(outs: list[Tensor], channels: int) -> Tensor:
+    """Per-level (N, A_k * channels, H, W) -> (N, sum_k H * W * A_k, channels) in anchor order.
+
+    Written without ``len(tensor)`` so an ONNX export keeps the batch axis dynamic.
+    """
+    return torch.cat([out.permute(0, 2, 3, 1).flatten(1).unflatten(1, (-1, channels)) for out in outs], dim=1)
+
+
 class PredictionBlock(nn.Sequential):
     """3x3 depthwise conv (BN, ReLU6) -> 1x1 conv with bias to ``out_channels``."""
 
@@ -159,11 +167,6 @@ class SSDLiteHead(BaseModule):
         bbox_preds = [conv(x) for conv, x in zip(self.reg_convs, feats, strict=True)]
         return cls_scores, bbox_preds
 
-    @staticmethod
-    def _flatten(outs: list[Tensor], channels: int) -> Tensor:
-        """Per-level (N, A_k * channels, H, W) -> (N, sum_k H * W * A_k, channels) in anchor order."""
-        return torch.cat([out.permute(0, 2, 3, 1).reshape(len(out), -1, channels) for out in outs], dim=1)
-
     def anchors(self, cls_scores: list[Tensor], data_samples: Sequence[DataSample]) -> Tensor:
         """All anchors (A, 4) xyxy in network-input pixels for this batch's input and feature sizes."""
         input_size = data_samples[0].metainfo.get("batch_input_shape")
@@ -198,8 +201,8 @@ class SSDLiteHead(BaseModule):
         """``dict(loss_cls=..., loss_bbox=...)``, see :class:`SSDLoss`."""
         cls_scores, bbox_preds = self(feats)
         labels, box_targets = self.get_targets(self.anchors(cls_scores, data_samples), data_samples)
-        cls_logits = self._flatten(cls_scores, self.num_classes + 1)
-        return self.loss_module(cls_logits, self._flatten(bbox_preds, 4), labels, box_targets)
+        cls_logits = flatten_levels(cls_scores, self.num_classes + 1)
+        return self.loss_module(cls_logits, flatten_levels(bbox_preds, 4), labels, box_targets)
 
     def predict(self, feats: Sequence[Tensor], data_samples: Sequence[DataSample]) -> Sequence[DataSample]:
         """Adds ``pred_bboxes`` (D, 4) xyxy original-image pixels, ``pred_scores`` (D,) and
@@ -207,8 +210,8 @@ class SSDLiteHead(BaseModule):
         (both default to the network input size)."""
         cls_scores, bbox_preds = self(feats)
         anchors = self.anchors(cls_scores, data_samples)
-        scores = self._flatten(cls_scores, self.num_classes + 1).softmax(dim=-1)[..., : self.num_classes]
-        deltas = self._flatten(bbox_preds, 4)
+        scores = flatten_levels(cls_scores, self.num_classes + 1).softmax(dim=-1)[..., : self.num_classes]
+        deltas = flatten_levels(bbox_preds, 4)
         for sample, image_scores, image_deltas in zip(data_samples, scores, deltas, strict=True):
             boxes = decode_boxes(image_deltas, anchors, self.box_stds)
             boxes, box_scores, labels = multiclass_nms(
