@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
 
 from visionkit.models.tasks import Segmentor
-from visionkit.registry import MODELS
 from visionkit.structures import DataSample
+
+from ..lively_models import lively_model, shape_images
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = {
@@ -27,35 +27,12 @@ SIZES = [(72, 96), (96, 64), (72, 96), (56, 48)]
 TOLERANCE = dict(rtol=1e-4, atol=1e-4)
 
 
-def _images(seed: int = 0) -> list[torch.Tensor]:
-    """uint8 (3, H, W) images with a bright square, so predictions depend on the content."""
-    generator = torch.Generator().manual_seed(seed)
-    images = []
-    for height, width in SIZES:
-        image = torch.randint(0, 120, (3, height, width), generator=generator, dtype=torch.uint8)
-        top, left = int(torch.randint(0, height // 2, (1,), generator=generator)), width // 4
-        image[:, top : top + height // 3, left : left + width // 3] = 230
-        images.append(image)
-    return images
-
-
 def _model(name: str) -> torch.nn.Module:
-    """The config's model with BatchNorm statistics measured on images (not the default 0 / 1)."""
-    torch.manual_seed(0)
-    cfg = Config.fromfile(str(CONFIGS[name]))
-    model = MODELS.build(cfg.model)
-    for module in model.modules():  # the heads' small default inits give near-constant outputs
-        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
-            torch.nn.init.kaiming_normal_(module.weight)
-    model.train()
-    with torch.no_grad():
-        for images in (_images(1), _images(2)):
-            batch = model.data_preprocessor(dict(inputs=[im[:, :56, :48] for im in images]), training=True)
-            model(batch["inputs"], mode="tensor")
+    model = lively_model(CONFIGS[name])
     for module in model.modules():  # compare the scores too, not only their arg-max
         if isinstance(module, Segmentor):
             module.test_cfg["with_logits"] = True
-    return model.eval()
+    return model
 
 
 def _predict(model: torch.nn.Module, images: list[torch.Tensor]) -> list[DataSample]:
@@ -80,7 +57,7 @@ def _assert_same(alone: DataSample, in_batch: DataSample) -> None:
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_prediction_alone_equals_prediction_in_a_padded_batch(name: str) -> None:
     model = _model(name)
-    images = _images()
+    images = shape_images(SIZES)
     alone = [_predict(model, [image])[0] for image in images]
     # The comparison means something only if the model's output depends on its input.
     first, last = alone[0], alone[-1]

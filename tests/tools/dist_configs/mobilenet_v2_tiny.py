@@ -12,7 +12,9 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False, dataset=dict(pipeline=test_pipeline)
 )
-val_dataloader = dict(batch_size=3, num_workers=0, persistent_workers=False, dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(
+    batch_size=3, num_workers=0, persistent_workers=False, dataset=dict(pipeline=test_pipeline)
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(type="Accuracy", topk=(1, 3))
 test_evaluator = val_evaluator

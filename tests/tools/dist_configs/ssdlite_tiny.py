@@ -8,7 +8,10 @@ train_pipeline = [
     dict(type="LoadImage"),
     dict(
         type="Albumentations",
-        transforms=[dict(type="Resize", height=image_size, width=image_size), dict(type="HorizontalFlip", p=0.5)],
+        transforms=[
+            dict(type="Resize", height=image_size, width=image_size),
+            dict(type="HorizontalFlip", p=0.5),
+        ],
     ),
     dict(type="PackInputs"),
 ]
@@ -20,7 +23,9 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False, dataset=dict(pipeline=train_pipeline)
 )
-val_dataloader = dict(batch_size=3, num_workers=0, persistent_workers=False, dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(
+    batch_size=3, num_workers=0, persistent_workers=False, dataset=dict(pipeline=test_pipeline)
+)
 test_dataloader = val_dataloader
 test_evaluator = dict(type="CocoMetric", classwise=False)
 train_cfg = dict(max_epochs=1, val_interval=100)

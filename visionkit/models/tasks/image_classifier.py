@@ -7,8 +7,8 @@ from torch import Tensor
 
 from ...registry import MODELS
 from ...structures import DataSample
-from .image_groups import image_shape_groups
 from ..backbones.torchvision_mobilenet_v2_keys import convert_torchvision_classifier_keys
+from .image_groups import image_shape_groups
 
 
 @MODELS.register_module()

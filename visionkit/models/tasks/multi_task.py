@@ -12,13 +12,13 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ...structures import TASK_KEY, DataSample
-from .image_groups import image_shape_groups, set_batch_input_shape
 from ..checkpoint import (
     CheckpointMismatchError,
     extract_state_dict,
     load_state_dict_checked,
     mmengine_checkpoint_globals,
 )
+from .image_groups import image_shape_groups, set_batch_input_shape
 
 
 @MODELS.register_module()
