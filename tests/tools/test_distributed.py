@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from visionkit.datasets.toy_data import (
     make_classification_set,
     make_coco_detection_set,
     make_voc_segmentation_set,
 )
+from visionkit.engine.amp import cpu_supports_bfloat16
 
 from ..lively_models import lively_model
 from .run_tool import REPO
@@ -33,6 +35,12 @@ pytestmark = pytest.mark.slow
 
 CONFIGS = REPO / "tests" / "tools" / "dist_configs"
 TRAIN = {"detection": "ssdlite_tiny.py", "segmentation": "deeplabv3lite_tiny.py"}
+# detection scales its lr to the 2 x 2 images per step; segmentation trains with an EMA of its weights and,
+# where the CPU computes bfloat16 natively, in mixed precision
+TRAIN_FLAGS = {
+    "detection": ["--auto-scale-lr"],
+    "segmentation": ["--ema", *(["--amp"] if cpu_supports_bfloat16() or torch.cuda.is_available() else [])],
+}
 EVAL = {**TRAIN, "classification": "mobilenet_v2_tiny.py"}
 ITERS_PER_EPOCH = 2  # 8 training images, 2 processes x batch 2
 BATCH_SIZES = (1, 3)
@@ -64,7 +72,8 @@ def _train_jobs(work: Path, roots: dict[str, Path]) -> list[dict]:
         common = [str(CONFIGS / config), "--work-dir", str(work / task), "--data-root", str(roots[task])]
         for name, epochs, resume in (("train", 1, []), ("resume", 2, ["--resume"])):
             options = ["--cfg-options", f"train_cfg.max_epochs={epochs}", f"experiment_name={name}_{task}"]
-            jobs.append(dict(name=f"{name}_{task}", tool="train", argv=[*common, *resume, *options]))
+            argv = [*common, *TRAIN_FLAGS[task], *resume, *options]
+            jobs.append(dict(name=f"{name}_{task}", tool="train", argv=argv))
     return jobs
 
 
@@ -142,6 +151,13 @@ def test_two_processes_train_and_resume_at_the_right_iteration(runs: dict, task:
     assert sorted(p.name for p in work.glob("*.pth")) == ["epoch_1.pth", "epoch_2.pth"]
     checkpoint = torch.load(work / "epoch_2.pth", map_location="cpu", weights_only=False)
     assert (checkpoint["meta"]["epoch"], checkpoint["meta"]["iter"]) == (2, 2 * ITERS_PER_EPOCH)
+    if task == "segmentation":
+        assert "ema_state_dict" in checkpoint
+    else:  # --auto-scale-lr: lr x (2 processes x batch 2) / base_batch_size, here under warm-up
+        cfg = Config.fromfile(str(CONFIGS / TRAIN[task]))
+        ratio = 2 * cfg.train_dataloader.batch_size / cfg.auto_scale_lr.base_batch_size
+        warmup = cfg.param_scheduler[0].start_factor
+        assert records[0]["lr"] == pytest.approx(cfg.optim_wrapper.optimizer.lr * warmup * ratio)
 
 
 def test_only_rank_zero_writes_checkpoints(runs: dict) -> None:

@@ -96,8 +96,7 @@ def init_distributed(launcher: str, dist_cfg: dict | None = None) -> None:
 def cpu_ddp_wrapper_cfg(model_wrapper_cfg: dict | None, find_unused_parameters: bool = False) -> dict:
     """mmengine's DDP wrapper config for a CPU module: ``device_ids=None`` (torch refuses a device list)."""
     cfg = dict(
-        model_wrapper_cfg
-        or dict(broadcast_buffers=False, find_unused_parameters=find_unused_parameters)
+        model_wrapper_cfg or dict(broadcast_buffers=False, find_unused_parameters=find_unused_parameters)
     )
     cfg.setdefault("type", "MMDistributedDataParallel")
     cfg["device_ids"] = None
