@@ -13,6 +13,7 @@ import json
 import math
 import os
 import pickle
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -131,7 +132,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     jobs = _train_jobs(work, roots) + _test_jobs(work, roots, "two")
     two = _run_jobs(jobs, work / "two", processes=2)
     one = _run_jobs(_test_jobs(work, roots, "one"), work / "one", processes=1)
-    return dict(work=work, one=one, two=two)
+    return dict(work=work, one=one, two=two, roots=roots)
 
 
 def _train_records(work_dir: Path) -> list[dict]:
@@ -206,3 +207,54 @@ def _assert_predictions_vary(task: str, predictions: list[dict]) -> None:
         assert len({tuple(p["pred_bboxes"][0].round().tolist()) for p in predictions}) > 1
     else:
         assert len(torch.cat([p["pred_seg_map"].unique() for p in predictions]).unique()) > 1
+
+
+def _free_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
+def _launch(command: list[str], cwd: Path, **env: str) -> None:
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "NO_ALBUMENTATIONS_UPDATE": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+        **env,
+    }
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+
+
+def test_dist_test_sh_keeps_the_callers_relative_paths(runs: dict, tmp_path: Path) -> None:
+    (tmp_path / "cls.py").write_text(f"_base_ = [{str(CONFIGS / EVAL['classification'])!r}]\n")
+    data_root = os.path.relpath(runs["roots"]["classification"], tmp_path)
+    checkpoint = os.path.relpath(runs["work"] / "classification_eval.pth", tmp_path)
+    command = ["bash", str(REPO / "tools/dist_test.sh"), "cls.py", checkpoint, "2", "--work-dir", "out"]
+    command += ["--data-root", data_root, "--cfg-options", "test_dataloader.batch_size=3"]
+    _launch(command, tmp_path, PORT=_free_port())
+    metrics = json.loads((tmp_path / "out" / "test_metrics.json").read_text())
+    assert metrics == runs["one"]["classification_b3"]
+
+
+def test_slurm_test_sh_runs_cpu_processes(runs: dict, tmp_path: Path) -> None:
+    """tools/slurm_test.sh under a stand-in srun (tests/tools/fake_slurm) that starts 2 tasks here."""
+    command = [
+        "bash",
+        str(REPO / "tools/slurm_test.sh"),
+        "cpu",
+        "vk-test",
+        str(CONFIGS / EVAL["segmentation"]),
+    ]
+    command += [str(runs["work"] / "segmentation_eval.pth"), "--work-dir", str(tmp_path / "out")]
+    command += [
+        "--data-root",
+        str(runs["roots"]["segmentation"]),
+        "--cfg-options",
+        "test_dataloader.batch_size=3",
+    ]
+    path = f"{REPO / 'tests/tools/fake_slurm'}{os.pathsep}{os.environ['PATH']}"
+    _launch(command, tmp_path, PATH=path, GRES="", GPUS="2", GPUS_PER_NODE="2", MASTER_PORT=_free_port())
+    metrics = json.loads((tmp_path / "out" / "test_metrics.json").read_text())
+    assert metrics == runs["one"]["segmentation_b3"]
