@@ -229,26 +229,27 @@ def benchmark_loader(cfg: Config, args: argparse.Namespace) -> None:
     dataset_cfg = cfg.train_dataloader.dataset
     while "dataset" in dataset_cfg:  # RepeatDataset and other wrappers
         dataset_cfg = dataset_cfg.dataset
-    root = Path(tempfile.mkdtemp(prefix="visionkit_loader_"))
-    (root / "train2017").mkdir()
-    start = time.perf_counter()
-    size = write_instances_json(root / "instances.json", args.num_images, args.num_boxes)
-    print(
-        f"synthetic instances file: {args.num_images} images, {args.num_boxes} boxes, {size / MIB:.0f} MiB "
-        f"(written in {time.perf_counter() - start:.0f} s); {args.workers} workers; {dataset_cfg.type}\n"
-    )
-    for serialize in (True, False):
-        settings = dict(
-            data_root=str(root),
-            ann_file="instances.json",
-            data_prefix=dict(img="train2017/"),
-            pipeline=[],
-            serialize_data=serialize,
+    with tempfile.TemporaryDirectory(prefix="visionkit_loader_") as folder:
+        root = Path(folder)
+        (root / "train2017").mkdir()
+        start = time.perf_counter()
+        size = write_instances_json(root / "instances.json", args.num_images, args.num_boxes)
+        print(
+            f"synthetic instances file: {args.num_images} images, {args.num_boxes} boxes, "
+            f"{size / MIB:.0f} MiB (written in {time.perf_counter() - start:.0f} s); {args.workers} workers; {dataset_cfg.type}\n"
         )
-        report = measure_loader(
-            functools.partial(DATASETS.build, dict(dataset_cfg, **settings)), args.workers
-        )
-        print(format_loader_report(f"serialize_data={serialize}", report) + "\n")
+        for serialize in (True, False):
+            settings = dict(
+                data_root=str(root),
+                ann_file="instances.json",
+                data_prefix=dict(img="train2017/"),
+                pipeline=[],
+                serialize_data=serialize,
+            )
+            report = measure_loader(
+                functools.partial(DATASETS.build, dict(dataset_cfg, **settings)), args.workers
+            )
+            print(format_loader_report(f"serialize_data={serialize}", report) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:
