@@ -236,7 +236,8 @@ def benchmark_loader(cfg: Config, args: argparse.Namespace) -> None:
         size = write_instances_json(root / "instances.json", args.num_images, args.num_boxes)
         print(
             f"synthetic instances file: {args.num_images} images, {args.num_boxes} boxes, "
-            f"{size / MIB:.0f} MiB (written in {time.perf_counter() - start:.0f} s); {args.workers} workers; {dataset_cfg.type}\n"
+            f"{size / MIB:.0f} MiB (written in {time.perf_counter() - start:.0f} s); {args.workers} workers; "
+            f"{dataset_cfg.type}\n"
         )
         for serialize in (True, False):
             settings = dict(
