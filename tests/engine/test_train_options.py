@@ -1,6 +1,7 @@
 """tools/train.py's scale flags turn into config settings the Runner honours."""
 
 import argparse
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ from visionkit.engine import amp as amp_module
 from visionkit.engine.amp import CPUAutocastOptimWrapper, amp_optim_wrapper, cpu_supports_bfloat16
 from visionkit.engine.train_arguments import add_scale_arguments, apply_scale_arguments
 
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SGD = dict(type="OptimWrapper", optimizer=dict(type="SGD", lr=0.1))
 
 
@@ -62,3 +64,14 @@ def test_cpu_autocast_wrapper_runs_the_forward_in_bfloat16_and_keeps_float32_wei
 def test_amp_on_cuda_uses_mmengine_amp_wrapper() -> None:
     cfg = amp_optim_wrapper(SGD)
     assert (cfg["type"], cfg["dtype"], cfg["loss_scale"]) == ("AmpOptimWrapper", "float16", "dynamic")
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in CONFIGS.glob("*.py")))
+def test_every_config_states_the_batch_its_lr_is_for(config: str) -> None:
+    cfg = Config.fromfile(str(CONFIGS / config))
+    assert cfg.auto_scale_lr.base_batch_size > 0 and cfg.auto_scale_lr.enable is False
+
+
+@pytest.mark.parametrize("config", ["deeplabv3_mnv2_voc.py", "deeplabv3lite_mnv2_voc.py"])
+def test_real_segmentation_configs_use_sync_bn(config: str) -> None:
+    assert Config.fromfile(str(CONFIGS / config)).sync_bn == "torch"

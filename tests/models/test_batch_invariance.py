@@ -71,3 +71,15 @@ def test_prediction_alone_equals_prediction_in_a_padded_batch(name: str) -> None
     for index, (one, other) in enumerate(zip(alone, in_batch, strict=True)):
         assert other.metainfo["img_shape"] == SIZES[index]
         _assert_same(one, other)
+
+
+def test_prediction_alone_equals_prediction_in_a_batch_padded_to_a_size_divisor() -> None:
+    """Alone, an image is padded to the preprocessor's pad_size_divisor; in a batch it must see the same."""
+    model = _model("segmentation")
+    model.data_preprocessor.pad_size_divisor = 32
+    images = shape_images(SIZES)
+    alone = [_predict(model, [image])[0] for image in images]
+    in_batch = _predict(model, images)
+    assert alone[0].batch_input_shape == (96, 96)  # 72x96 padded to multiples of 32
+    for one, other in zip(alone, in_batch, strict=True):
+        _assert_same(one, other)

@@ -42,6 +42,7 @@ TRAIN_FLAGS = {
     "detection": ["--auto-scale-lr"],
     "segmentation": ["--ema", *(["--amp"] if cpu_supports_bfloat16() or torch.cuda.is_available() else [])],
 }
+SYNC_BN_ON_CPU = "sync_bn is ignored on CPU"
 EVAL = {**TRAIN, "classification": "mobilenet_v2_tiny.py"}
 ITERS_PER_EPOCH = 2  # 8 training images, 2 processes x batch 2
 BATCH_SIZES = (1, 3)
@@ -73,6 +74,7 @@ def _train_jobs(work: Path, roots: dict[str, Path]) -> list[dict]:
         common = [str(CONFIGS / config), "--work-dir", str(work / task), "--data-root", str(roots[task])]
         for name, epochs, resume in (("train", 1, []), ("resume", 2, ["--resume"])):
             options = ["--cfg-options", f"train_cfg.max_epochs={epochs}", f"experiment_name={name}_{task}"]
+            options += ["sync_bn=torch"] if task == "segmentation" else []  # as the VOC configs
             argv = [*common, *TRAIN_FLAGS[task], *resume, *options]
             jobs.append(dict(name=f"{name}_{task}", tool="train", argv=argv))
     return jobs
@@ -154,6 +156,9 @@ def test_two_processes_train_and_resume_at_the_right_iteration(runs: dict, task:
     assert (checkpoint["meta"]["epoch"], checkpoint["meta"]["iter"]) == (2, 2 * ITERS_PER_EPOCH)
     if task == "segmentation":
         assert "ema_state_dict" in checkpoint
+        if not torch.cuda.is_available():  # torch's SyncBatchNorm needs GPUs: plain BatchNorm, and a warning
+            logs = "".join(path.read_text() for path in work.glob("*/*.log"))
+            assert logs.count(SYNC_BN_ON_CPU) == 2
     else:  # --auto-scale-lr: lr x (2 processes x batch 2) / base_batch_size, here under warm-up
         cfg = Config.fromfile(str(CONFIGS / TRAIN[task]))
         ratio = 2 * cfg.train_dataloader.batch_size / cfg.auto_scale_lr.base_batch_size

@@ -8,7 +8,7 @@ from torch import Tensor
 from ...registry import MODELS
 from ...structures import DataSample
 from ..backbones.torchvision_mobilenet_v2_keys import convert_torchvision_classifier_keys
-from .image_groups import image_shape_groups
+from .image_groups import image_shape_groups, pad_size_divisor
 
 
 @MODELS.register_module()
@@ -48,7 +48,7 @@ class ImageClassifier(BaseModel):
             data_samples = [] if mode == "tensor" else [DataSample() for _ in range(len(inputs))]
         if mode != "predict":
             return self.forward_taps(self.backbone(inputs), data_samples, mode)
-        for group_inputs, group in image_shape_groups(inputs, data_samples):
+        for group_inputs, group in image_shape_groups(inputs, data_samples, pad_size_divisor(self)):
             self.forward_taps(self.backbone(group_inputs), group, mode)
         return data_samples
 

@@ -18,7 +18,7 @@ from ..checkpoint import (
     load_state_dict_checked,
     mmengine_checkpoint_globals,
 )
-from .image_groups import image_shape_groups, set_batch_input_shape
+from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
 
 
 @MODELS.register_module()
@@ -142,7 +142,7 @@ class MultiTaskModel(BaseModel):
         if mode == "loss":
             set_batch_input_shape(inputs, samples)
             return self._loss(self.backbone(inputs), samples)
-        for group_inputs, group in image_shape_groups(inputs, samples):
+        for group_inputs, group in image_shape_groups(inputs, samples, pad_size_divisor(self)):
             set_batch_input_shape(group_inputs, group)
             taps = self.backbone(group_inputs)
             for model in self.tasks.values():

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from ...registry import MODELS
 from ...structures import DataSample
 from ..heads.seg_head import resize_logits, seg_logits_to_samples
-from .image_groups import image_shape_groups, set_batch_input_shape
+from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
 
 TEST_CFG_DEFAULTS: dict[str, Any] = dict(
     mode="whole", crop_size=None, stride=None, scales=(1.0,), flip=False, with_logits=False
@@ -97,7 +97,7 @@ class Segmentor(BaseModel):
         if mode == "loss":
             set_batch_input_shape(inputs, samples)
             return self.forward_taps(self.backbone(inputs), samples, mode)
-        for group_inputs, group in image_shape_groups(inputs, samples):
+        for group_inputs, group in image_shape_groups(inputs, samples, pad_size_divisor(self)):
             set_batch_input_shape(group_inputs, group)
             self.predict(group_inputs, group)
         return samples

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from ...registry import MODELS, TASK_UTILS
 from ...structures import DataSample
-from .image_groups import image_shape_groups, set_batch_input_shape
+from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
 
 
 @MODELS.register_module()
@@ -70,7 +70,7 @@ class SSDDetector(BaseModel):
         if mode == "loss":
             set_batch_input_shape(inputs, data_samples)
             return self.forward_taps(self.backbone(inputs), data_samples, mode)
-        for group_inputs, group in image_shape_groups(inputs, data_samples):
+        for group_inputs, group in image_shape_groups(inputs, data_samples, pad_size_divisor(self)):
             set_batch_input_shape(group_inputs, group)
             self.forward_taps(self.backbone(group_inputs), group, mode)
         return data_samples
