@@ -117,7 +117,7 @@ def getattr_chain_payload(path: Path, marker: Path) -> Path:
 
 def config_string_payload(path: Path, marker: Path, state_dict: dict, epoch: int = 1) -> Path:
     """A plain-data Runner checkpoint (``meta``, ``state_dict``, ``message_hub``) with a hostile config."""
-    config = f"import os\nos.system('touch {marker}')\ngpu_ids = [0]\n"
+    config = f"status = __import__('os').system('touch {marker}')\ngpu_ids = [0]\n"
     checkpoint = {
         "meta": {"epoch": epoch, "iter": epoch, "config": config},
         "state_dict": state_dict,

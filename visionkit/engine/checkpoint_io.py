@@ -64,8 +64,9 @@ def save_checkpoint_atomically(save: Callable[..., None], runner: Any, out_dir: 
     bad = non_finite_names(unwrapped(runner.model).state_dict().items())
     if bad:
         raise NonFiniteError(
-            f"Not saving {filename}: {len(bad)} tensors of the model are non-finite ({', '.join(bad[:5])}); "
-            "the last checkpoint written stays the one --resume picks"
+            f"Training diverged in epoch {runner.epoch + 1} (after {runner.iter} iterations): not saving "
+            f"{filename}, {len(bad)} tensors of the model are non-finite ({', '.join(bad[:5])}). The last "
+            "checkpoint written stays the one --resume picks; lower the learning rate or clip gradients"
         )
     if "://" in out_dir:  # remote storage backends write their own way
         save(out_dir, filename, *args, **kwargs)

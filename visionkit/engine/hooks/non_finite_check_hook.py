@@ -88,7 +88,7 @@ class NonFiniteCheckHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         bad = non_finite_names((outputs or {}).items())
         if bad and not self.step_skipped:
-            values = ", ".join(f"{k}={float(outputs[k]):g}" for k in bad)
+            values = ", ".join(f"{k}={float(torch.as_tensor(outputs[k]).detach()):g}" for k in bad)
             self._handle(runner, f"non-finite loss terms {values}", batch_idx, stepped=True)
 
     def _handle(self, runner, what: str, batch_idx: int | None = None, stepped: bool = False) -> None:
