@@ -14,7 +14,8 @@ from visionkit.apis import init_model
 from visionkit.models import MobileNetV2, MultiTaskModel, UnsafeCheckpointError
 
 from .hostile_checkpoints import config_string_payload, getattr_chain_payload, reduce_payload
-from .tiny_runs import CONFIG, cli_options, load_tool, make_tiny_set, tiny_cfg
+from ..tools.run_tool import load_tool, run_tool
+from .tiny_runs import CONFIG, cli_options, make_tiny_set, tiny_cfg
 
 PAYLOADS = {"reduce": reduce_payload, "getattr-chain": getattr_chain_payload}
 REFUSED = {"reduce": "refused 'posix.system'", "getattr-chain": "refused getattr(_config_dict, '__init__')"}
@@ -104,8 +105,6 @@ def test_resume_never_executes_the_saved_config(data_root, tmp_path):
 
 
 def test_the_cli_prints_the_refusal_without_a_traceback(tmp_path):
-    from tests.tools.run_tool import run_tool
-
     marker = tmp_path / "payload_ran"
     path = getattr_chain_payload(tmp_path / "hostile.pth", marker)
     result = run_tool(

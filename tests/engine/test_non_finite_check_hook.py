@@ -12,7 +12,8 @@ from visionkit.engine import Runner
 from visionkit.engine.hooks import NonFiniteError
 from visionkit.engine.hooks.non_finite_check_hook import non_finite_names
 
-from .tiny_runs import CONFIG, cli_options, load_tool, make_tiny_set, tiny_cfg
+from ..tools.run_tool import load_tool
+from .tiny_runs import CONFIG, cli_options, make_tiny_set, tiny_cfg
 
 DIVERGE = {"optim_wrapper.optimizer.lr": 1e10, "train_cfg.max_epochs": 5, "train_cfg.val_interval": 100}
 

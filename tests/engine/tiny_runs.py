@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from pathlib import Path
-from types import ModuleType
 
 from mmengine.config import Config
 
@@ -43,10 +41,3 @@ def cli_options(**options) -> list[str]:
     """``--cfg-options`` arguments for the tools with :data:`TINY` and ``options``."""
     return ["--cfg-options", *(f"{k}={v}" for k, v in {**TINY, **options}.items())]
 
-
-def load_tool(name: str) -> ModuleType:
-    """tools/<name>.py as a module, to call its ``main(argv)`` in this process."""
-    spec = importlib.util.spec_from_file_location(f"visionkit_tool_{name}", REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
