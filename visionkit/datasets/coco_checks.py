@@ -69,6 +69,8 @@ def check_coco_dict(data: Any, ann_file: str) -> None:
 
 
 def _check_types(kind: str, record: dict, where: str) -> None:
+    if not isinstance(record["id"], int) or isinstance(record["id"], bool):
+        raise AnnotationError(f"{where} has id {record['id']!r}; expected an integer")
     if kind == "images":
         size = (record["width"], record["height"])
         if not all(_is_number(v) and math.isfinite(v) and v > 0 for v in size):
@@ -80,5 +82,5 @@ def _check_types(kind: str, record: dict, where: str) -> None:
         if not isinstance(box, list) or len(box) != 4 or not all(_is_number(v) for v in box):
             raise AnnotationError(f"{where} has bbox {box!r}; expected [x, y, width, height] numbers")
         for key in ("image_id", "category_id"):
-            if not _is_number(record[key]):
-                raise AnnotationError(f"{where} has {key} {record[key]!r}; expected a number")
+            if not isinstance(record[key], int) or isinstance(record[key], bool):
+                raise AnnotationError(f"{where} has {key} {record[key]!r}; expected an integer id")
