@@ -163,6 +163,11 @@ class CocoDetection(BaseDataset):
             np.array(labels, dtype=np.int64),
         )
 
+    def _serialize_data(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.data_list:  # mmengine's serialisation cannot concatenate nothing; an empty set is legal
+            return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+        return super()._serialize_data()
+
     def filter_data(self) -> list[dict]:
         """Training only: drop images without boxes (if ``filter_empty_gt``) or smaller than ``min_size``."""
         if self.test_mode:

@@ -57,10 +57,10 @@ def check_labels(target: Tensor, data_samples: Sequence[DataSample], num_classes
         return
     index = int(bad.flatten(1).any(1).nonzero()[0])
     values = sorted(set(target[index][bad[index]].unique().tolist()))
-    sample = data_samples[index]
-    path = sample.metainfo.get("seg_map_path") or sample.metainfo.get("img_path")
+    meta = data_samples[index].metainfo
+    where = f"'{meta['seg_map_path']}'" if "seg_map_path" in meta else f"of image '{meta.get('img_path')}'"
     raise ValueError(
-        f"Segmentation map '{path}' has labels {values[:10]} outside 0..{num_classes - 1} (and "
+        f"Segmentation map {where} has labels {values[:10]} outside 0..{num_classes - 1} (and "
         f"{ignore_index} = ignore): fix the map, or set the head's num_classes / ignore_index"
     )
 
