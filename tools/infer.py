@@ -113,7 +113,8 @@ def output_stems(images: list[Path], out_dir: Path) -> list[Path]:
         problems.append(f"{out_dir / PREDICTIONS} is an input")
     if problems:
         raise SystemExit(
-            "error: refusing to overwrite files:\n  " + "\n  ".join(problems[:10])
+            "error: refusing to overwrite files:\n  "
+            + "\n  ".join(problems[:10])
             + "\nChoose another --out-dir, or rename the inputs whose names differ only in their suffix"
         )
     return stems
@@ -125,7 +126,7 @@ def class_names(meta: dict, count: int) -> list[str]:
 
 
 def write_outputs(path: Path, stem: Path, sample: DataSample, meta: dict, args: argparse.Namespace) -> dict:
-    """Write one image's files as ``stem`` + suffix (see :func:`output_stems`); its predictions.json record."""
+    """Write one image's files as ``stem`` + suffix (:func:`output_stems`); its predictions.json record."""
     record: dict = {"image": str(path)}
     stem.parent.mkdir(parents=True, exist_ok=True)
     if "pred_seg_map" in sample:

@@ -24,7 +24,11 @@ from mmengine.logging import MMLogger
 from PIL import Image
 
 from visionkit.datasets import CocoDetection, ImageNetDataset, VOCSegmentation
-from visionkit.datasets.toy_data import make_classification_set, make_coco_detection_set, make_voc_segmentation_set
+from visionkit.datasets.toy_data import (
+    make_classification_set,
+    make_coco_detection_set,
+    make_voc_segmentation_set,
+)
 from visionkit.models.heads import FCNHead
 
 COCO_PIPELINE = [
@@ -80,7 +84,9 @@ def run_voc(data: Path) -> None:
 def run_folder(split: str) -> Callable[[Path], None]:
     def run(data: Path) -> None:
         dataset = ImageNetDataset(
-            data_root=str(data / "cls"), split=split, pipeline=[dict(type="LoadImage"), dict(type="PackInputs")]
+            data_root=str(data / "cls"),
+            split=split,
+            pipeline=[dict(type="LoadImage"), dict(type="PackInputs")],
         )
         for i in range(len(dataset)):
             dataset[i]
@@ -229,29 +235,88 @@ class Case:
 CASES = {
     # COCO instances JSON: structure
     "coco-no-images-key": Case(edit_coco(lambda c: (c.pop("images"), ["'images'"])[1]), run_coco, "error"),
-    "coco-no-annotations-key": Case(edit_coco(lambda c: (c.pop("annotations"), ["'annotations'"])[1]), run_coco, "error"),
-    "coco-no-categories-key": Case(edit_coco(lambda c: (c.pop("categories"), ["'categories'"])[1]), run_coco, "error"),
-    "coco-annotations-a-dict": Case(edit_coco(lambda c: (c.update(annotations={}), ["is a dict"])[1]), run_coco, "error"),
-    "coco-top-level-list": Case(edit_text("coco/annotations/instances_train2017.json", "[]"), run_coco, "error"),
-    "coco-truncated-json": Case(edit_text("coco/annotations/instances_train2017.json", lambda t: t[: len(t) // 2]), run_coco, "error"),
-    "coco-empty-annotations": Case(edit_coco(lambda c: (c.update(annotations=[]), ["'annotations' is an empty list"])[1]), run_coco, "logged"),
-    "coco-empty-images": Case(edit_coco(lambda c: (c.update(images=[]), ["'images' is an empty list"])[1]), run_coco, "logged"),
-    "coco-empty-categories": Case(edit_coco(lambda c: (c.update(categories=[]), ["lists no categories"])[1]), run_coco, "error"),
+    "coco-no-annotations-key": Case(
+        edit_coco(lambda c: (c.pop("annotations"), ["'annotations'"])[1]), run_coco, "error"
+    ),
+    "coco-no-categories-key": Case(
+        edit_coco(lambda c: (c.pop("categories"), ["'categories'"])[1]), run_coco, "error"
+    ),
+    "coco-annotations-a-dict": Case(
+        edit_coco(lambda c: (c.update(annotations={}), ["is a dict"])[1]), run_coco, "error"
+    ),
+    "coco-top-level-list": Case(
+        edit_text("coco/annotations/instances_train2017.json", "[]"), run_coco, "error"
+    ),
+    "coco-truncated-json": Case(
+        edit_text("coco/annotations/instances_train2017.json", lambda t: t[: len(t) // 2]), run_coco, "error"
+    ),
+    "coco-empty-annotations": Case(
+        edit_coco(lambda c: (c.update(annotations=[]), ["'annotations' is an empty list"])[1]),
+        run_coco,
+        "logged",
+    ),
+    "coco-empty-images": Case(
+        edit_coco(lambda c: (c.update(images=[]), ["'images' is an empty list"])[1]), run_coco, "logged"
+    ),
+    "coco-empty-categories": Case(
+        edit_coco(lambda c: (c.update(categories=[]), ["lists no categories"])[1]), run_coco, "error"
+    ),
     # COCO records: wrong or missing keys and types
-    "coco-ann-without-bbox": Case(edit_coco(lambda c: [f"annotation id {c['annotations'][0]['id']}", (first_ann(c).pop("bbox"), "'bbox'")[1]]), run_coco, "error"),
-    "coco-ann-without-image-id": Case(edit_coco(lambda c: [f"annotation id {c['annotations'][0]['id']}", (first_ann(c).pop("image_id"), "'image_id'")[1]]), run_coco, "error"),
-    "coco-bbox-strings": Case(edit_coco(set_bbox(["1", "2", "3", "4"], ["annotation id {id}", "bbox"])), run_coco, "error"),
-    "coco-bbox-three-values": Case(edit_coco(set_bbox([1, 2, 3], ["annotation id {id}", "bbox"])), run_coco, "error"),
-    "coco-category-id-string": Case(edit_coco(set_ann("category_id", "5", ["annotation id {id}", "category_id"])), run_coco, "error"),
-    "coco-image-without-width": Case(edit_coco(lambda c: [f"image id {c['images'][0]['id']}", (c["images"][0].pop("width"), "'width'")[1]]), run_coco, "error"),
-    "coco-image-id-string": Case(edit_coco(lambda c: [(c["images"][0].update(id="x"), "image id x")[1]]), run_coco, "error"),
+    "coco-ann-without-bbox": Case(
+        edit_coco(
+            lambda c: [f"annotation id {c['annotations'][0]['id']}", (first_ann(c).pop("bbox"), "'bbox'")[1]]
+        ),
+        run_coco,
+        "error",
+    ),
+    "coco-ann-without-image-id": Case(
+        edit_coco(
+            lambda c: [
+                f"annotation id {c['annotations'][0]['id']}",
+                (first_ann(c).pop("image_id"), "'image_id'")[1],
+            ]
+        ),
+        run_coco,
+        "error",
+    ),
+    "coco-bbox-strings": Case(
+        edit_coco(set_bbox(["1", "2", "3", "4"], ["annotation id {id}", "bbox"])), run_coco, "error"
+    ),
+    "coco-bbox-three-values": Case(
+        edit_coco(set_bbox([1, 2, 3], ["annotation id {id}", "bbox"])), run_coco, "error"
+    ),
+    "coco-category-id-string": Case(
+        edit_coco(set_ann("category_id", "5", ["annotation id {id}", "category_id"])), run_coco, "error"
+    ),
+    "coco-image-without-width": Case(
+        edit_coco(
+            lambda c: [f"image id {c['images'][0]['id']}", (c["images"][0].pop("width"), "'width'")[1]]
+        ),
+        run_coco,
+        "error",
+    ),
+    "coco-image-id-string": Case(
+        edit_coco(lambda c: [(c["images"][0].update(id="x"), "image id x")[1]]), run_coco, "error"
+    ),
     # COCO boxes: dropped or clipped, and counted
-    "coco-bbox-nan": Case(edit_coco(set_bbox([math.nan, 2, 10, 10], ["1 non-finite", "annotation ids {id}"])), run_coco, "logged"),
-    "coco-bbox-inf": Case(edit_coco(set_bbox([1, 2, math.inf, 10], ["1 non-finite", "annotation ids {id}"])), run_coco, "logged"),
-    "coco-bbox-negative-size": Case(edit_coco(set_bbox([10, 10, -5, 8], ["1 degenerate"])), run_coco, "logged"),
+    "coco-bbox-nan": Case(
+        edit_coco(set_bbox([math.nan, 2, 10, 10], ["1 non-finite", "annotation ids {id}"])),
+        run_coco,
+        "logged",
+    ),
+    "coco-bbox-inf": Case(
+        edit_coco(set_bbox([1, 2, math.inf, 10], ["1 non-finite", "annotation ids {id}"])), run_coco, "logged"
+    ),
+    "coco-bbox-negative-size": Case(
+        edit_coco(set_bbox([10, 10, -5, 8], ["1 degenerate"])), run_coco, "logged"
+    ),
     "coco-bbox-huge": Case(edit_coco(set_bbox([1, 1, 1e9, 1e9], ["1 clipped"])), run_coco, "logged"),
-    "coco-unknown-category": Case(edit_coco(set_ann("category_id", 999, ["1 unknown category"])), run_coco, "logged"),
-    "coco-unknown-image": Case(edit_coco(set_ann("image_id", 123456, ["1 unknown image"])), run_coco, "logged"),
+    "coco-unknown-category": Case(
+        edit_coco(set_ann("category_id", 999, ["1 unknown category"])), run_coco, "logged"
+    ),
+    "coco-unknown-image": Case(
+        edit_coco(set_ann("image_id", 123456, ["1 unknown image"])), run_coco, "logged"
+    ),
     # COCO image files
     "coco-image-truncated": Case(write_bytes_to_coco_image("truncated"), run_coco, "error"),
     "coco-image-garbage": Case(write_bytes_to_coco_image("garbage"), run_coco, "error"),
@@ -265,14 +330,22 @@ CASES = {
     "voc-mask-garbage": Case(edit_mask("garbage"), run_voc, "error"),
     "voc-mask-missing": Case(edit_mask("missing"), run_voc, "error"),
     "voc-split-empty": Case(edit_text(voc_text("train.txt"), "\n"), run_voc, "error"),
-    "voc-split-unknown-id": Case(edit_text(voc_text("train.txt"), lambda t: t + "no_such_image\n"), run_voc, "error"),
+    "voc-split-unknown-id": Case(
+        edit_text(voc_text("train.txt"), lambda t: t + "no_such_image\n"), run_voc, "error"
+    ),
     # class-per-folder (ImageNet layout)
     "folder-no-class-folders": Case(no_class_folders, run_folder("train"), "error"),
     "folder-empty-class-folder": Case(empty_class_folder, run_folder("train"), "logged"),
     "folder-garbage-image": Case(garbage_class_image, run_folder("train"), "error"),
-    "folder-val-label-out-of-range": Case(edit_text("cls/meta/val.txt", lambda t: t.replace(" 0\n", " 9\n", 1)), run_folder("val"), "error"),
-    "folder-val-negative-label": Case(edit_text("cls/meta/val.txt", lambda t: t.replace(" 0\n", " -1\n", 1)), run_folder("val"), "error"),
-    "folder-val-malformed-line": Case(edit_text("cls/meta/val.txt", lambda t: "just_a_name.jpg\n" + t), run_folder("val"), "error"),
+    "folder-val-label-out-of-range": Case(
+        edit_text("cls/meta/val.txt", lambda t: t.replace(" 0\n", " 9\n", 1)), run_folder("val"), "error"
+    ),
+    "folder-val-negative-label": Case(
+        edit_text("cls/meta/val.txt", lambda t: t.replace(" 0\n", " -1\n", 1)), run_folder("val"), "error"
+    ),
+    "folder-val-malformed-line": Case(
+        edit_text("cls/meta/val.txt", lambda t: "just_a_name.jpg\n" + t), run_folder("val"), "error"
+    ),
 }
 
 

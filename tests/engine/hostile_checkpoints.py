@@ -125,4 +125,3 @@ def config_string_payload(path: Path, marker: Path, state_dict: dict, epoch: int
     }
     torch.save(checkpoint, path)
     return path
-

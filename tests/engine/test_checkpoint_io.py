@@ -20,7 +20,9 @@ from .tiny_runs import make_tiny_set, tiny_cfg
 def trained(tmp_path_factory):
     """A Runner after one epoch of the tiny run: epoch_1.pth and last_checkpoint in its work dir."""
     root = tmp_path_factory.mktemp("ckpt_io")
-    runner = Runner.from_cfg(tiny_cfg(make_tiny_set(root / "toy"), root / "work", **{"train_cfg.max_epochs": 1}))
+    runner = Runner.from_cfg(
+        tiny_cfg(make_tiny_set(root / "toy"), root / "work", **{"train_cfg.max_epochs": 1})
+    )
     runner.train()
     return runner
 
@@ -105,14 +107,18 @@ def test_load_from_is_strict_by_default(trained, tmp_path):
     path = tmp_path / "three_classes.pth"
     _other_head_checkpoint(trained, path)
     runner = Runner.from_cfg(tiny_cfg(tmp_path, tmp_path / "work", load_from=str(path)))
-    with pytest.raises(CheckpointMismatchError, match=r"(?s)three_classes\.pth.*head\.fc\.weight.*load_from_strict=False"):
+    with pytest.raises(
+        CheckpointMismatchError, match=r"(?s)three_classes\.pth.*head\.fc\.weight.*load_from_strict=False"
+    ):
         runner.load_or_resume()
 
 
 def test_partial_load_from_loads_what_fits_and_lists_the_rest(trained, tmp_path, capsys):
     path = tmp_path / "three_classes.pth"
     state = _other_head_checkpoint(trained, path)
-    runner = Runner.from_cfg(tiny_cfg(tmp_path, tmp_path / "work", load_from=str(path), load_from_strict=False))
+    runner = Runner.from_cfg(
+        tiny_cfg(tmp_path, tmp_path / "work", load_from=str(path), load_from_strict=False)
+    )
     fc_before = runner.model.head.fc.weight.detach().clone()
     runner.load_or_resume()
     model = runner.model.state_dict()

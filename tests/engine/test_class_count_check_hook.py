@@ -29,7 +29,9 @@ class _MultiTask(nn.Module):
 def test_multi_task_heads_are_checked_against_their_own_data_set():
     metainfo = {"tasks": {"det": {"classes": ("a", "b", "c")}, "seg": {"classes": ("bg", "a", "b", "c")}}}
     [problem] = class_count_mismatches(_MultiTask(), metainfo, "train")
-    assert problem.startswith("model.tasks.seg.decode_head.num_classes is 5 but the train data set has 4 classes")
+    assert problem.startswith(
+        "model.tasks.seg.decode_head.num_classes is 5 but the train data set has 4 classes"
+    )
     assert problem.endswith("set --cfg-options model.tasks.seg.decode_head.num_classes=4")
     assert class_count_mismatches(_MultiTask(), {}, "train") == []  # no classes known: nothing to check
 
@@ -37,7 +39,9 @@ def test_multi_task_heads_are_checked_against_their_own_data_set():
 def test_training_stops_before_the_first_iteration(tmp_path):
     data_root = make_tiny_set(tmp_path / "toy")
     runner = Runner.from_cfg(tiny_cfg(data_root, tmp_path / "work", **{"model.head.num_classes": 3}))
-    with pytest.raises(ClassCountMismatchError, match=r"model\.head\.num_classes is 3 but the train data set has 4") as error:
+    with pytest.raises(
+        ClassCountMismatchError, match=r"model\.head\.num_classes is 3 but the train data set has 4"
+    ) as error:
         runner.train()
     assert "val data set has 4" in str(error.value) and "model.head.num_classes=4" in str(error.value)
     assert runner.iter == 0

@@ -13,8 +13,8 @@ from PIL import Image
 from visionkit.apis import init_model
 from visionkit.models import MobileNetV2, MultiTaskModel, UnsafeCheckpointError
 
-from .hostile_checkpoints import config_string_payload, getattr_chain_payload, reduce_payload
 from ..tools.run_tool import load_tool, run_tool
+from .hostile_checkpoints import config_string_payload, getattr_chain_payload, reduce_payload
 from .tiny_runs import CONFIG, cli_options, make_tiny_set, tiny_cfg
 
 PAYLOADS = {"reduce": reduce_payload, "getattr-chain": getattr_chain_payload}
@@ -98,7 +98,15 @@ def test_resume_never_executes_the_saved_config(data_root, tmp_path):
     cfg = tiny_cfg(data_root, tmp_path / "work")
     state_dict = init_model(cfg).state_dict()
     path = config_string_payload(tmp_path / "epoch_1.pth", marker, state_dict, epoch=1)
-    argv = [CONFIG, "--work-dir", str(tmp_path / "work"), "--data-root", str(data_root), "--resume", str(path)]
+    argv = [
+        CONFIG,
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--data-root",
+        str(data_root),
+        "--resume",
+        str(path),
+    ]
     load_tool("train").main(argv + cli_options())
     assert not marker.exists()
     assert (tmp_path / "work" / "epoch_2.pth").is_file()  # resumed at epoch 1, trained epoch 2

@@ -24,7 +24,13 @@ def data_root(tmp_path_factory):
 
 
 def test_non_finite_names():
-    named = [("a", 1.0), ("b", math.nan), ("c", torch.tensor([1.0, math.inf])), ("d", torch.tensor([3])), ("e", 2)]
+    named = [
+        ("a", 1.0),
+        ("b", math.nan),
+        ("c", torch.tensor([1.0, math.inf])),
+        ("d", torch.tensor([3])),
+        ("e", 2),
+    ]
     assert non_finite_names(named) == ["b", "c"]
 
 
@@ -34,7 +40,9 @@ def test_nan_loss_stops_training_naming_epoch_iteration_and_terms(data_root, tmp
     with pytest.raises(SystemExit) as exit_info:
         load_tool("train").main(argv + options)
     message = str(exit_info.value.code)
-    assert message.startswith("error: Training diverged at epoch 2, iteration 4 (batch 2 of the epoch)"), message
+    assert message.startswith("error: Training diverged at epoch 2, iteration 4 (batch 2 of the epoch)"), (
+        message
+    )
     assert "non-finite loss terms loss=nan, loss_cls=nan" in message
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".pth")]
 
@@ -57,7 +65,9 @@ def test_skip_mode_drops_bad_steps_logs_each_and_gives_up_after_max_skips(data_r
         before.setdefault(runner.iter, module.weight.detach().clone())
 
     runner.model.head.fc.register_forward_pre_hook(remember)
-    with pytest.raises(NonFiniteError, match="3 optimizer steps in a row skipped, the last at epoch 3, iteration 6"):
+    with pytest.raises(
+        NonFiniteError, match="3 optimizer steps in a row skipped, the last at epoch 3, iteration 6"
+    ):
         runner.train()
     log = capsys.readouterr().out
     for iteration, skipped in ((4, 1), (5, 2), (6, 3)):

@@ -51,7 +51,12 @@ def test_a_runner_checkpoint_loads_with_every_type_rebuilt(tmp_path, zip_format)
     loaded = read_checkpoint(str(path))
     buffer = loaded["message_hub"]["log_scalars"]["train/loss"]
     assert type(buffer) is HistoryBuffer
-    assert (buffer.current(), buffer.mean(), buffer.max(), buffer.min()) == (2.0, 0.9166666666666666, 2.0, 0.25)
+    assert (buffer.current(), buffer.mean(), buffer.max(), buffer.min()) == (
+        2.0,
+        0.9166666666666666,
+        2.0,
+        0.25,
+    )
     assert buffer.data[1].tolist() == [1, 1, 1]
     settings = loaded["meta"]["settings"]
     assert type(settings) is ConfigDict and settings.nested.betas == (0.9, 0.99)
@@ -60,7 +65,9 @@ def test_a_runner_checkpoint_loads_with_every_type_rebuilt(tmp_path, zip_format)
     assert info == {"seed": 3, "best": 0.5, "ids": {1, 2}, "raw": b""} and type(info["seed"]) is np.int64
     for key, tensor in original["state_dict"].items():
         assert torch.equal(loaded["state_dict"][key], tensor)
-    assert type(loaded["state_dict"]) is collections.OrderedDict and hasattr(loaded["state_dict"], "_metadata")
+    assert type(loaded["state_dict"]) is collections.OrderedDict and hasattr(
+        loaded["state_dict"], "_metadata"
+    )
     assert type(loaded["param"]) is torch.nn.Parameter and loaded["param"].tolist() == [0, 1, 2, 3]
     assert loaded["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
 
@@ -87,7 +94,9 @@ def test_classic_reduce_is_refused_and_runs_nothing(tmp_path):
 def test_getattr_chain_through_config_dict_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "ran"
     path = getattr_chain_payload(tmp_path / "evil.pth", marker)
-    with pytest.raises(UnsafeCheckpointError, match=r"evil\.pth.*refused getattr\(_config_dict, '__init__'\)"):
+    with pytest.raises(
+        UnsafeCheckpointError, match=r"evil\.pth.*refused getattr\(_config_dict, '__init__'\)"
+    ):
         read_checkpoint(str(path))
     assert not marker.exists()
 
@@ -128,7 +137,7 @@ class _HookedParameter:
 def test_a_tensor_with_backward_hooks_is_refused(tmp_path):
     path = tmp_path / "hooked.pth"
     torch.save({"p": _HookedParameter()}, path)
-    with pytest.raises(UnsafeCheckpointError, match="hooked.pth.*backward hooks"):
+    with pytest.raises(UnsafeCheckpointError, match=r"hooked\.pth.*backward hooks"):
         read_checkpoint(str(path))
 
 
@@ -139,5 +148,5 @@ def test_truncated_checkpoint_error_names_the_file(tmp_path):
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(CheckpointReadError, match=r"Cannot read checkpoint '.*epoch_3\.pth'.*truncated"):
         read_checkpoint(str(path))
-    with pytest.raises(CheckpointReadError, match="missing.pth' not found"):
+    with pytest.raises(CheckpointReadError, match=r"missing\.pth' not found"):
         read_checkpoint(str(tmp_path / "missing.pth"))

@@ -39,7 +39,9 @@ def test_same_names_in_different_folders_get_mirrored_outputs(tmp_path):
     ],
     ids=["mask-over-input", "same-stem", "overlay-over-input"],
 )
-def test_outputs_that_would_overwrite_are_refused_before_anything_runs(tmp_path, names, out_is_input_dir, problem):
+def test_outputs_that_would_overwrite_are_refused_before_anything_runs(
+    tmp_path, names, out_is_input_dir, problem
+):
     images = [_image(tmp_path / "in" / n) for n in names]
     out = tmp_path / "in" if out_is_input_dir else tmp_path / "out"
     with pytest.raises(SystemExit, match="refusing to overwrite files") as error:

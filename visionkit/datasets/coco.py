@@ -106,7 +106,9 @@ class CocoDetection(BaseDataset):
             ann_file=self.ann_file,
         )
         counts = {"clipped": 0, "degenerate": 0, "non-finite": 0, "unknown category": 0}
-        counts["unknown image"] = sum(1 for ann in coco.dataset["annotations"] if ann["image_id"] not in coco.imgs)
+        counts["unknown image"] = sum(
+            1 for ann in coco.dataset["annotations"] if ann["image_id"] not in coco.imgs
+        )
         non_finite_ids: list[int] = []
         data_list = []
         for img_id in sorted(coco.getImgIds()):

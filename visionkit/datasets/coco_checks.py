@@ -50,7 +50,9 @@ def check_coco_dict(data: Any, ann_file: str) -> None:
                 f"{', '.join(REQUIRED_LISTS)} (an empty list is allowed for images and annotations)"
             )
         if not isinstance(data[key], list):
-            raise AnnotationError(f"Annotation file '{ann_file}': '{key}' is a {type(data[key]).__name__}, not a list")
+            raise AnnotationError(
+                f"Annotation file '{ann_file}': '{key}' is a {type(data[key]).__name__}, not a list"
+            )
     if not data["categories"]:
         raise AnnotationError(f"Annotation file '{ann_file}' lists no categories")
     for key in ("images", "annotations"):

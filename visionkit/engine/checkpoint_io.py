@@ -56,7 +56,9 @@ def unwrapped(model: Any) -> Any:
     return model.module if is_model_wrapper(model) else model
 
 
-def save_checkpoint_atomically(save: Callable[..., None], runner: Any, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:
+def save_checkpoint_atomically(
+    save: Callable[..., None], runner: Any, out_dir: str, filename: str, *args: Any, **kwargs: Any
+) -> None:
     """Run mmengine's ``Runner.save_checkpoint`` (``save``) into a temporary file, then rename it.
 
     Refuses (:class:`NonFiniteError`) to save a model with non-finite weights or buffers.
@@ -88,7 +90,9 @@ def load_runner_checkpoint(runner: Any, filename: str, map_location: Any, strict
     meta = checkpoint.get("meta") if isinstance(checkpoint, dict) else None
     if isinstance(meta, dict) and "config" in meta:
         meta.pop("config")
-        print_log(f"Checkpoint '{filename}': its meta['config'] text was ignored, not executed", logger="current")
+        print_log(
+            f"Checkpoint '{filename}': its meta['config'] text was ignored, not executed", logger="current"
+        )
     runner.call_hook("after_load_checkpoint", checkpoint=checkpoint)
     model = unwrapped(runner.model)
     state_dict = extract_state_dict(checkpoint)

@@ -19,7 +19,9 @@ class Runner(MMEngineRunner):
     ``load_from_strict = False``; every save is atomic and refuses non-finite weights.
     """
 
-    def load_checkpoint(self, filename: str, map_location: Any = "cpu", strict: bool | None = None, revise_keys: Any = None) -> dict:
+    def load_checkpoint(
+        self, filename: str, map_location: Any = "cpu", strict: bool | None = None, revise_keys: Any = None
+    ) -> dict:
         return load_runner_checkpoint(self, filename, map_location, strict)
 
     def save_checkpoint(self, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:

@@ -60,7 +60,8 @@ def resolve_checkpoint(filename: str) -> str:
         return download_checkpoint(filename)
     if "://" in filename:
         raise CheckpointReadError(
-            f"Checkpoint '{filename}': only local paths, http(s):// and torchvision:// load; download it first"
+            f"Checkpoint '{filename}': only local paths, http(s):// and torchvision:// load; "
+            "download it and give its path"
         )
     path = os.path.expanduser(filename)
     if not os.path.isfile(path):
@@ -121,12 +122,15 @@ def load_state_dict_checked(
     """``model.load_state_dict`` raising :class:`CheckpointMismatchError` that names the keys.
 
     Shape mismatches always raise; missing and unexpected keys raise unless allowed. ``backbone_hint`` is
-    added when unexpected keys start with ``backbone.``, ``hint`` to every error. Returns torch's result (its ``missing_keys``).
+    added when unexpected keys start with ``backbone.``, ``hint`` to every error. Returns torch's result
+    (its ``missing_keys``).
     """
     try:
         result = model.load_state_dict(state_dict, strict=False)
     except RuntimeError as error:
-        raise CheckpointMismatchError(f"{source} does not fit {type(model).__name__}: {error}{hint}") from error
+        raise CheckpointMismatchError(
+            f"{source} does not fit {type(model).__name__}: {error}{hint}"
+        ) from error
     missing = [] if allow_missing else result.missing_keys
     unexpected = [] if allow_unexpected else result.unexpected_keys
     if missing or unexpected:

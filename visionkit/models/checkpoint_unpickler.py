@@ -24,7 +24,7 @@ import _codecs
 import collections
 import pickle
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -187,7 +187,7 @@ def _build_ordered_dict(mapping: collections.OrderedDict, state: Any) -> None:
 class Unpickler(pickle._Unpickler):  # the Python implementation: its opcodes can be overridden
     """Unpickles plain data only; see the module docstring for what is allowed."""
 
-    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
 
     def find_class(self, module: str, name: str) -> Any:
         module = {"__builtin__": "builtins"}.get(module, module)
@@ -245,4 +245,3 @@ class Unpickler(pickle._Unpickler):  # the Python implementation: its opcodes ca
 def load(file: Any, **kwargs: Any) -> Any:
     """``pickle.load`` through :class:`Unpickler` (torch reads a legacy file's header with it)."""
     return Unpickler(file, **kwargs).load()
-

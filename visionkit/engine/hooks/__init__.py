@@ -4,4 +4,10 @@ from .checkpoint_hook import CheckpointHook
 from .class_count_check_hook import ClassCountCheckHook, ClassCountMismatchError
 from .non_finite_check_hook import NonFiniteCheckHook, NonFiniteError
 
-__all__ = ["CheckpointHook", "ClassCountCheckHook", "ClassCountMismatchError", "NonFiniteCheckHook", "NonFiniteError"]
+__all__ = [
+    "CheckpointHook",
+    "ClassCountCheckHook",
+    "ClassCountMismatchError",
+    "NonFiniteCheckHook",
+    "NonFiniteError",
+]

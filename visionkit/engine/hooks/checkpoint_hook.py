@@ -23,7 +23,9 @@ class CheckpointHook(MMEngineCheckpointHook):
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-                old = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(self.keep_ckpt_ids.popleft()))
+                old = self.file_backend.join_path(
+                    self.out_dir, self.filename_tmpl.format(self.keep_ckpt_ids.popleft())
+                )
                 if is_main_process() and self.file_backend.isfile(old):
                     self.file_backend.remove(old)
                 elif is_main_process() and self.file_backend.isdir(old):  # deepspeed saves folders

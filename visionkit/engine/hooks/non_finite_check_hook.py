@@ -111,5 +111,6 @@ class NonFiniteCheckHook(Hook):
         )
         if self.skipped_in_a_row > self.max_skips:
             raise NonFiniteError(
-                f"Training diverged: {self.skipped_in_a_row} optimizer steps in a row skipped, the last at {where}"
+                f"Training diverged: {self.skipped_in_a_row} optimizer steps in a row skipped, "
+                f"the last at {where}"
             )

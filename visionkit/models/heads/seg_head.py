@@ -46,7 +46,9 @@ def stack_seg_maps(
     return torch.stack(maps)
 
 
-def check_labels(target: Tensor, data_samples: Sequence[DataSample], num_classes: int, ignore_index: int) -> None:
+def check_labels(
+    target: Tensor, data_samples: Sequence[DataSample], num_classes: int, ignore_index: int
+) -> None:
     """Raise ``ValueError`` naming the label map whose values lie outside ``0..num_classes-1`` and ignore.
 
     target: (N, H, W) int64 from :func:`stack_seg_maps`. Without this, cross-entropy fails inside torch
