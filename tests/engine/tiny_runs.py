@@ -39,4 +39,5 @@ def tiny_cfg(data_root: Path, work_dir: Path, **options) -> Config:
 
 def cli_options(**options) -> list[str]:
     """``--cfg-options`` arguments for the tools with :data:`TINY` and ``options``."""
-    return ["--cfg-options", *(f"{k}={v}" for k, v in {**TINY, **options}.items())]
+    options = {**TINY, "experiment_name": f"tiny_{uuid.uuid4().hex[:8]}", **options}
+    return ["--cfg-options", *(f"{k}={v}" for k, v in options.items())]
