@@ -129,6 +129,21 @@ def test_statistics_getattr_on_anything_but_history_buffer_is_refused(tmp_path):
         read_checkpoint(str(path))
 
 
+def test_a_dtype_state_cannot_change_numpy_own_dtypes(tmp_path):
+    """dtype('f8', align, copy=False) then BUILD with big-endian state would rewrite numpy's float64."""
+    ops = PickleAssembler()
+    dtype = (ops.glob("numpy", "dtype"), ops.put())[1]
+    ops.get(dtype).str("f8")
+    ops.code += pickle.NEWFALSE + pickle.NEWFALSE + pickle.TUPLE3 + pickle.REDUCE
+    ops.code += pickle.MARK + pickle.BININT1 + bytes([3])
+    ops.str(">").code += pickle.NONE * 3 + pickle.BININT + (-1).to_bytes(4, "little", signed=True)
+    ops.code += pickle.BININT + (-1).to_bytes(4, "little", signed=True) + pickle.BININT1 + bytes([0])
+    ops.code += pickle.TUPLE + pickle.BUILD + pickle.STOP
+    path = save_raw_pickle(tmp_path / "dtype.pth", bytes(ops.code))
+    assert read_checkpoint(str(path)).byteorder == ">"
+    assert np.dtype("f8").byteorder == "="
+
+
 class _HookedParameter:
     def __reduce__(self):
         return (torch._utils._rebuild_parameter, (torch.ones(2), False, collections.OrderedDict(a=1)))

@@ -71,10 +71,11 @@ _MULTIARRAY = np._core.multiarray if hasattr(np, "_core") else np.core.multiarra
 _SIMPLE_DTYPE = re.compile(r"^[<>|=]?(\?|b1|[iuf][1248]|f16|c8|c16|c32)$")
 
 
-def _dtype(spec: Any, align: bool = False, copy: bool = True) -> np.dtype:
+def _dtype(spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
     if not isinstance(spec, str) or not _SIMPLE_DTYPE.match(spec):
         raise _refuse(f"numpy dtype {spec!r} (only numeric and bool dtypes load)")
-    return np.dtype(spec, align, copy)
+    # Always a copy: BUILD then sets this dtype's state, never that of numpy's shared float64 & co.
+    return np.dtype(spec, False, True)
 
 
 def _reconstruct(subtype: Any, shape: Any, dtype_code: Any) -> np.ndarray:
