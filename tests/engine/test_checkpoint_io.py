@@ -103,10 +103,15 @@ def _other_head_checkpoint(trained, path, num_classes=3):
     return state
 
 
-def test_load_from_is_strict_by_default(trained, tmp_path):
+@pytest.mark.parametrize("in_config", [True, False], ids=["default_runtime", "key-absent"])
+def test_load_from_is_strict_by_default(trained, tmp_path, in_config):
     path = tmp_path / "three_classes.pth"
     _other_head_checkpoint(trained, path)
-    runner = Runner.from_cfg(tiny_cfg(tmp_path, tmp_path / "work", load_from=str(path)))
+    cfg = tiny_cfg(tmp_path, tmp_path / "work", load_from=str(path))
+    assert cfg.pop("load_from_strict") is True
+    if in_config:
+        cfg.load_from_strict = True
+    runner = Runner.from_cfg(cfg)
     with pytest.raises(
         CheckpointMismatchError, match=r"(?s)three_classes\.pth.*head\.fc\.weight.*load_from_strict=False"
     ):
