@@ -39,7 +39,8 @@ class NonFiniteCheckHook(Hook):
         on_non_finite: ``'raise'`` stops training with :class:`NonFiniteError` naming the epoch,
             iteration and the non-finite terms (``tools/train.py`` exits 1 with that message). ``'skip'``
             drops the step instead (no weight update, gradients zeroed), logs a warning each time, and
-            still raises after ``max_skips`` consecutive skipped steps.
+            still raises after ``max_skips`` consecutive skipped steps, or when a non-finite loss came
+            with finite gradients (the step was taken; under AMP, whose scaler owns the gradients).
         check_grads: also check the gradients before every optimizer step (one extra pass over the
             parameters); with ``'raise'`` the weights then never see a non-finite update. ``'skip'``
             always checks them. Under AMP (``AmpOptimWrapper``) the loss scaler already skips inf/NaN
@@ -60,7 +61,8 @@ class NonFiniteCheckHook(Hook):
         if not self.check_grads or isinstance(wrapper, AmpOptimWrapper):
             return
         if not isinstance(wrapper, OptimWrapper) or isinstance(wrapper, OptimWrapperDict):
-            print_log(f"NonFiniteCheckHook cannot check gradients of a {type(wrapper).__name__}", level=30)
+            message = f"NonFiniteCheckHook cannot check gradients of a {type(wrapper).__name__}"
+            print_log(message, logger="current", level=30)
             return
         step = wrapper.step
 
@@ -89,13 +91,14 @@ class NonFiniteCheckHook(Hook):
         bad = non_finite_names((outputs or {}).items())
         if bad and not self.step_skipped:
             values = ", ".join(f"{k}={float(torch.as_tensor(outputs[k]).detach()):g}" for k in bad)
-            self._handle(runner, f"non-finite loss terms {values}", batch_idx, stepped=True)
+            # the step was taken (its gradients were not checked, or were finite): nothing left to skip
+            self._handle(runner, f"non-finite loss terms {values}", batch_idx, stop=True)
 
-    def _handle(self, runner, what: str, batch_idx: int | None = None, stepped: bool = False) -> None:
+    def _handle(self, runner, what: str, batch_idx: int | None = None, stop: bool = False) -> None:
         where = f"epoch {runner.epoch + 1}, iteration {runner.iter + 1}"
         if batch_idx is not None:
             where += f" (batch {batch_idx + 1} of the epoch)"
-        if self.on_non_finite == "raise" or stepped:
+        if self.on_non_finite == "raise" or stop:
             raise NonFiniteError(
                 f"Training diverged at {where}: {what}. No checkpoint is written from this state; "
                 "lower the learning rate (optim_wrapper.optimizer.lr), clip gradients "
