@@ -8,6 +8,7 @@ The payloads (tests/engine/hostile_checkpoints.py) touch a marker file if they r
 from __future__ import annotations
 
 import pytest
+import torch
 from PIL import Image
 
 from visionkit.apis import init_model
@@ -110,6 +111,14 @@ def test_resume_never_executes_the_saved_config(data_root, tmp_path):
     load_tool("train").main(argv + cli_options())
     assert not marker.exists()
     assert (tmp_path / "work" / "epoch_2.pth").is_file()  # resumed at epoch 1, trained epoch 2
+
+
+def test_resuming_from_a_bare_state_dict_names_the_file(data_root, tmp_path):
+    path = tmp_path / "weights.pth"
+    torch.save(init_model(tiny_cfg(data_root, tmp_path / "work")).state_dict(), path)
+    argv = [CONFIG, "--work-dir", str(tmp_path / "work"), "--data-root", str(data_root), "--resume", str(path)]
+    with pytest.raises(SystemExit, match=r"weights\.pth' cannot be resumed: it has no 'meta'.*load_from=PATH"):
+        load_tool("train").main(argv + cli_options())
 
 
 def test_the_cli_prints_the_refusal_without_a_traceback(tmp_path):

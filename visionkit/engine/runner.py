@@ -6,6 +6,7 @@ from typing import Any
 
 from mmengine.runner import Runner as MMEngineRunner
 
+from ..models.checkpoint import CheckpointReadError
 from ..registry import RUNNERS
 from .checkpoint_io import load_runner_checkpoint, save_checkpoint_atomically
 
@@ -23,6 +24,15 @@ class Runner(MMEngineRunner):
         self, filename: str, map_location: Any = "cpu", strict: bool | None = None, revise_keys: Any = None
     ) -> dict:
         return load_runner_checkpoint(self, filename, map_location, strict)
+
+    def resume(self, filename: str, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().resume(filename, *args, **kwargs)
+        except KeyError as error:  # a bare state dict has no meta / message_hub to continue from
+            raise CheckpointReadError(
+                f"Checkpoint '{filename}' cannot be resumed: it has no {error} (not a checkpoint the Runner "
+                "saved); start from its weights with --cfg-options load_from=PATH instead"
+            ) from error
 
     def save_checkpoint(self, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:
         save_checkpoint_atomically(super().save_checkpoint, self, out_dir, filename, *args, **kwargs)
