@@ -116,8 +116,18 @@ def test_resume_never_executes_the_saved_config(data_root, tmp_path):
 def test_resuming_from_a_bare_state_dict_names_the_file(data_root, tmp_path):
     path = tmp_path / "weights.pth"
     torch.save(init_model(tiny_cfg(data_root, tmp_path / "work")).state_dict(), path)
-    argv = [CONFIG, "--work-dir", str(tmp_path / "work"), "--data-root", str(data_root), "--resume", str(path)]
-    with pytest.raises(SystemExit, match=r"weights\.pth' cannot be resumed: it has no 'meta'.*load_from=PATH"):
+    argv = [
+        CONFIG,
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--data-root",
+        str(data_root),
+        "--resume",
+        str(path),
+    ]
+    with pytest.raises(
+        SystemExit, match=r"weights\.pth' cannot be resumed: it has no 'meta'.*load_from=PATH"
+    ):
         load_tool("train").main(argv + cli_options())
 
 
