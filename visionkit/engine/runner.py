@@ -1,22 +1,38 @@
-"""mmengine's Runner, able to resume from its own checkpoints under torch >= 2.6."""
+"""mmengine's Runner, reading checkpoints as plain data only and writing them atomically."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from mmengine.runner import Runner as MMEngineRunner
 
-from ..models.checkpoint import mmengine_checkpoint_globals
+from ..models.checkpoint import CheckpointReadError
 from ..registry import RUNNERS
+from .checkpoint_io import load_runner_checkpoint, save_checkpoint_atomically
 
 
 @RUNNERS.register_module()
 class Runner(MMEngineRunner):
-    """mmengine's ``Runner`` whose ``load_from`` / ``resume`` accept the types its checkpoints hold.
+    """mmengine's ``Runner`` with visionkit's checkpoint reading and writing (:mod:`.checkpoint_io`).
 
-    mmengine 0.10.x calls ``torch.load`` with torch's default ``weights_only=True`` (torch >= 2.6), which
-    rejects the numpy and ``HistoryBuffer`` objects the Runner itself saves; loading happens here inside
-    :func:`~visionkit.models.checkpoint.mmengine_checkpoint_globals`, so only those types are added.
+    ``load_from`` and resume read a checkpoint with visionkit's restricted unpickler (no code in a file
+    runs; a saved ``meta['config']`` is never executed) and load strictly unless the config sets
+    ``load_from_strict = False``; every save is atomic and refuses non-finite weights.
     """
 
-    def load_or_resume(self) -> None:
-        with mmengine_checkpoint_globals():
-            super().load_or_resume()
+    def load_checkpoint(
+        self, filename: str, map_location: Any = "cpu", strict: bool | None = None, revise_keys: Any = None
+    ) -> dict:
+        return load_runner_checkpoint(self, filename, map_location, strict)
+
+    def resume(self, filename: str, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().resume(filename, *args, **kwargs)
+        except KeyError as error:  # a bare state dict has no meta / message_hub to continue from
+            raise CheckpointReadError(
+                f"Checkpoint '{filename}' cannot be resumed: it has no {error} (not a checkpoint the Runner "
+                "saved); start from its weights with --cfg-options load_from=PATH instead"
+            ) from error
+
+    def save_checkpoint(self, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:
+        save_checkpoint_atomically(super().save_checkpoint, self, out_dir, filename, *args, **kwargs)
