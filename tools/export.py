@@ -69,9 +69,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from visionkit.apis import init_model
     from visionkit.deploy.onnx_export import export_onnx
     from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
+    from visionkit.engine import USER_ERRORS
 
     out = args.out or default_output(args.checkpoint)
-    model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
+    try:
+        model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
+    except USER_ERRORS as error:
+        raise SystemExit(f"error: {error}") from None
     height, width = args.shape or (model.cfg.get("image_size", 224),) * 2
     wrapper = export_onnx(model, out, (height, width), not args.no_postprocess, args.opset)
     print(

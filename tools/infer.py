@@ -12,6 +12,11 @@ line, images read from the JPEGImages folder beside it). What is written depends
 - classification: the top-k classes and scores, printed;
 and for every task DIR/predictions.json with one record per image. A .onnx CHECKPOINT (tools/export.py) runs
 in ONNX Runtime instead of PyTorch, with the same outputs.
+
+<name> is the image's path relative to the folder all inputs share, without its suffix: a/x.jpg and b/x.jpg
+write DIR/a/x.png and DIR/b/x.png. The tool refuses to start (naming the files) when an output would
+overwrite an input or another output of the same run (x.jpg and x.png side by side, or DIR equal to the
+input folder when a mask's name is an input's).
 """
 
 from __future__ import annotations
@@ -31,10 +36,13 @@ from mmengine.config import DictAction
 
 from visionkit.apis import inference_model, init_model
 from visionkit.datasets.transforms import read_image
+from visionkit.engine import USER_ERRORS
 from visionkit.structures import DataSample
 from visionkit.visualization import draw_detections, overlay_segmentation, save_palette_png
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+OUTPUT_SUFFIXES = (".png", "_overlay.jpg", "_detections.jpg")  # what write_outputs may write per image
+PREDICTIONS = "predictions.json"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -82,15 +90,45 @@ def collect_images(inputs: list[str]) -> list[Path]:
     return images
 
 
+def output_stems(images: list[Path], out_dir: Path) -> list[Path]:
+    """Each image's output path without suffix: its path relative to the inputs' common folder, under out_dir.
+
+    Raises SystemExit naming the files when an output could overwrite an input or another output.
+    """
+    resolved = [p.resolve() for p in images]
+    root = Path(os.path.commonpath([p.parent for p in resolved]))
+    stems = [out_dir / p.relative_to(root).with_suffix("") for p in resolved]
+    written: dict[Path, Path] = {}
+    inputs = set(resolved)
+    problems = []
+    for image, stem in zip(images, stems, strict=True):
+        for suffix in OUTPUT_SUFFIXES:
+            target = Path(f"{stem}{suffix}").resolve()
+            if target in inputs:
+                problems.append(f"{target} (an output of {image}) is an input")
+            elif target in written and written[target] != image:
+                problems.append(f"{target} would be written for both {written[target]} and {image}")
+            written.setdefault(target, image)
+    if (out_dir / PREDICTIONS).resolve() in inputs:
+        problems.append(f"{out_dir / PREDICTIONS} is an input")
+    if problems:
+        raise SystemExit(
+            "error: refusing to overwrite files:\n  "
+            + "\n  ".join(problems[:10])
+            + "\nChoose another --out-dir, or rename the inputs whose names differ only in their suffix"
+        )
+    return stems
+
+
 def class_names(meta: dict, count: int) -> list[str]:
     names = list(meta.get("classes") or [])
     return names if len(names) >= count else names + [f"class_{i}" for i in range(len(names), count)]
 
 
-def write_outputs(path: Path, sample: DataSample, meta: dict, args: argparse.Namespace) -> dict:
-    """Write one image's files; return its record for predictions.json."""
+def write_outputs(path: Path, stem: Path, sample: DataSample, meta: dict, args: argparse.Namespace) -> dict:
+    """Write one image's files as ``stem`` + suffix (:func:`output_stems`); its predictions.json record."""
     record: dict = {"image": str(path)}
-    stem = args.out_dir / path.stem
+    stem.parent.mkdir(parents=True, exist_ok=True)
     if "pred_seg_map" in sample:
         seg_map = sample.pred_seg_map.cpu().numpy()
         names = class_names(meta, int(seg_map.max()) + 1)
@@ -136,15 +174,19 @@ def write_rgb(path: str, image: np.ndarray) -> None:
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     images = collect_images(args.inputs)
-    model = init_model(
-        args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options, deploy=args.deploy
-    )
+    stems = output_stems(images, args.out_dir)
+    try:
+        model = init_model(
+            args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options, deploy=args.deploy
+        )
+    except USER_ERRORS as error:
+        raise SystemExit(f"error: {error}") from None
     args.out_dir.mkdir(parents=True, exist_ok=True)
     records = []
-    for path in images:
+    for path, stem in zip(images, stems, strict=True):
         (sample,) = inference_model(model, path)
-        records.append(write_outputs(path, sample, model.dataset_meta, args))
-    (args.out_dir / "predictions.json").write_text(json.dumps(records, indent=2))
+        records.append(write_outputs(path, stem, sample, model.dataset_meta, args))
+    (args.out_dir / PREDICTIONS).write_text(json.dumps(records, indent=2))
     print(f"wrote outputs for {len(records)} image(s) to {args.out_dir}")
     return records
 

@@ -25,8 +25,7 @@ from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.model import is_model_wrapper
 
-from visionkit.datasets.data_root import MissingDataError
-from visionkit.engine import Runner, load_config
+from visionkit.engine import USER_ERRORS, Runner, load_config
 from visionkit.models import load_checkpoint
 
 
@@ -75,10 +74,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         cfg.test_evaluator = [*evaluators, dict(type="DumpResults", out_file_path=args.out)]
     runner = Runner.from_cfg(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    load_checkpoint(model, args.checkpoint)
     try:
+        load_checkpoint(model, args.checkpoint)
         metrics = runner.test()
-    except MissingDataError as error:  # a user's setup problem: the message says what to do
+    except USER_ERRORS as error:  # bad data, checkpoint or setting: the message says what to do
         raise SystemExit(f"error: {error}") from None
     if is_main_process():  # every process holds the metrics; one writes them
         print(format_metrics(metrics))

@@ -20,8 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmengine.config import DictAction
 
-from visionkit.datasets.data_root import MissingDataError
-from visionkit.engine import Runner, load_config
+from visionkit.engine import USER_ERRORS, Runner, load_config
 from visionkit.engine.train_arguments import add_scale_arguments, apply_scale_arguments
 
 
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         cfg.resume, cfg.load_from = True, args.resume
     try:
         Runner.from_cfg(cfg).train()
-    except MissingDataError as error:  # a user's setup problem: the message says what to do
+    except USER_ERRORS as error:  # bad data, checkpoint or setting, or a diverged run: the message says what
         raise SystemExit(f"error: {error}") from None
 
 

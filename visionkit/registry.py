@@ -83,7 +83,7 @@ def _child(parent: MMEngineRegistry, *locations: str) -> Registry:
 
 RUNNERS = _child(MMENGINE_RUNNERS, "visionkit.engine")
 LOOPS = _child(MMENGINE_LOOPS)
-HOOKS = _child(MMENGINE_HOOKS)
+HOOKS = _child(MMENGINE_HOOKS, "visionkit.engine.hooks")
 DATASETS = _child(MMENGINE_DATASETS, "visionkit.datasets")
 DATA_SAMPLERS = _child(MMENGINE_DATA_SAMPLERS, "visionkit.datasets")
 TRANSFORMS = _child(MMENGINE_TRANSFORMS, "visionkit.datasets.transforms")

@@ -8,6 +8,11 @@ default_hooks = dict(
     param_scheduler=dict(type="ParamSchedulerHook"),
     checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=3, save_best="auto"),
     sampler_seed=dict(type="DistSamplerSeedHook"),
+    # A NaN/inf loss stops training naming the epoch, iteration and terms; on_non_finite="skip" drops
+    # the bad step instead (logged), check_grads=True also checks gradients before each step.
+    non_finite=dict(type="NonFiniteCheckHook", on_non_finite="raise", check_grads=False),
+    # Every head's num_classes must equal its data set's number of classes (checked before iteration 1).
+    class_count=dict(type="ClassCountCheckHook"),
 )
 env_cfg = dict(
     cudnn_benchmark=False,
@@ -20,4 +25,6 @@ log_processor = dict(type="LogProcessor", window_size=10, by_epoch=True)
 log_level = "INFO"
 randomness = dict(seed=None)
 load_from = None
+# load_from (and resume) must fit the model exactly; False loads what fits and lists every skipped key.
+load_from_strict = True
 resume = False

@@ -99,36 +99,31 @@ def test_mismatched_checkpoint_names_the_keys(tmp_path):
         load_checkpoint(build_classifier(), str(path))
 
 
-def test_torchvision_scheme_resolves_to_the_published_url(monkeypatch):
-    from mmengine.runner import checkpoint as mm_checkpoint
+def _fake_download(monkeypatch, tmp_path) -> list[str]:
+    """URLs are downloaded into torch's hub cache by torch.hub.download_url_to_file; record, write locally."""
+    urls = []
 
-    seen = {}
+    def download(url, path, *args, **kwargs):
+        urls.append(url)
+        torch.save(randomised_torchvision().state_dict(), path)
 
-    def fake_http(url, map_location=None, model_dir=None, **kwargs):
-        seen["url"] = url
-        return randomised_torchvision().state_dict()
-
-    monkeypatch.setattr(mm_checkpoint, "load_from_http", fake_http)
-    model = build_classifier()
-    load_checkpoint(model, "torchvision://mobilenet_v2")
-    assert seen["url"] == torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.url
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", download)
+    return urls
 
 
-def test_http_url_goes_through_the_http_loader(monkeypatch):
-    from mmengine.runner import checkpoint as mm_checkpoint
+def test_torchvision_scheme_resolves_to_the_published_url(monkeypatch, tmp_path):
+    urls = _fake_download(monkeypatch, tmp_path)
+    load_checkpoint(build_classifier(), "torchvision://mobilenet_v2")
+    assert urls == [torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.url]
 
-    monkeypatch.setattr(
-        mm_checkpoint.CheckpointLoader, "_schemes", dict(mm_checkpoint.CheckpointLoader._schemes)
-    )
-    calls = []
 
-    def fake_http(filename, map_location=None):
-        calls.append(filename)
-        return randomised_torchvision().state_dict()
-
-    mm_checkpoint.CheckpointLoader.register_scheme(prefixes=("https://",), loader=fake_http, force=True)
-    load_checkpoint(build_classifier(), "https://example.org/mobilenet_v2-b0353104.pth")
-    assert calls == ["https://example.org/mobilenet_v2-b0353104.pth"]
+def test_http_url_is_downloaded_once_then_read_from_the_cache(monkeypatch, tmp_path):
+    urls = _fake_download(monkeypatch, tmp_path)
+    for _ in range(2):
+        load_checkpoint(build_classifier(), "https://example.org/mobilenet_v2-b0353104.pth")
+    assert urls == ["https://example.org/mobilenet_v2-b0353104.pth"]
+    assert (tmp_path / "checkpoints" / "mobilenet_v2-b0353104.pth").is_file()
 
 
 def test_backbone_without_final_tap_skips_the_final_conv_weights(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 from collections.abc import Sequence
 
@@ -14,6 +15,7 @@ from mmengine.logging import print_log
 from pycocotools.coco import COCO
 
 from ..registry import DATASETS
+from .coco_checks import AnnotationError, check_coco_dict
 from .data_root import require_path
 from .transforms.build import build_pipeline
 
@@ -21,17 +23,18 @@ COCO_LAYOUT = "data/coco/{annotations,train2017,val2017}"
 
 
 def load_coco(ann_file: str) -> COCO:
-    """Read a COCO instances JSON file; errors name the file and say what is wrong with it."""
+    """Read and check a COCO instances JSON file (:func:`check_coco_dict`); errors name the file."""
     require_path(ann_file, f"COCO annotation file (layout: {COCO_LAYOUT})")
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints progress
-            coco = COCO(ann_file)
+        with open(ann_file, encoding="utf-8") as f:
+            data = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"Annotation file '{ann_file}' is not valid JSON: {error}") from error
-    except (AssertionError, KeyError, TypeError) as error:
-        raise ValueError(f"Annotation file '{ann_file}' is not in COCO format: {error!r}") from error
-    if not coco.dataset.get("categories"):
-        raise ValueError(f"Annotation file '{ann_file}' lists no categories")
+        raise AnnotationError(f"Annotation file '{ann_file}' is not valid JSON: {error}") from error
+    check_coco_dict(data, ann_file)
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):  # createIndex prints progress
+        coco.createIndex()
     return coco
 
 
@@ -50,8 +53,10 @@ class CocoDetection(BaseDataset):
     0..79); ``label_to_cat_id`` maps them back for result files.
 
     ``iscrowd`` annotations are left out (COCOeval treats them as ignore regions). Boxes partly outside
-    the image are clipped; boxes narrower or lower than 1 px after clipping and annotations of unknown
-    categories are dropped. Counts are logged once.
+    the image are clipped; boxes with a NaN or infinite value, boxes narrower or lower than 1 px after
+    clipping, and annotations of unknown categories or images are dropped. Counts are logged once. A
+    file without ``images`` / ``annotations`` / ``categories`` or with a malformed record raises
+    :class:`~visionkit.datasets.coco_checks.AnnotationError` naming the file, record and key.
 
     ``metainfo``: ``classes`` (names in label order), ``cat_ids`` (category id of each label) and
     ``ann_file`` (the resolved path, so ``CocoMetric`` finds its ground truth without a second setting).
@@ -100,11 +105,15 @@ class CocoDetection(BaseDataset):
             cat_ids=self.label_to_cat_id,
             ann_file=self.ann_file,
         )
-        counts = {"clipped": 0, "degenerate": 0, "unknown category": 0}
+        counts = {"clipped": 0, "degenerate": 0, "non-finite": 0, "unknown category": 0}
+        counts["unknown image"] = sum(
+            1 for ann in coco.dataset["annotations"] if ann["image_id"] not in coco.imgs
+        )
+        non_finite_ids: list[int] = []
         data_list = []
         for img_id in sorted(coco.getImgIds()):
             image = coco.imgs[img_id]
-            boxes, labels = self._parse_annotations(coco.imgToAnns[img_id], image, counts)
+            boxes, labels = self._parse_annotations(coco.imgToAnns[img_id], image, counts, non_finite_ids)
             data_list.append(
                 {
                     "img_path": os.path.join(self.data_prefix["img"], image["file_name"]),
@@ -117,6 +126,8 @@ class CocoDetection(BaseDataset):
             )
         if any(counts.values()):
             summary = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+            if non_finite_ids:
+                summary += f" (non-finite: annotation ids {', '.join(map(str, non_finite_ids[:5]))})"
             print_log(
                 f"{self.ann_file}: boxes fixed while loading: {summary} (clipped ones kept, others dropped)",
                 logger="current",
@@ -125,7 +136,7 @@ class CocoDetection(BaseDataset):
         return data_list
 
     def _parse_annotations(
-        self, anns: list[dict], image: dict, counts: dict[str, int]
+        self, anns: list[dict], image: dict, counts: dict[str, int], non_finite_ids: list[int]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Non-crowd boxes of one image as ((N, 4) float32 xyxy pixels, (N,) int64 labels)."""
         width, height = image["width"], image["height"]
@@ -137,6 +148,10 @@ class CocoDetection(BaseDataset):
                 counts["unknown category"] += 1
                 continue
             x, y, w, h = ann["bbox"]
+            if not all(math.isfinite(v) for v in (x, y, w, h)):
+                counts["non-finite"] += 1
+                non_finite_ids.append(ann["id"])
+                continue
             box = [x, y, x + w, y + h]
             clipped = [min(max(v, 0), limit) for v, limit in zip(box, (width, height) * 2, strict=True)]
             if clipped[2] - clipped[0] < 1 or clipped[3] - clipped[1] < 1:
@@ -149,6 +164,11 @@ class CocoDetection(BaseDataset):
             np.array(boxes, dtype=np.float32).reshape(-1, 4),
             np.array(labels, dtype=np.int64),
         )
+
+    def _serialize_data(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.data_list:  # mmengine's serialisation cannot concatenate nothing; an empty set is legal
+            return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+        return super()._serialize_data()
 
     def filter_data(self) -> list[dict]:
         """Training only: drop images without boxes (if ``filter_empty_gt``) or smaller than ``min_size``."""

@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 from ..registry import DATASETS
 from .data_root import require_path
@@ -77,11 +78,22 @@ class ImageFolderDataset(BaseDataset):
         if unknown:
             raise ValueError(f"Folders {unknown[:5]} in '{image_dir}' are not among the configured classes")
         items = []
+        empty = []
         for folder in folders:
+            before = len(items)
             for root, _, files in sorted(os.walk(os.path.join(image_dir, folder))):
                 for name in sorted(files):
                     if name.lower().endswith(IMG_EXTENSIONS):
                         items.append({"img_path": os.path.join(root, name), "gt_label": label_of[folder]})
+            if len(items) == before:
+                empty.append(folder)
+        if empty:
+            print_log(
+                f"'{image_dir}': {len(empty)} class folders hold no images ({', '.join(empty[:5])}); "
+                "their classes get no training examples",
+                logger="current",
+                level=30,
+            )
         return items
 
     def _load_list(self) -> list[dict]:
@@ -101,6 +113,13 @@ class ImageFolderDataset(BaseDataset):
                 )
         if "classes" not in self._metainfo:
             self._metainfo["classes"] = tuple(str(i) for i in range(max(i["gt_label"] for i in items) + 1))
+        count = len(self._metainfo["classes"])
+        bad = [(n, i) for n, i in enumerate(items, start=1) if not 0 <= i["gt_label"] < count]
+        if bad:
+            raise ValueError(
+                f"{self.ann_file}: label {bad[0][1]['gt_label']} of '{bad[0][1]['img_path']}' is outside "
+                f"0..{count - 1} ({count} classes; {len(bad)} such lines)"
+            )
         return items
 
 

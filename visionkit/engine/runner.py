@@ -1,6 +1,8 @@
-"""mmengine's Runner, able to resume from its own checkpoints under torch >= 2.6."""
+"""mmengine's Runner: checkpoints read as plain data and written atomically; distributed set-up that follows the machine."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from mmengine.device import get_device
 from mmengine.dist import is_distributed
@@ -9,22 +11,40 @@ from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner as MMEngineRunner
 from torch import nn
 
-from ..models.checkpoint import mmengine_checkpoint_globals
+from ..models.checkpoint import CheckpointReadError
 from ..registry import RUNNERS
+from .checkpoint_io import load_runner_checkpoint, save_checkpoint_atomically
 from .dist import cpu_ddp_wrapper_cfg, init_distributed
 
 
 @RUNNERS.register_module()
 class Runner(MMEngineRunner):
-    """mmengine's ``Runner`` whose ``load_from`` / ``resume`` accept the types its checkpoints hold.
+    """mmengine's ``Runner`` with visionkit's checkpoint reading and writing (:mod:`.checkpoint_io`).
 
-    mmengine 0.10.x calls ``torch.load`` with torch's default ``weights_only=True`` (torch >= 2.6), which
-    rejects the numpy and ``HistoryBuffer`` objects the Runner itself saves; loading happens here inside
-    :func:`~visionkit.models.checkpoint.mmengine_checkpoint_globals`, so only those types are added.
+    ``load_from`` and resume read a checkpoint with visionkit's restricted unpickler (no code in a file
+    runs; a saved ``meta['config']`` is never executed) and load strictly unless the config sets
+    ``load_from_strict = False``; every save is atomic and refuses non-finite weights.
 
     Distributed runs start through :mod:`visionkit.engine.dist`: the backend and device follow the
     machine (gloo + CPU without CUDA, nccl + GPU ``LOCAL_RANK`` with it) unless the config says otherwise.
     """
+
+    def load_checkpoint(
+        self, filename: str, map_location: Any = "cpu", strict: bool | None = None, revise_keys: Any = None
+    ) -> dict:
+        return load_runner_checkpoint(self, filename, map_location, strict)
+
+    def resume(self, filename: str, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().resume(filename, *args, **kwargs)
+        except KeyError as error:  # a bare state dict has no meta / message_hub to continue from
+            raise CheckpointReadError(
+                f"Checkpoint '{filename}' cannot be resumed: it has no {error} (not a checkpoint the Runner "
+                "saved); start from its weights with --cfg-options load_from=PATH instead"
+            ) from error
+
+    def save_checkpoint(self, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:
+        save_checkpoint_atomically(super().save_checkpoint, self, out_dir, filename, *args, **kwargs)
 
     def setup_env(self, env_cfg: dict) -> None:
         if self.distributed and not is_distributed():
@@ -42,7 +62,3 @@ class Runner(MMEngineRunner):
             self.logger.warning("sync_bn is ignored on CPU (torch's SyncBatchNorm needs GPUs)")
         cfg = cpu_ddp_wrapper_cfg(model_wrapper_cfg, self.cfg.get("find_unused_parameters", False))
         return MODEL_WRAPPERS.build(cfg, default_args=dict(module=model))
-
-    def load_or_resume(self) -> None:
-        with mmengine_checkpoint_globals():
-            super().load_or_resume()

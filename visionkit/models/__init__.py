@@ -1,7 +1,13 @@
 """Models: backbones, heads and the task models that wire them."""
 
 from .backbones import MobileNetV2
-from .checkpoint import CheckpointMismatchError, load_checkpoint
+from .checkpoint import (
+    CheckpointMismatchError,
+    CheckpointReadError,
+    UnsafeCheckpointError,
+    load_checkpoint,
+    read_checkpoint,
+)
 from .detection import SSDAnchorGenerator
 from .heads import ASPPHead, ClassifierHead, FCNHead, SSDLiteHead
 from .losses import SSDLoss
@@ -11,6 +17,7 @@ from .tasks import ImageClassifier, MultiTaskModel, Segmentor, SSDDetector
 __all__ = [
     "ASPPHead",
     "CheckpointMismatchError",
+    "CheckpointReadError",
     "ClassifierHead",
     "FCNHead",
     "ImageClassifier",
@@ -22,5 +29,7 @@ __all__ = [
     "SSDLiteHead",
     "SSDLoss",
     "Segmentor",
+    "UnsafeCheckpointError",
     "load_checkpoint",
+    "read_checkpoint",
 ]

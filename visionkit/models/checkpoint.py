@@ -1,25 +1,25 @@
 """Loading weights into models: visionkit and torchvision checkpoints, local paths and URLs.
 
-``torch.load`` runs with ``weights_only=True`` (the default from torch 2.6): a file cannot run code.
-Checkpoints written by mmengine's Runner carry a little more than tensors in ``meta`` and
-``message_hub``: numpy arrays and scalars, ``HistoryBuffer`` (whose statistics methods pickle through
-``getattr``) and ``ConfigDict``, so mmengine 0.10.x cannot load its own checkpoints under torch >= 2.6.
-:func:`mmengine_checkpoint_globals` allows exactly those types, and only while visionkit loads a
-checkpoint; every other ``torch.load`` in the process keeps torch's default allowlist. Even inside it,
-the unpickler only calls allow-listed callables, so a hostile file still cannot execute code.
+Every checkpoint is read by :func:`read_checkpoint`, which unpickles with visionkit's own restricted
+unpickler (:mod:`visionkit.models.checkpoint_unpickler`): tensors, numbers, strings, containers, numpy
+numeric arrays and the mmengine ``ConfigDict`` / ``HistoryBuffer`` a Runner saves, rebuilt from plain
+data. A file that asks for anything else (a ``__reduce__`` calling ``os.system``, a ``getattr`` chain) is
+refused with :class:`UnsafeCheckpointError` naming the file and what it asked for; nothing in it runs.
+docs/trust_model.md says what is safe to load.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
-from collections.abc import Iterator
+import os
 from typing import Any
+from urllib.parse import urlparse
 
-import numpy as np
 import torch
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.logging import print_log
 from torch import nn
+
+from . import checkpoint_unpickler
+from .checkpoint_unpickler import RefusedPickleError
 
 _MAX_KEYS_SHOWN = 10
 
@@ -28,38 +28,74 @@ class CheckpointMismatchError(RuntimeError):
     """A checkpoint's keys or shapes do not fit the model it is loaded into."""
 
 
-def _mmengine_checkpoint_types() -> list[Any]:
-    from mmengine.config import ConfigDict
-    from mmengine.logging import HistoryBuffer
-
-    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
-    dtypes = (np.float16, np.float32, np.float64, np.int32, np.int64, np.uint8, np.bool_)
-    return [
-        np.ndarray,
-        np.dtype,
-        multiarray._reconstruct,
-        multiarray.scalar,
-        *(type(np.dtype(t)) for t in dtypes),
-        HistoryBuffer,
-        ConfigDict,
-        collections.OrderedDict,
-        collections.defaultdict,
-        getattr,
-    ]
+class CheckpointReadError(RuntimeError):
+    """A checkpoint file cannot be read: missing, truncated, or not a PyTorch checkpoint."""
 
 
-@contextlib.contextmanager
-def mmengine_checkpoint_globals() -> Iterator[None]:
-    """Within the block, ``torch.load`` also accepts the non-tensor types mmengine's Runner saves."""
-    safe_globals = getattr(torch.serialization, "safe_globals", None)
-    if safe_globals is None:  # torch < 2.5: weights_only is off by default, nothing to allow
-        yield
-        return
-    with safe_globals(_mmengine_checkpoint_types()):
-        yield
+class UnsafeCheckpointError(CheckpointReadError):
+    """A checkpoint asked the unpickler for something other than plain data; nothing of it ran."""
+
+
+def download_checkpoint(url: str) -> str:
+    """Download ``url`` once into torch's hub cache (``$TORCH_HOME/hub/checkpoints``); its local path."""
+    directory = os.path.join(torch.hub.get_dir(), "checkpoints")
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, os.path.basename(urlparse(url).path))
+    if not os.path.exists(path):
+        torch.hub.download_url_to_file(url, path)  # writes a temporary file, then renames it
+    return path
+
+
+def resolve_checkpoint(filename: str) -> str:
+    """The local file behind ``filename``: a path, an ``http(s)://`` URL or ``torchvision://NAME``."""
+    if filename.startswith("torchvision://"):
+        from mmengine.runner.checkpoint import get_torchvision_models
+
+        name = filename[len("torchvision://") :]
+        urls = get_torchvision_models()
+        if name not in urls:
+            raise CheckpointReadError(f"Checkpoint '{filename}': torchvision has no weights named '{name}'")
+        return download_checkpoint(urls[name])
+    if filename.startswith(("http://", "https://")):
+        return download_checkpoint(filename)
+    if "://" in filename:
+        raise CheckpointReadError(
+            f"Checkpoint '{filename}': only local paths, http(s):// and torchvision:// load; "
+            "download it and give its path"
+        )
+    path = os.path.expanduser(filename)
+    if not os.path.isfile(path):
+        raise CheckpointReadError(f"Checkpoint '{filename}' not found")
+    return path
+
+
+def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
+    """Unpickle ``filename`` (see :func:`resolve_checkpoint`) allowing plain data only.
+
+    Raises:
+        UnsafeCheckpointError: the file asks for a type or call outside the allowlist (nothing ran).
+        CheckpointReadError: missing, truncated or not a checkpoint; the message names the file.
+    """
+    path = resolve_checkpoint(filename)
+    try:
+        return torch.load(
+            path, map_location=map_location, pickle_module=checkpoint_unpickler, weights_only=False
+        )
+    except RefusedPickleError as error:
+        raise UnsafeCheckpointError(
+            f"Checkpoint '{filename}' was not loaded: it {error}. visionkit loads only tensors and plain "
+            "data from checkpoints, and none of the file ran (see docs/trust_model.md)"
+        ) from None
+    except Exception as error:  # torch's zip reader, pickle, EOF...: none of them name the file
+        raise CheckpointReadError(
+            f"Cannot read checkpoint '{filename}' ({type(error).__name__}: {error}). It may be truncated "
+            "(an interrupted save or download) or not a PyTorch checkpoint"
+        ) from error
 
 
 def _format_keys(kind: str, keys: list[str]) -> str:
+    if not keys:
+        return ""
     shown = ", ".join(keys[:_MAX_KEYS_SHOWN])
     more = f" (+{len(keys) - _MAX_KEYS_SHOWN} more)" if len(keys) > _MAX_KEYS_SHOWN else ""
     return f"\n  {kind} ({len(keys)}): {shown}{more}"
@@ -81,16 +117,20 @@ def load_state_dict_checked(
     allow_missing: bool = False,
     allow_unexpected: bool = False,
     backbone_hint: str = "",
+    hint: str = "",
 ) -> Any:
     """``model.load_state_dict`` raising :class:`CheckpointMismatchError` that names the keys.
 
     Shape mismatches always raise; missing and unexpected keys raise unless allowed. ``backbone_hint`` is
-    added when unexpected keys start with ``backbone.``. Returns torch's result (its ``missing_keys``).
+    added when unexpected keys start with ``backbone.``, ``hint`` to every error. Returns torch's result
+    (its ``missing_keys``).
     """
     try:
         result = model.load_state_dict(state_dict, strict=False)
     except RuntimeError as error:
-        raise CheckpointMismatchError(f"{source} does not fit {type(model).__name__}: {error}") from error
+        raise CheckpointMismatchError(
+            f"{source} does not fit {type(model).__name__}: {error}{hint}"
+        ) from error
     missing = [] if allow_missing else result.missing_keys
     unexpected = [] if allow_unexpected else result.unexpected_keys
     if missing or unexpected:
@@ -101,8 +141,32 @@ def load_state_dict_checked(
             message += _format_keys("not in the model", unexpected)
             if any(k.startswith("backbone.") for k in unexpected):
                 message += backbone_hint
-        raise CheckpointMismatchError(message)
+        raise CheckpointMismatchError(message + hint)
     return result
+
+
+def load_state_dict_partial(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str) -> dict:
+    """Load what fits; skip keys the model lacks, keys it has that the file lacks, and shape mismatches.
+
+    Every skipped key is logged as a warning, by kind. Returns ``{'missing': [...], 'unexpected': [...],
+    'shape_mismatch': [...]}`` (key lists).
+    """
+    own = model.state_dict()
+    mismatched = [k for k, v in state_dict.items() if k in own and tuple(own[k].shape) != tuple(v.shape)]
+    fitting = {k: v for k, v in state_dict.items() if k not in mismatched}
+    result = model.load_state_dict(fitting, strict=False)
+    skipped = {
+        "missing": list(result.missing_keys),
+        "unexpected": list(result.unexpected_keys),
+        "shape_mismatch": [f"{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}" for k in mismatched],
+    }
+    if any(skipped.values()):
+        message = f"{source}: partial load into {type(model).__name__}, skipped:"
+        message += _format_keys("missing in the checkpoint (kept their initialisation)", skipped["missing"])
+        message += _format_keys("not in the model (ignored)", skipped["unexpected"])
+        message += _format_keys("shape mismatch (kept their initialisation)", skipped["shape_mismatch"])
+        print_log(message, logger="current", level=30)
+    return skipped
 
 
 def load_checkpoint(
@@ -123,8 +187,7 @@ def load_checkpoint(
     Returns:
         The loaded checkpoint object (for its ``meta``).
     """
-    with mmengine_checkpoint_globals():
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
+    checkpoint = read_checkpoint(filename, map_location=map_location)
     state_dict = extract_state_dict(checkpoint)
     if prefix:
         state_dict = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}

@@ -30,6 +30,7 @@ class PackInputs:
         keys: Sequence[str] = ("gt_label", "gt_bboxes", "gt_labels", "gt_seg_map"),
         meta_keys: Sequence[str] = (
             "img_path",
+            "seg_map_path",
             "img_id",
             "ori_shape",
             "img_shape",

@@ -28,10 +28,22 @@ def _exists(path: str) -> bool:
 
 @TRANSFORMS.register_module()
 class LoadImage:
-    """``results['img_path']`` -> ``img`` (H, W, 3) uint8 RGB, ``ori_shape`` and ``img_shape`` (H, W)."""
+    """``results['img_path']`` -> ``img`` (H, W, 3) uint8 RGB, ``ori_shape`` and ``img_shape`` (H, W).
+
+    When the data set recorded the image's ``height`` and ``width`` (COCO's JSON does) and the file
+    decodes to another size, boxes would no longer sit on the image: that raises ``ValueError`` naming
+    the file, the image id and both sizes.
+    """
 
     def __call__(self, results: dict) -> dict:
         image = read_image(results["img_path"])
+        recorded = (results.get("height"), results.get("width"))
+        if None not in recorded and tuple(recorded) != image.shape[:2]:
+            raise ValueError(
+                f"Image '{results['img_path']}' (image id {results.get('img_id')}) is {image.shape[0]}x"
+                f"{image.shape[1]} (HxW) but its annotation file says {recorded[0]}x{recorded[1]}: fix the "
+                "file's width/height, or the image (an EXIF rotation turns it)"
+            )
         results["img"] = image
         results["ori_shape"] = results["img_shape"] = image.shape[:2]
         return results

@@ -46,6 +46,27 @@ def stack_seg_maps(
     return torch.stack(maps)
 
 
+def check_labels(
+    target: Tensor, data_samples: Sequence[DataSample], num_classes: int, ignore_index: int
+) -> None:
+    """Raise ``ValueError`` naming the label map whose values lie outside ``0..num_classes-1`` and ignore.
+
+    target: (N, H, W) int64 from :func:`stack_seg_maps`. Without this, cross-entropy fails inside torch
+    ("Target 7 is out of bounds") without saying which file holds the label.
+    """
+    bad = ((target < 0) | (target >= num_classes)) & (target != ignore_index)
+    if not bad.any():
+        return
+    index = int(bad.flatten(1).any(1).nonzero()[0])
+    values = sorted(set(target[index][bad[index]].unique().tolist()))
+    meta = data_samples[index].metainfo
+    where = f"'{meta['seg_map_path']}'" if "seg_map_path" in meta else f"of image '{meta.get('img_path')}'"
+    raise ValueError(
+        f"Segmentation map {where} has labels {values[:10]} outside 0..{num_classes - 1} (and "
+        f"{ignore_index} = ignore): fix the map, or set the head's num_classes / ignore_index"
+    )
+
+
 def seg_logits_to_samples(
     logits: Tensor, data_samples: Sequence[DataSample], with_logits: bool = False
 ) -> Sequence[DataSample]:
@@ -114,6 +135,7 @@ class SegHead(BaseModule):
         size = input_size(data_samples)
         logits = resize_logits(self(feats), size)
         target = stack_seg_maps(data_samples, size, self.ignore_index).to(logits.device)
+        check_labels(target, data_samples, self.num_classes, self.ignore_index)
         if not (target != self.ignore_index).any():
             return {"loss_ce": logits.sum() * 0.0}
         weight = None if self.class_weight is None else logits.new_tensor(self.class_weight)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
-from mmengine.runner.checkpoint import _load_checkpoint
 from torch import Tensor, nn
 
 from ...registry import MODELS
@@ -16,7 +15,7 @@ from ..checkpoint import (
     CheckpointMismatchError,
     extract_state_dict,
     load_state_dict_checked,
-    mmengine_checkpoint_globals,
+    read_checkpoint,
 )
 from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
 
@@ -108,8 +107,7 @@ class MultiTaskModel(BaseModel):
         """
         if task not in self.tasks:
             raise KeyError(f"No task '{task}' to seed; the tasks are {sorted(self.tasks)}")
-        with mmengine_checkpoint_globals():
-            state_dict = extract_state_dict(_load_checkpoint(filename, map_location="cpu"))
+        state_dict = extract_state_dict(read_checkpoint(filename))
         backbone_state = {
             k[len("backbone.") :]: v for k, v in state_dict.items() if k.startswith("backbone.")
         }

@@ -1,0 +1,167 @@
+"""visionkit's restricted unpickler: everything a Runner saves loads; anything that is not data is refused."""
+
+import collections
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.logging import HistoryBuffer
+
+from tests.engine.hostile_checkpoints import (
+    PickleAssembler,
+    getattr_chain_payload,
+    reduce_payload,
+    save_raw_pickle,
+)
+from visionkit.models import CheckpointReadError, UnsafeCheckpointError, read_checkpoint
+
+
+def runner_like_checkpoint() -> dict:
+    """What mmengine's Runner.save_checkpoint writes, in small."""
+    buffer = HistoryBuffer()
+    for value in (0.5, 0.25, 2.0):
+        buffer.update(value)
+    linear = torch.nn.Linear(3, 2)
+    return {
+        "meta": {
+            "epoch": 1,
+            "iter": 4,
+            "cfg": "model = dict(type='ImageClassifier')",
+            "dataset_meta": {"classes": ("a", "b"), "palette": [[0, 0, 0]]},
+            "mean": np.ones(3, dtype=np.float32),
+            "settings": ConfigDict(lr=0.1, nested=dict(betas=(0.9, 0.99))),
+        },
+        "state_dict": linear.state_dict(),
+        "message_hub": {
+            "log_scalars": {"train/loss": buffer},
+            "runtime_info": {"seed": np.int64(3), "best": np.float64(0.5), "ids": {1, 2}, "raw": b""},
+        },
+        "optimizer": torch.optim.AdamW(linear.parameters()).state_dict(),
+        "param": torch.nn.Parameter(torch.arange(4.0)),
+    }
+
+
+@pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
+def test_a_runner_checkpoint_loads_with_every_type_rebuilt(tmp_path, zip_format):
+    original = runner_like_checkpoint()
+    path = tmp_path / "epoch_1.pth"
+    torch.save(original, path, _use_new_zipfile_serialization=zip_format)
+    loaded = read_checkpoint(str(path))
+    buffer = loaded["message_hub"]["log_scalars"]["train/loss"]
+    assert type(buffer) is HistoryBuffer
+    assert (buffer.current(), buffer.mean(), buffer.max(), buffer.min()) == (
+        2.0,
+        0.9166666666666666,
+        2.0,
+        0.25,
+    )
+    assert buffer.data[1].tolist() == [1, 1, 1]
+    settings = loaded["meta"]["settings"]
+    assert type(settings) is ConfigDict and settings.nested.betas == (0.9, 0.99)
+    assert loaded["meta"]["mean"].dtype == np.float32 and loaded["meta"]["mean"].tolist() == [1, 1, 1]
+    info = loaded["message_hub"]["runtime_info"]
+    assert info == {"seed": 3, "best": 0.5, "ids": {1, 2}, "raw": b""} and type(info["seed"]) is np.int64
+    for key, tensor in original["state_dict"].items():
+        assert torch.equal(loaded["state_dict"][key], tensor)
+    assert type(loaded["state_dict"]) is collections.OrderedDict and hasattr(
+        loaded["state_dict"], "_metadata"
+    )
+    assert type(loaded["param"]) is torch.nn.Parameter and loaded["param"].tolist() == [0, 1, 2, 3]
+    assert loaded["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
+
+
+def test_a_real_runner_checkpoint_survives_torch_default_refusal(tmp_path):
+    """torch's own weights-only loader refuses HistoryBuffer (it stays refused outside visionkit)."""
+    path = tmp_path / "epoch_1.pth"
+    torch.save(runner_like_checkpoint(), path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)
+    read_checkpoint(str(path))
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path)
+
+
+def test_classic_reduce_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "ran"
+    path = reduce_payload(tmp_path / "evil.pth", marker)
+    with pytest.raises(UnsafeCheckpointError, match=r"evil\.pth.*refused 'posix\.system'"):
+        read_checkpoint(str(path))
+    assert not marker.exists()
+
+
+def test_getattr_chain_through_config_dict_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "ran"
+    path = getattr_chain_payload(tmp_path / "evil.pth", marker)
+    with pytest.raises(
+        UnsafeCheckpointError, match=r"evil\.pth.*refused getattr\(_config_dict, '__init__'\)"
+    ):
+        read_checkpoint(str(path))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("obj", "refused"),
+    [
+        (np.array([object()], dtype=object), "numpy dtype 'O8'"),
+        (np.zeros(2, dtype=[("a", "f4")]), "numpy dtype 'V4'"),
+        (torch.nn.Linear(1, 1), "'torch.nn.modules.linear.Linear'"),
+        (pickle.loads, "'pickle.loads'"),
+    ],
+    ids=["object-array", "structured-dtype", "module", "function"],
+)
+def test_non_data_objects_are_refused(tmp_path, obj, refused):
+    path = tmp_path / "weird.pth"
+    torch.save({"x": obj}, path)
+    with pytest.raises(UnsafeCheckpointError, match=f"weird.pth.*refused {refused}".replace("(", r"\(")):
+        read_checkpoint(str(path))
+
+
+def test_statistics_getattr_on_anything_but_history_buffer_is_refused(tmp_path):
+    ops = PickleAssembler()
+    getattr_ = (ops.glob("builtins", "getattr"), ops.put())[1]
+    ordered_dict = (ops.glob("collections", "OrderedDict"), ops.put())[1]
+    ops.call2(getattr_, ordered_dict, "mean")
+    ops.code += pickle.STOP
+    path = save_raw_pickle(tmp_path / "x.pth", bytes(ops.code))
+    with pytest.raises(UnsafeCheckpointError, match=r"x\.pth.*refused getattr\(OrderedDict, 'mean'\)"):
+        read_checkpoint(str(path))
+
+
+def test_a_dtype_state_cannot_change_numpy_own_dtypes(tmp_path):
+    """dtype('f8', align, copy=False) then BUILD with big-endian state would rewrite numpy's float64."""
+    ops = PickleAssembler()
+    dtype = (ops.glob("numpy", "dtype"), ops.put())[1]
+    ops.get(dtype).str("f8")
+    ops.code += pickle.NEWFALSE + pickle.NEWFALSE + pickle.TUPLE3 + pickle.REDUCE
+    ops.code += pickle.MARK + pickle.BININT1 + bytes([3])
+    ops.str(">").code += pickle.NONE * 3 + pickle.BININT + (-1).to_bytes(4, "little", signed=True)
+    ops.code += pickle.BININT + (-1).to_bytes(4, "little", signed=True) + pickle.BININT1 + bytes([0])
+    ops.code += pickle.TUPLE + pickle.BUILD + pickle.STOP
+    path = save_raw_pickle(tmp_path / "dtype.pth", bytes(ops.code))
+    assert read_checkpoint(str(path)).byteorder == ">"
+    assert np.dtype("f8").byteorder == "="
+
+
+class _HookedParameter:
+    def __reduce__(self):
+        return (torch._utils._rebuild_parameter, (torch.ones(2), False, collections.OrderedDict(a=1)))
+
+
+def test_a_tensor_with_backward_hooks_is_refused(tmp_path):
+    path = tmp_path / "hooked.pth"
+    torch.save({"p": _HookedParameter()}, path)
+    with pytest.raises(UnsafeCheckpointError, match=r"hooked\.pth.*backward hooks"):
+        read_checkpoint(str(path))
+
+
+def test_truncated_checkpoint_error_names_the_file(tmp_path):
+    path = tmp_path / "epoch_3.pth"
+    torch.save(runner_like_checkpoint(), path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(CheckpointReadError, match=r"Cannot read checkpoint '.*epoch_3\.pth'.*truncated"):
+        read_checkpoint(str(path))
+    with pytest.raises(CheckpointReadError, match=r"missing\.pth' not found"):
+        read_checkpoint(str(tmp_path / "missing.pth"))

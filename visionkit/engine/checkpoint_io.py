@@ -1,0 +1,108 @@
+"""How visionkit's Runner writes and reads its checkpoints: atomically, safely, strictly by default.
+
+- Writes go to a hidden temporary file in the same folder, are flushed to disk, then renamed over the
+  final name (``os.replace`` is atomic on one file system): a run killed mid-save leaves the previous
+  files intact and no half-written file under a checkpoint's name.
+- Reads go through :func:`visionkit.models.checkpoint.read_checkpoint` (plain data only); a saved
+  ``meta['config']`` is dropped unexecuted (mmengine's resume would run it as Python).
+- ``load_from`` / resume load strictly unless the config sets ``load_from_strict = False``; then what
+  does not fit is skipped and listed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from mmengine.dist import is_main_process
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from ..models.checkpoint import (
+    extract_state_dict,
+    load_state_dict_checked,
+    load_state_dict_partial,
+    read_checkpoint,
+)
+from .hooks.non_finite_check_hook import NonFiniteError, non_finite_names
+
+
+def _temporary_name(path: str) -> str:
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+
+
+def replace_atomically(temporary: str, path: str) -> None:
+    """Flush ``temporary`` to disk, then rename it to ``path`` (which readers see whole or not at all)."""
+    with open(temporary, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
+def write_text_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    temporary = _temporary_name(path)
+    try:
+        with open(temporary, "w") as f:
+            f.write(text)
+        replace_atomically(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def unwrapped(model: Any) -> Any:
+    return model.module if is_model_wrapper(model) else model
+
+
+def save_checkpoint_atomically(
+    save: Callable[..., None], runner: Any, out_dir: str, filename: str, *args: Any, **kwargs: Any
+) -> None:
+    """Run mmengine's ``Runner.save_checkpoint`` (``save``) into a temporary file, then rename it.
+
+    Refuses (:class:`NonFiniteError`) to save a model with non-finite weights or buffers.
+    """
+    bad = non_finite_names(unwrapped(runner.model).state_dict().items())
+    if bad:
+        raise NonFiniteError(
+            f"Training diverged in epoch {runner.epoch + 1} (after {runner.iter} iterations): not saving "
+            f"{filename}, {len(bad)} tensors of the model are non-finite ({', '.join(bad[:5])}). The last "
+            "checkpoint written stays the one --resume picks; lower the learning rate or clip gradients"
+        )
+    if "://" in out_dir:  # remote storage backends write their own way
+        save(out_dir, filename, *args, **kwargs)
+        return
+    path = os.path.join(out_dir, filename)
+    temporary = _temporary_name(path)
+    try:
+        save(out_dir, os.path.relpath(temporary, out_dir), *args, **kwargs)
+        if is_main_process():
+            replace_atomically(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def load_runner_checkpoint(runner: Any, filename: str, map_location: Any, strict: bool | None) -> dict:
+    """What ``Runner.load_checkpoint`` does, reading plain data only and strict unless configured not to."""
+    checkpoint = read_checkpoint(filename, map_location=map_location)
+    meta = checkpoint.get("meta") if isinstance(checkpoint, dict) else None
+    if isinstance(meta, dict) and "config" in meta:
+        meta.pop("config")
+        print_log(
+            f"Checkpoint '{filename}': its meta['config'] text was ignored, not executed", logger="current"
+        )
+    runner.call_hook("after_load_checkpoint", checkpoint=checkpoint)
+    model = unwrapped(runner.model)
+    state_dict = extract_state_dict(checkpoint)
+    strict = runner.cfg.get("load_from_strict", True) if strict is None else strict
+    source = f"Checkpoint '{filename}'"
+    if strict:
+        hint = "\n  (to load what fits and list the rest, set load_from_strict=False in the config)"
+        load_state_dict_checked(model, state_dict, source, hint=hint)
+    else:
+        load_state_dict_partial(model, state_dict, source)
+    runner._has_loaded = True
+    runner.logger.info(f"Load checkpoint from {filename}")
+    return checkpoint

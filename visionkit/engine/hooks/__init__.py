@@ -1,0 +1,13 @@
+"""visionkit's Runner hooks: checking for non-finite training, model vs data set, atomic checkpoints."""
+
+from .checkpoint_hook import CheckpointHook
+from .class_count_check_hook import ClassCountCheckHook, ClassCountMismatchError
+from .non_finite_check_hook import NonFiniteCheckHook, NonFiniteError
+
+__all__ = [
+    "CheckpointHook",
+    "ClassCountCheckHook",
+    "ClassCountMismatchError",
+    "NonFiniteCheckHook",
+    "NonFiniteError",
+]

@@ -1,0 +1,18 @@
+"""Errors that mean "your file or setting is wrong": the tools print their message, not a traceback."""
+
+from __future__ import annotations
+
+from ..datasets.coco_checks import AnnotationError
+from ..datasets.data_root import MissingDataError
+from ..models.checkpoint import CheckpointMismatchError, CheckpointReadError
+from .hooks import ClassCountMismatchError, NonFiniteError
+
+# Each message names the file or config key at fault and what to do.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    AnnotationError,
+    CheckpointMismatchError,
+    CheckpointReadError,
+    ClassCountMismatchError,
+    MissingDataError,
+    NonFiniteError,
+)
