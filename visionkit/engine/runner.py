@@ -1,4 +1,4 @@
-"""mmengine's Runner: checkpoints read as plain data and written atomically; distributed set-up that follows the machine."""
+"""mmengine's Runner: checkpoints read as plain data, written atomically; machine-aware distributed set-up."""
 
 from __future__ import annotations
 
