@@ -7,7 +7,7 @@ JOBS.json lists ``{"name", "tool": "train" | "test", "argv": [...]}``; under tor
 is added. One process pair runs every job, so the 2-process CI test pays for starting Python and
 torch.distributed once. Rank 0 writes ``OUT_DIR/results.json`` (each test job's metrics); every rank
 writes ``OUT_DIR/saves_rank<R>.json``, the checkpoint paths that rank saved (mmengine's
-``save_checkpoint`` is wrapped to record them).
+``save_checkpoint`` is wrapped to record them, under the final name of visionkit's atomic save).
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ def _record_saves(saves: list[str]) -> None:
     save = runner_module.save_checkpoint
 
     def recording_save(checkpoint, filename, *args, **kwargs):
-        saves.append(str(filename))
+        folder, name = os.path.split(str(filename))
+        if name.startswith(".") and name.endswith(".tmp"):  # written as .NAME.PID.tmp, then renamed to NAME
+            name = name[1:].rsplit(".", 2)[0]
+        saves.append(os.path.join(folder, name))
         return save(checkpoint, filename, *args, **kwargs)
 
     runner_module.save_checkpoint = recording_save
