@@ -23,3 +23,7 @@ default_hooks = dict(
     checkpoint=dict(by_epoch=False, interval=3000, max_keep_ckpts=3, save_best="mIoU", rule="greater"),
 )
 log_processor = dict(by_epoch=False)
+# BatchNorm statistics over the whole batch of every process (mmsegmentation's SyncBN): with 8 images split
+# over several GPUs, per-process BatchNorm would see 1-4 crops. mmengine converts only when distributed; on
+# CPU processes visionkit keeps plain BatchNorm (torch's SyncBatchNorm needs GPUs) and warns.
+sync_bn = "torch"

@@ -86,4 +86,6 @@ test_cfg = dict()
 default_hooks = dict(
     logger=dict(interval=50), checkpoint=dict(interval=25, max_keep_ckpts=1, save_best="mIoU", rule="greater")
 )
+# The lr above is for 4 crops per step (one process); --auto-scale-lr scales it to processes x batch.
+auto_scale_lr = dict(base_batch_size=4, enable=False)
 randomness = dict(seed=0)

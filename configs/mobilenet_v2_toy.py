@@ -58,4 +58,6 @@ val_cfg = dict()
 test_cfg = dict()
 
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=5, max_keep_ckpts=2))
+# The lr above is for 32 images per step (one process); --auto-scale-lr scales it to processes x batch.
+auto_scale_lr = dict(base_batch_size=32, enable=False)
 randomness = dict(seed=0)

@@ -181,4 +181,6 @@ default_hooks = dict(
     logger=dict(interval=15),
     checkpoint=dict(interval=20, max_keep_ckpts=1, save_best="segmentation/mIoU", rule="greater"),
 )
+# The lr above is for 8 images per step (one process); --auto-scale-lr scales it to processes x batch.
+auto_scale_lr = dict(base_batch_size=8, enable=False)
 randomness = dict(seed=0)

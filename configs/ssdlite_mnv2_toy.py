@@ -72,4 +72,6 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=15)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(logger=dict(interval=8), checkpoint=dict(interval=15, max_keep_ckpts=2))
+# The lr above is for 8 images per step (one process); --auto-scale-lr scales it to processes x batch.
+auto_scale_lr = dict(base_batch_size=8, enable=False)
 randomness = dict(seed=0)

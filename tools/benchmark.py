@@ -2,6 +2,7 @@
 
     python tools/benchmark.py CONFIG [--threads 2] [--batch 1 8] [--rounds 30] [--deploy] [--memory]
     python tools/benchmark.py configs/ssdlite_mnv2_toy.py --train [--iterations 20]
+    python tools/benchmark.py configs/ssdlite_mnv2_coco.py --loader [--num-images 118287 --num-boxes 860001]
 
 The task comes from the config's model type. Inference: ``--batch`` copies of one real photo (scikit-image's
 512x512 astronaut, or ``--image``) go through, END TO END, the config's test pipeline and data preprocessor,
@@ -27,16 +28,21 @@ see visionkit/analysis/torchvision_references.py):
 ``--threads`` threads; ``--memory`` adds visionkit with the memory-efficient inverted residuals (paper
 section 5.1, ``--splits``) and a table of peak CPU memory per call (PyTorch's allocator only, so not for
 ONNX Runtime). ``--train`` measures training images/s (data loading included, and the train step alone)
-over the config's train dataloader.
+over the config's train dataloader. ``--loader`` measures the config's COCO train dataset on a synthetic
+instances file of train2017's size: load time, serialised size and each of ``--workers`` dataloader
+workers' RSS / USS after an epoch, serialised (mmengine's default, shared by the workers) and as Python
+lists (copied into each worker as it touches them); see visionkit/analysis/dataset_scale.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,6 +67,14 @@ from visionkit.analysis.benchmark_candidates import (
     torchvision_candidate,
     visionkit_candidate,
 )
+from visionkit.analysis.dataset_scale import (
+    COCO_TRAIN2017_BOXES,
+    COCO_TRAIN2017_IMAGES,
+    MIB,
+    format_loader_report,
+    measure_loader,
+    write_instances_json,
+)
 from visionkit.analysis.memory import peak_memory
 from visionkit.analysis.train_throughput import measure_train_throughput
 from visionkit.apis import init_model
@@ -68,7 +82,7 @@ from visionkit.deploy import fuse_batchnorm
 from visionkit.deploy.onnx_export import export_onnx
 from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel, import_onnxruntime
 from visionkit.engine import load_config
-from visionkit.registry import MODELS
+from visionkit.registry import DATASETS, MODELS
 
 MODES = ("end-to-end", "model-only")
 
@@ -97,6 +111,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--splits", type=int, default=4, help="slices per expansion with --memory")
     parser.add_argument("--train", action="store_true", help="training throughput instead of inference")
     parser.add_argument("--iterations", type=int, default=20, help="timed training iterations")
+    parser.add_argument(
+        "--loader",
+        action="store_true",
+        help="data loader cost of the config's train dataset on a synthetic COCO train2017-sized file",
+    )
+    parser.add_argument("--num-images", type=int, default=COCO_TRAIN2017_IMAGES, help="--loader images")
+    parser.add_argument("--num-boxes", type=int, default=COCO_TRAIN2017_BOXES, help="--loader boxes")
+    parser.add_argument("--workers", type=int, default=4, help="--loader dataloader workers")
     parser.add_argument(
         "--cfg-options", nargs="+", action=DictAction, default={}, help="override config values"
     )
@@ -200,12 +222,45 @@ def benchmark_training(cfg: Config, args: argparse.Namespace) -> None:
     print(f"train step only:   {result.step_images_per_s:.1f} img/s ({result.step_s:.1f} s)")
 
 
+def benchmark_loader(cfg: Config, args: argparse.Namespace) -> None:
+    """Load time, serialised size and per-worker memory of the config's train dataset (a COCO one) on a
+    synthetic instances file of ``--num-images`` / ``--num-boxes``, serialised (mmengine's default) and
+    as Python lists for comparison."""
+    dataset_cfg = cfg.train_dataloader.dataset
+    while "dataset" in dataset_cfg:  # RepeatDataset and other wrappers
+        dataset_cfg = dataset_cfg.dataset
+    with tempfile.TemporaryDirectory(prefix="visionkit_loader_") as folder:
+        root = Path(folder)
+        (root / "train2017").mkdir()
+        start = time.perf_counter()
+        size = write_instances_json(root / "instances.json", args.num_images, args.num_boxes)
+        print(
+            f"synthetic instances file: {args.num_images} images, {args.num_boxes} boxes, "
+            f"{size / MIB:.0f} MiB (written in {time.perf_counter() - start:.0f} s); {args.workers} workers; "
+            f"{dataset_cfg.type}\n"
+        )
+        for serialize in (True, False):
+            settings = dict(
+                data_root=str(root),
+                ann_file="instances.json",
+                data_prefix=dict(img="train2017/"),
+                pipeline=[],
+                serialize_data=serialize,
+            )
+            report = measure_loader(
+                functools.partial(DATASETS.build, dict(dataset_cfg, **settings)), args.workers
+            )
+            print(format_loader_report(f"serialize_data={serialize}", report) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.cfg_options)
     init_default_scope(cfg.get("default_scope", "visionkit"))
-    if args.train:
+    if args.loader:
+        benchmark_loader(cfg, args)
+    elif args.train:
         benchmark_training(cfg, args)
     else:
         benchmark_inference(cfg, task_of(cfg), args)

@@ -1,7 +1,10 @@
 """Evaluate a checkpoint on a config's test set and print the metric table.
 
     python tools/test.py CONFIG CHECKPOINT [--out predictions.pkl] [--work-dir DIR] [--data-root PATH]
-        [--cfg-options key=value ...] [--launcher none|pytorch]
+        [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+
+Several processes (CPU or GPU, one machine or several): tools/dist_test.sh CONFIG CHECKPOINT N; metrics and
+--out predictions are the same as with one process.
 
 CHECKPOINT is a visionkit checkpoint or a torchvision one (path, URL or torchvision://mobilenet_v2).
 The metrics are also written to WORK_DIR/test_metrics.json.
@@ -19,6 +22,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmengine.config import DictAction
+from mmengine.dist import is_main_process
 from mmengine.model import is_model_wrapper
 
 from visionkit.engine import USER_ERRORS, Runner, load_config
@@ -75,10 +79,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         metrics = runner.test()
     except USER_ERRORS as error:  # bad data, checkpoint or setting: the message says what to do
         raise SystemExit(f"error: {error}") from None
-    print(format_metrics(metrics))
-    os.makedirs(cfg.work_dir, exist_ok=True)
-    with open(os.path.join(cfg.work_dir, "test_metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2)
+    if is_main_process():  # every process holds the metrics; one writes them
+        print(format_metrics(metrics))
+        os.makedirs(cfg.work_dir, exist_ok=True)
+        with open(os.path.join(cfg.work_dir, "test_metrics.json"), "w") as f:
+            json.dump(metrics, f, indent=2)
     return metrics
 
 

@@ -1,9 +1,11 @@
 """Train a model from a config with mmengine's Runner.
 
     python tools/train.py configs/mobilenet_v2_imagenet.py [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--data-root PATH] [--cfg-options key=value ...] [--launcher none|pytorch]
+        [--auto-scale-lr] [--ema] [--seed N] [--deterministic] [--data-root PATH]
+        [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
 
-Several GPUs or machines: tools/dist_train.sh (torchrun + DDP).
+Several processes, GPUs or machines: tools/dist_train.sh (torchrun + DDP) or tools/slurm_train.sh; see
+docs/training_at_scale.md.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmengine.config import DictAction
 
 from visionkit.engine import USER_ERRORS, Runner, load_config
+from visionkit.engine.train_arguments import add_scale_arguments, apply_scale_arguments
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="CKPT",
         help="resume training: from CKPT, or without a value from the last checkpoint in the work dir",
     )
-    parser.add_argument("--amp", action="store_true", help="mixed-precision training (CUDA)")
+    add_scale_arguments(parser)
     parser.add_argument("--data-root", help="dataset root for every dataloader (overrides the config)")
     parser.add_argument(
         "--cfg-options",
@@ -60,9 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.data_root)
     cfg.launcher = args.launcher
-    if args.amp:
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
-        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+    try:
+        apply_scale_arguments(cfg, args)
+    except ValueError as error:  # a flag this config or machine cannot honour
+        raise SystemExit(f"error: {error}") from None
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume:

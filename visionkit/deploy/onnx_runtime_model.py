@@ -74,8 +74,21 @@ class OnnxRuntimeModel:
         return {name: torch.from_numpy(out) for name, out in zip(self.meta["outputs"], outputs, strict=True)}
 
     def test_step(self, data: dict) -> list[DataSample]:
-        """A collated batch (``inputs``: (3, h, w) uint8 images, ``data_samples``) -> predicted samples."""
-        inputs = [image.float() for image in data["inputs"]]
+        """A collated batch (``inputs``: (3, h, w) uint8 images, ``data_samples``) -> predicted samples.
+
+        Each group of equally sized images runs as its own batch, as the PyTorch task models predict, so
+        no image's prediction depends on the padding its batch mates would add.
+        """
+        samples = list(data["data_samples"])
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for index, image in enumerate(data["inputs"]):
+            groups.setdefault(tuple(image.shape[-2:]), []).append(index)
+        for indices in groups.values():
+            self._predict([data["inputs"][i].float() for i in indices], [samples[i] for i in indices])
+        return samples
+
+    def _predict(self, inputs: list[Tensor], samples: list[DataSample]) -> None:
+        """Predictions for (3, h, w) float images of one size, written into their ``samples``."""
         images = pad_stack(inputs, self.meta["pad_pixel"], self.meta["pad_size_divisor"])
         expected = self.meta["input_size"]
         if expected is not None and list(images.shape[-2:]) != expected:
@@ -84,17 +97,17 @@ class OnnxRuntimeModel:
                 f"{images.shape[-2]}x{images.shape[-1]}: export with --shape {images.shape[-2]} "
                 f"{images.shape[-1]}"
             )
-        samples = list(data["data_samples"])
         for sample in samples:
             sample.set_metainfo({"batch_input_shape": tuple(images.shape[-2:])})
         outputs = self.run(images)
         task = self.meta["task"]
         if task == "classification":
-            return self._classification(outputs, samples)
-        if task == "segmentation":
+            self._classification(outputs, samples)
+        elif task == "segmentation":
             with_logits = bool(self.cfg.model.get("test_cfg", {}).get("with_logits", False))
-            return list(seg_logits_to_samples(outputs["logits"], samples, with_logits))
-        return self._detection(outputs, samples)
+            seg_logits_to_samples(outputs["logits"], samples, with_logits)
+        else:
+            self._detection(outputs, samples)
 
     @staticmethod
     def _classification(outputs: dict[str, Tensor], samples: list[DataSample]) -> list[DataSample]:

@@ -1,14 +1,20 @@
-"""mmengine's Runner, reading checkpoints as plain data only and writing them atomically."""
+"""mmengine's Runner: checkpoints read as plain data, written atomically; machine-aware distributed set-up."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from mmengine.device import get_device
+from mmengine.dist import is_distributed
+from mmengine.model import is_model_wrapper
+from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner as MMEngineRunner
+from torch import nn
 
 from ..models.checkpoint import CheckpointReadError
 from ..registry import RUNNERS
 from .checkpoint_io import load_runner_checkpoint, save_checkpoint_atomically
+from .dist import cpu_ddp_wrapper_cfg, init_distributed
 
 
 @RUNNERS.register_module()
@@ -18,6 +24,9 @@ class Runner(MMEngineRunner):
     ``load_from`` and resume read a checkpoint with visionkit's restricted unpickler (no code in a file
     runs; a saved ``meta['config']`` is never executed) and load strictly unless the config sets
     ``load_from_strict = False``; every save is atomic and refuses non-finite weights.
+
+    Distributed runs start through :mod:`visionkit.engine.dist`: the backend and device follow the
+    machine (gloo + CPU without CUDA, nccl + GPU ``LOCAL_RANK`` with it) unless the config says otherwise.
     """
 
     def load_checkpoint(
@@ -36,3 +45,20 @@ class Runner(MMEngineRunner):
 
     def save_checkpoint(self, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:
         save_checkpoint_atomically(super().save_checkpoint, self, out_dir, filename, *args, **kwargs)
+
+    def setup_env(self, env_cfg: dict) -> None:
+        if self.distributed and not is_distributed():
+            init_distributed(self.launcher, env_cfg.get("dist_cfg"))
+        super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: dict | None, model: nn.Module) -> nn.Module:
+        """mmengine's wrapping, but DDP of a CPU module gets ``device_ids=None`` and no SyncBN.
+
+        torch's SyncBatchNorm runs only on GPUs, so ``sync_bn`` is skipped with a warning on CPU.
+        """
+        if not self.distributed or is_model_wrapper(model) or get_device() != "cpu":
+            return super().wrap_model(model_wrapper_cfg, model)
+        if self.cfg.get("sync_bn"):
+            self.logger.warning("sync_bn is ignored on CPU (torch's SyncBatchNorm needs GPUs)")
+        cfg = cpu_ddp_wrapper_cfg(model_wrapper_cfg, self.cfg.get("find_unused_parameters", False))
+        return MODEL_WRAPPERS.build(cfg, default_args=dict(module=model))

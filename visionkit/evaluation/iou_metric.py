@@ -104,8 +104,12 @@ class IoUMetric(BaseMetric):
         return classes
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """Appends one (K, K) confusion matrix per sample.
+
+        Per sample, not per batch: in distributed evaluation mmengine's ``collect_results`` drops the
+        sampler's padded duplicates by counting results, which must therefore be one per image.
+        """
         num_classes = self.num_classes or len(self.class_names)
-        matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
         for sample in data_samples:
             pred = torch.as_tensor(sample["pred_seg_map"]).cpu()
             gt = torch.as_tensor(sample["gt_seg_map"]).cpu()
@@ -115,12 +119,11 @@ class IoUMetric(BaseMetric):
                     f"{tuple(gt.shape)} differ; compare at the original size (load the mask after "
                     f"resizing transforms in the test pipeline)"
                 )
-            matrix += confusion_matrix(pred, gt, num_classes, self.ignore_index)
-        self.results.append(matrix)
+            self.results.append(confusion_matrix(pred, gt, num_classes, self.ignore_index))
 
     def compute_metrics(self, results: list) -> dict[str, float]:
-        scores = iou_from_confusion(torch.stack(results).sum(dim=0))
         names = self.class_names
+        scores = iou_from_confusion(sum(results, torch.zeros(len(names), len(names), dtype=torch.int64)))
         width = max(len("class"), *(len(n) for n in names))
         rows = [f"{'class':<{width}}  {'IoU':>6}  {'Acc':>6}"]
         rows += [

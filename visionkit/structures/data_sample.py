@@ -16,7 +16,8 @@ class DataSample(BaseDataElement):
     - classification: ``gt_label`` (int); ``pred_score`` (K,) softmax, ``pred_label`` (int).
     - segmentation: ``gt_seg_map`` (H, W) int64 class indices, 255 = ignore, at ``img_shape``;
       ``pred_seg_map`` (H0, W0) int64 at ``ori_shape``, optionally ``seg_logits`` (K, H0, W0) float.
-      The Segmentor adds metainfo ``batch_input_shape`` (H, W), the padded network input size.
+      The Segmentor adds metainfo ``batch_input_shape`` (H, W), the padded network input size (in
+      prediction the image's own ``img_shape``: task models predict each size unpadded).
     - detection: ``gt_bboxes`` float32 (N, 4) xyxy in network-input pixels (after the pipeline's resize,
       no letterbox; the data preprocessor may pad bottom/right only), ``gt_labels`` int64 (N,) contiguous
       0..K-1; ``pred_bboxes`` float (D, 4) xyxy in *original*-image pixels (scaled per axis by

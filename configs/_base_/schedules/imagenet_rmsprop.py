@@ -3,7 +3,7 @@
 # Differences, and why:
 # - PyTorch's RMSprop adds eps outside the square root, TF's inside; eps=0.0316 here ~ TF's 1e-3.
 # - The paper trains with 16 asynchronous workers; here training is synchronous (DDP), batch 96 per GPU.
-#   Scale the learning rate with --cfg-options auto_scale_lr.enable=True when the total batch differs.
+#   Scale the learning rate with --auto-scale-lr (tools/train.py) when the total batch differs.
 # - The paper gives no epoch count: 300 epochs (lr 0.045 x 0.98^300 ~ 1e-4 at the end).
 optim_wrapper = dict(
     type="OptimWrapper",
@@ -14,3 +14,7 @@ train_cfg = dict(by_epoch=True, max_epochs=300, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=96, enable=False)
+# TF-slim's MobileNet training evaluates an exponential moving average of the weights (decay 0.9999);
+# mmengine's EMAHook with momentum 1 - 0.9999. Checkpoints keep both (ema_state_dict); validation uses the
+# average. tools/train.py --ema adds the same hook to any config.
+custom_hooks = [dict(type="EMAHook", ema_type="ExponentialMovingAverage", momentum=1e-4, priority=49)]

@@ -12,5 +12,5 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
 val_cfg = dict()
 test_cfg = dict()
-# The lr above is for 192 images per step; --cfg-options auto_scale_lr.enable=True scales it linearly.
+# The lr above is for 192 images per step; --auto-scale-lr (tools/train.py) scales it linearly.
 auto_scale_lr = dict(base_batch_size=192, enable=False)

@@ -8,6 +8,7 @@ from torch import Tensor
 from ...registry import MODELS
 from ...structures import DataSample
 from ..backbones.torchvision_mobilenet_v2_keys import convert_torchvision_classifier_keys
+from .image_groups import image_shape_groups, pad_size_divisor
 
 
 @MODELS.register_module()
@@ -19,7 +20,9 @@ class ImageClassifier(BaseModel):
     (``load_state_dict``, ``load_from`` or :func:`visionkit.models.load_checkpoint`).
 
     ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> logits (N, K); ``'loss'`` -> dict of losses;
-    ``'predict'`` -> the data samples with ``pred_score`` and ``pred_label``.
+    ``'predict'`` -> the data samples with ``pred_score`` and ``pred_label``, each group of equally sized
+    images run cropped to its ``img_shape`` (:func:`image_shape_groups`: the average pool must not see
+    another image's padding).
     """
 
     def __init__(
@@ -43,7 +46,11 @@ class ImageClassifier(BaseModel):
     ) -> Tensor | dict[str, Tensor] | list[DataSample]:
         if data_samples is None:
             data_samples = [] if mode == "tensor" else [DataSample() for _ in range(len(inputs))]
-        return self.forward_taps(self.backbone(inputs), data_samples, mode)
+        if mode != "predict":
+            return self.forward_taps(self.backbone(inputs), data_samples, mode)
+        for group_inputs, group in image_shape_groups(inputs, data_samples, pad_size_divisor(self)):
+            self.forward_taps(self.backbone(group_inputs), group, mode)
+        return data_samples
 
     def forward_taps(
         self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str

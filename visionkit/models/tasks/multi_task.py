@@ -17,6 +17,7 @@ from ..checkpoint import (
     load_state_dict_checked,
     read_checkpoint,
 )
+from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
 
 
 @MODELS.register_module()
@@ -42,7 +43,8 @@ class MultiTaskModel(BaseModel):
     ``'<task>.'`` (``detection.loss_cls``, ``segmentation.decode.loss_ce``); ``'predict'`` -> every sample
     with every task's predictions (``pred_score``/``pred_label``, ``pred_bboxes``/..., ``pred_seg_map``).
     Segmentation predicts in one whole-image pass (``test_cfg`` slide / scales / flip are refused).
-    Samples get metainfo ``batch_input_shape`` before any head runs.
+    Samples get metainfo ``batch_input_shape`` before any head runs; ``'predict'`` runs each group of
+    equally sized images cropped to its ``img_shape`` (:func:`image_shape_groups`).
     """
 
     def __init__(
@@ -131,16 +133,18 @@ class MultiTaskModel(BaseModel):
     ) -> dict[str, object] | dict[str, Tensor] | list[DataSample]:
         if mode not in ("tensor", "loss", "predict"):
             raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
-        taps = self.backbone(inputs)
         if mode == "tensor":
+            taps = self.backbone(inputs)
             return {name: model.forward_taps(taps, [], "tensor") for name, model in self.tasks.items()}
         samples = data_samples if data_samples is not None else [DataSample() for _ in range(len(inputs))]
-        for sample in samples:
-            sample.set_metainfo({"batch_input_shape": tuple(inputs.shape[-2:])})
         if mode == "loss":
-            return self._loss(taps, samples)
-        for model in self.tasks.values():
-            model.forward_taps(taps, samples, "predict")
+            set_batch_input_shape(inputs, samples)
+            return self._loss(self.backbone(inputs), samples)
+        for group_inputs, group in image_shape_groups(inputs, samples, pad_size_divisor(self)):
+            set_batch_input_shape(group_inputs, group)
+            taps = self.backbone(group_inputs)
+            for model in self.tasks.values():
+                model.forward_taps(taps, group, "predict")
         return samples
 
     def _loss(self, taps: dict[str, Tensor], samples: list[DataSample]) -> dict[str, Tensor]:

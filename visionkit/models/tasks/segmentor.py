@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from ...registry import MODELS
 from ...structures import DataSample
 from ..heads.seg_head import resize_logits, seg_logits_to_samples
+from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
 
 TEST_CFG_DEFAULTS: dict[str, Any] = dict(
     mode="whole", crop_size=None, stride=None, scales=(1.0,), flip=False, with_logits=False
@@ -54,7 +55,9 @@ class Segmentor(BaseModel):
     ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> decode-head logits (N, K, h, w) at its tap's
     resolution; ``'loss'`` -> ``{'decode.loss_ce', 'aux.loss_ce'}``; ``'predict'`` -> the samples with
     ``pred_seg_map`` (H0, W0) int64 at ``ori_shape``. ``loss`` and ``predict`` set each sample's
-    ``batch_input_shape`` metainfo, which the heads read.
+    ``batch_input_shape`` metainfo, which the heads read. ``'predict'`` runs each group of equally sized
+    images cropped to its ``img_shape`` (:func:`image_shape_groups`), so a prediction does not depend on
+    the other images of the batch.
     """
 
     def __init__(
@@ -91,11 +94,13 @@ class Segmentor(BaseModel):
         if mode not in ("loss", "predict"):
             raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
         samples = data_samples if data_samples is not None else [DataSample() for _ in range(len(inputs))]
-        for sample in samples:
-            sample.set_metainfo({"batch_input_shape": tuple(inputs.shape[-2:])})
         if mode == "loss":
+            set_batch_input_shape(inputs, samples)
             return self.forward_taps(self.backbone(inputs), samples, mode)
-        return self.predict(inputs, samples)
+        for group_inputs, group in image_shape_groups(inputs, samples, pad_size_divisor(self)):
+            set_batch_input_shape(group_inputs, group)
+            self.predict(group_inputs, group)
+        return samples
 
     @property
     def single_pass(self) -> bool:

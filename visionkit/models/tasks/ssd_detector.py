@@ -7,6 +7,7 @@ from torch import Tensor
 
 from ...registry import MODELS, TASK_UTILS
 from ...structures import DataSample
+from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
 
 
 @MODELS.register_module()
@@ -23,6 +24,8 @@ class SSDDetector(BaseModel):
     ``'loss'`` -> ``dict(loss_cls, loss_bbox)``; ``'predict'`` -> the samples with ``pred_bboxes``,
     ``pred_scores``, ``pred_labels`` (see :class:`DataSample`). Before the head runs, each sample's metainfo
     gets ``batch_input_shape``: the (H, W) of ``inputs``, after any padding by the data preprocessor.
+    ``'predict'`` runs each group of equally sized images cropped to its ``img_shape``
+    (:func:`image_shape_groups`), so a prediction does not depend on the other images of the batch.
     """
 
     def __init__(
@@ -60,14 +63,17 @@ class SSDDetector(BaseModel):
     ) -> tuple[list[Tensor], list[Tensor]] | dict[str, Tensor] | list[DataSample]:
         if mode not in ("tensor", "loss", "predict"):
             raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
-        taps = self.backbone(inputs)
         if mode == "tensor":
-            return self.forward_taps(taps, [], mode)
+            return self.forward_taps(self.backbone(inputs), [], mode)
         if data_samples is None:
             data_samples = [DataSample() for _ in range(len(inputs))]
-        for sample in data_samples:
-            sample.set_metainfo({"batch_input_shape": tuple(inputs.shape[-2:])})
-        return self.forward_taps(taps, data_samples, mode)
+        if mode == "loss":
+            set_batch_input_shape(inputs, data_samples)
+            return self.forward_taps(self.backbone(inputs), data_samples, mode)
+        for group_inputs, group in image_shape_groups(inputs, data_samples, pad_size_divisor(self)):
+            set_batch_input_shape(group_inputs, group)
+            self.forward_taps(self.backbone(group_inputs), group, mode)
+        return data_samples
 
     def forward_taps(
         self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str

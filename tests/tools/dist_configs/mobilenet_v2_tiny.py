@@ -1,0 +1,22 @@
+# The toy classifier config shrunk for the 2-process CI test (tests/tools/test_distributed.py): width 0.35,
+# 64-pixel inputs, batch 2 per process, no dataloader workers, top-1 and top-3 of 4 classes.
+_base_ = ["../../../configs/mobilenet_v2_toy.py"]
+
+image_size = 64
+model = dict(backbone=dict(widen_factor=0.35))
+test_pipeline = [
+    dict(type="LoadImage"),
+    dict(type="Albumentations", transforms=[dict(type="Resize", height=image_size, width=image_size)]),
+    dict(type="PackInputs"),
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False, dataset=dict(pipeline=test_pipeline)
+)
+val_dataloader = dict(
+    batch_size=3, num_workers=0, persistent_workers=False, dataset=dict(pipeline=test_pipeline)
+)
+test_dataloader = val_dataloader
+val_evaluator = dict(type="Accuracy", topk=(1, 3))
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs=1, val_interval=100)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=-1, save_best=None))
