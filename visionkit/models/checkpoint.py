@@ -69,6 +69,17 @@ def resolve_checkpoint(filename: str) -> str:
     return path
 
 
+def _is_torchscript_archive(file: Any) -> bool:
+    """Whether ``torch.load(file)`` would hand ``file`` to ``torch.jit.load`` (torch's own test, same reader)."""
+    if not torch.serialization._is_zipfile(file):
+        return False
+    try:
+        with torch.serialization._open_zipfile_reader(file) as archive:
+            return torch.serialization._is_torchscript_zip(archive)
+    finally:
+        file.seek(0)
+
+
 def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
     """Unpickle ``filename`` (see :func:`resolve_checkpoint`) allowing plain data only.
 
@@ -78,9 +89,18 @@ def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
     """
     path = resolve_checkpoint(filename)
     try:
-        return torch.load(
-            path, map_location=map_location, pickle_module=checkpoint_unpickler, weights_only=False
-        )
+        with open(path, "rb") as file:
+            if _is_torchscript_archive(file):
+                raise UnsafeCheckpointError(
+                    f"Checkpoint '{filename}' was not loaded: it is a TorchScript archive (torch.jit.save), "
+                    "whose code torch.load would run through torch.jit.load. visionkit loads only tensors "
+                    "and plain data from checkpoints, and none of the file ran (see docs/trust_model.md)"
+                )
+            return torch.load(
+                file, map_location=map_location, pickle_module=checkpoint_unpickler, weights_only=False
+            )
+    except UnsafeCheckpointError:
+        raise
     except RefusedPickleError as error:
         raise UnsafeCheckpointError(
             f"Checkpoint '{filename}' was not loaded: it {error}. visionkit loads only tensors and plain "
