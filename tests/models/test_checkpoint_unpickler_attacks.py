@@ -1,0 +1,45 @@
+"""Crafted pickles that stay within the unpickler's allowlist but abuse how pickle's opcodes use it.
+
+Each was loaded (and did what it asked) by the unpickler of 8538735; each must now be refused by name.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from tests.engine.hostile_checkpoints import PickleAssembler, pickle_string, save_raw_pickle
+from visionkit.models import UnsafeCheckpointError, read_checkpoint
+
+
+def _config_dict_with(ops: PickleAssembler, key: str, module: str, name: str) -> None:
+    """Push ``ConfigDict({key: <module.name>})``: an allow-listed callable stored as a value."""
+    ops.glob("mmengine.config.config", "ConfigDict")
+    ops.code += pickle.EMPTY_DICT
+    ops.str(key).glob(module, name)
+    ops.code += pickle.SETITEM + pickle.TUPLE1 + pickle.REDUCE
+
+
+@pytest.mark.parametrize(
+    ("key", "opcodes"),
+    [
+        ("extend", pickle.MARK + pickle.BININT1 + b"\x02" + pickle.APPENDS),
+        ("append", pickle.BININT1 + b"\x02" + pickle.APPEND),
+        ("add", pickle.MARK + pickle.BININT1 + b"\x02" + pickle.ADDITEMS),
+        ("x", pickle_string("y") + pickle.BININT1 + b"\x02" + pickle.SETITEM),
+        ("x", pickle.MARK + pickle_string("y") + pickle.BININT1 + b"\x02" + pickle.SETITEMS),
+    ],
+    ids=["APPENDS", "APPEND", "ADDITEMS", "SETITEM", "SETITEMS"],
+)
+def test_container_opcodes_on_a_config_dict_are_refused(tmp_path, key, opcodes):
+    """APPENDS looks up ``.extend`` on whatever is on the stack (ADDITEMS ``.add``); a ConfigDict answers
+    with its own value, so a stored ``numpy.ndarray`` (allow-listed as a value, never as a call) was called
+    with file data. Only pickle's own list, set and dict (and OrderedDict) take items."""
+    ops = PickleAssembler()
+    _config_dict_with(ops, key, "numpy", "ndarray")
+    ops.code += opcodes + pickle.STOP
+    path = save_raw_pickle(tmp_path / "container.pth", bytes(ops.code))
+    with pytest.raises(UnsafeCheckpointError, match=r"container\.pth.*refused .* into a ConfigDict"):
+        read_checkpoint(str(path))
