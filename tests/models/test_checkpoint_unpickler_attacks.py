@@ -43,3 +43,30 @@ def test_container_opcodes_on_a_config_dict_are_refused(tmp_path, key, opcodes):
     path = save_raw_pickle(tmp_path / "container.pth", bytes(ops.code))
     with pytest.raises(UnsafeCheckpointError, match=r"container\.pth.*refused .* into a ConfigDict"):
         read_checkpoint(str(path))
+
+
+def _int(value: int) -> bytes:
+    return pickle.BININT + value.to_bytes(4, "little", signed=True)
+
+
+def test_a_dtype_state_cannot_set_flags_of_an_array_already_built(tmp_path):
+    """Array built with a float64 dtype, then that dtype's BUILD sets flags 1 (``hasobject``): numpy took
+    the raw float bytes for an object array and failed inside ("Internal error, get_clear_loop not set")."""
+    ops = PickleAssembler()
+    ops.code += pickle.EMPTY_LIST
+    ops.glob("numpy", "dtype").str("f8")
+    ops.code += pickle.NEWFALSE + pickle.NEWTRUE + pickle.TUPLE3 + pickle.REDUCE
+    dtype = ops.put()
+    ops.code += pickle.POP
+    ops.glob("numpy.core.multiarray", "_reconstruct").glob("numpy", "ndarray")
+    ops.code += _int(0) + pickle.TUPLE1
+    ops.str("b").code += pickle.TUPLE3 + pickle.REDUCE
+    ops.code += pickle.MARK + _int(1) + _int(2) + pickle.TUPLE1
+    ops.get(dtype).code += pickle.NEWFALSE + pickle.SHORT_BINBYTES + bytes([16]) + b"A" * 16
+    ops.code += pickle.TUPLE + pickle.BUILD + pickle.APPEND
+    ops.get(dtype).code += pickle.MARK + _int(3)
+    ops.str("<").code += pickle.NONE * 3 + _int(-1) + _int(-1) + _int(1) + pickle.TUPLE + pickle.BUILD
+    ops.code += pickle.POP + pickle.STOP
+    path = save_raw_pickle(tmp_path / "flags.pth", bytes(ops.code))
+    with pytest.raises(UnsafeCheckpointError, match=r"flags\.pth.*refused numpy dtype state"):
+        read_checkpoint(str(path))

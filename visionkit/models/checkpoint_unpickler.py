@@ -178,6 +178,10 @@ def _build_array(array: np.ndarray, state: Any) -> None:
 def _build_dtype(dtype: np.dtype, state: Any) -> None:
     if not (isinstance(state, tuple) and len(state) == 8 and state[2:5] == (None, None, None)):
         raise _refuse("a structured or sub-array numpy dtype")
+    # Only the byte order may change: size, alignment and flags (1 = "holds objects") stay numpy's own,
+    # also for an array already built with this dtype.
+    if state[0] not in (3, 4) or state[1] not in ("<", ">", "|", "=") or state[5:] != dtype.__reduce__()[2][5:]:
+        raise _refuse(f"numpy dtype state {state!r} (only the byte order of a numeric dtype may be set)")
     dtype.__setstate__(state)
 
 
