@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from visionkit.apis import init_model
-from visionkit.models import MobileNetV2, MultiTaskModel, UnsafeCheckpointError
+from visionkit.models import ClassifierHead, MobileNetV2, MultiTaskModel, UnsafeCheckpointError
 
 from ..tools.run_tool import load_tool, run_tool
 from .hostile_checkpoints import (
@@ -67,6 +67,18 @@ def test_backbone_pretrained_init_cfg(hostile):
     backbone = MobileNetV2(widen_factor=0.35, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
     with pytest.raises(UnsafeCheckpointError) as error:
         backbone.init_weights()
+    _refused(str(error.value), path, refused)
+
+
+def test_head_pretrained_init_cfg_through_mmengine(hostile, monkeypatch):
+    """Heads, necks and whole models load ``init_cfg=Pretrained`` through mmengine's CheckpointLoader,
+    which called ``torch.load`` without ``weights_only``: an environment that turns torch's default off
+    ran every payload. It now reads through visionkit whatever torch's default is."""
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    path, _, refused = hostile
+    head = ClassifierHead(8, 2, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    with pytest.raises(UnsafeCheckpointError) as error:
+        head.init_weights()
     _refused(str(error.value), path, refused)
 
 

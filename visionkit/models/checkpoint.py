@@ -113,6 +113,28 @@ def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
         ) from error
 
 
+def load_from_visionkit(filename: str, map_location: Any = None) -> Any:
+    """mmengine's ``CheckpointLoader`` scheme handler: :func:`read_checkpoint` (tensors onto the CPU
+    unless told otherwise, never where the file says)."""
+    return read_checkpoint(filename, map_location="cpu" if map_location is None else map_location)
+
+
+def route_mmengine_loading() -> None:
+    """Make every scheme of mmengine's ``CheckpointLoader`` read through :func:`read_checkpoint`.
+
+    Heads, necks and whole models load ``init_cfg=dict(type='Pretrained')`` through it, and so does
+    ``mmengine.runner.load_checkpoint``; its own loaders call ``torch.load`` with torch's default, which
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` turns into full unpickling. Schemes visionkit does not fetch
+    (``open-mmlab://``, ``s3://``...) are refused by name.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    CheckpointLoader.register_scheme(list(CheckpointLoader._schemes), load_from_visionkit, force=True)
+
+
+route_mmengine_loading()
+
+
 def _format_keys(kind: str, keys: list[str]) -> str:
     if not keys:
         return ""
