@@ -6,12 +6,13 @@ Each was loaded (and did what it asked) by the unpickler of 8538735; each must n
 from __future__ import annotations
 
 import pickle
+import zipfile
 
-import numpy as np
 import pytest
+import torch
 
 from tests.engine.hostile_checkpoints import PickleAssembler, pickle_string, save_raw_pickle
-from visionkit.models import UnsafeCheckpointError, read_checkpoint
+from visionkit.models import CheckpointReadError, UnsafeCheckpointError, read_checkpoint
 
 
 def _config_dict_with(ops: PickleAssembler, key: str, module: str, name: str) -> None:
@@ -69,4 +70,24 @@ def test_a_dtype_state_cannot_set_flags_of_an_array_already_built(tmp_path):
     ops.code += pickle.POP + pickle.STOP
     path = save_raw_pickle(tmp_path / "flags.pth", bytes(ops.code))
     with pytest.raises(UnsafeCheckpointError, match=r"flags\.pth.*refused numpy dtype state"):
+        read_checkpoint(str(path))
+
+
+def test_a_compressed_record_is_refused_before_it_expands(tmp_path):
+    """A 20 kB file whose deflated data.pkl is a 20 MB string: torch.save never compresses, torch.load
+    inflates whatever it is given (a few hundred kB made 2 GB of memory)."""
+    path = tmp_path / "bomb.pth"
+    torch.save({}, path)
+    with zipfile.ZipFile(path) as original:
+        records = {name: original.read(name) for name in original.namelist()}
+    size = 20_000_000
+    text = pickle.BINUNICODE + size.to_bytes(4, "little") + b"a" * size
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in records.items():
+            if name.endswith("/data.pkl"):
+                archive.writestr(name, pickle.PROTO + b"\x02" + text + pickle.STOP, zipfile.ZIP_DEFLATED)
+            else:
+                archive.writestr(name, data, zipfile.ZIP_STORED)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(CheckpointReadError, match=r"bomb\.pth' was not loaded: its records .* compressed"):
         read_checkpoint(str(path))

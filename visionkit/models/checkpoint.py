@@ -11,6 +11,7 @@ docs/trust_model.md says what is safe to load.
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Any
 from urllib.parse import urlparse
 
@@ -69,15 +70,34 @@ def resolve_checkpoint(filename: str) -> str:
     return path
 
 
-def _is_torchscript_archive(file: Any) -> bool:
-    """Whether ``torch.load(file)`` would hand ``file`` to ``torch.jit.load`` (torch's own test, same reader)."""
+def _check_archive(file: Any, filename: str) -> None:
+    """Refuse what ``torch.load`` must not see of a zip checkpoint.
+
+    A TorchScript archive: ``torch.load`` hands it to ``torch.jit.load``, which runs its code (torch's own
+    test, same reader). Compressed records: ``torch.save`` never compresses, and a deflated record lets a
+    file of kilobytes expand to gigabytes in memory.
+    """
     if not torch.serialization._is_zipfile(file):
-        return False
+        return
     try:
         with torch.serialization._open_zipfile_reader(file) as archive:
-            return torch.serialization._is_torchscript_zip(archive)
+            torchscript = torch.serialization._is_torchscript_zip(archive)
+        file.seek(0)
+        with zipfile.ZipFile(file) as archive:
+            compressed = [i.filename for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
     finally:
         file.seek(0)
+    if torchscript:
+        raise UnsafeCheckpointError(
+            f"Checkpoint '{filename}' was not loaded: it is a TorchScript archive (torch.jit.save), whose "
+            "code torch.load would run through torch.jit.load. visionkit loads only tensors and plain data "
+            "from checkpoints, and none of the file ran (see docs/trust_model.md)"
+        )
+    if compressed:
+        raise CheckpointReadError(
+            f"Checkpoint '{filename}' was not loaded: its records {compressed[:3]} are compressed, which "
+            "torch.save never does (a compressed record can expand far beyond the file's size)"
+        )
 
 
 def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
@@ -90,16 +110,11 @@ def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
     path = resolve_checkpoint(filename)
     try:
         with open(path, "rb") as file:
-            if _is_torchscript_archive(file):
-                raise UnsafeCheckpointError(
-                    f"Checkpoint '{filename}' was not loaded: it is a TorchScript archive (torch.jit.save), "
-                    "whose code torch.load would run through torch.jit.load. visionkit loads only tensors "
-                    "and plain data from checkpoints, and none of the file ran (see docs/trust_model.md)"
-                )
+            _check_archive(file, filename)
             return torch.load(
                 file, map_location=map_location, pickle_module=checkpoint_unpickler, weights_only=False
             )
-    except UnsafeCheckpointError:
+    except CheckpointReadError:
         raise
     except RefusedPickleError as error:
         raise UnsafeCheckpointError(
