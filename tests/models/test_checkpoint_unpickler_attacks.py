@@ -6,6 +6,7 @@ Each was loaded (and did what it asked) by the unpickler of 8538735; each must n
 from __future__ import annotations
 
 import pickle
+import tarfile
 import zipfile
 
 import pytest
@@ -90,4 +91,37 @@ def test_a_compressed_record_is_refused_before_it_expands(tmp_path):
                 archive.writestr(name, data, zipfile.ZIP_STORED)
     assert path.stat().st_size < 100_000
     with pytest.raises(CheckpointReadError, match=r"bomb\.pth' was not loaded: its records .* compressed"):
+        read_checkpoint(str(path))
+
+
+def _legacy(path, main: bytes):
+    """A legacy (non-zip) torch checkpoint whose main pickle is ``main``."""
+    with open(path, "wb") as f:
+        for header in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001}):
+            pickle.dump(header, f, 2)
+        f.write(main)
+        pickle.dump([], f, 2)
+    return path
+
+
+def test_a_legacy_module_persistent_id_is_refused(tmp_path):
+    """torch's legacy loader answers ('module', class, file, source) by reading the class's source and
+    diffing it (writing a .patch file for classes with dump_patches); it failed only by luck."""
+    ops = PickleAssembler()
+    ops.code += pickle.MARK
+    ops.str("module").glob("collections", "OrderedDict").str("x.py").str("class X: pass")
+    ops.code += pickle.TUPLE + pickle.BINPERSID + pickle.STOP
+    path = _legacy(tmp_path / "module.pth", bytes(ops.code))
+    with pytest.raises(UnsafeCheckpointError, match=r"module\.pth.*a persistent id other than a storage"):
+        read_checkpoint(str(path))
+
+
+def test_a_legacy_tar_checkpoint_is_refused(tmp_path):
+    """torch.load extracts a tar checkpoint's 'storages' member to disk, symbolic links included."""
+    path = tmp_path / "old.pth"
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        link = tarfile.TarInfo("storages")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/hostname"
+        tar.addfile(link)
+    with pytest.raises(CheckpointReadError, match=r"old\.pth' was not loaded: it is in the \.tar format"):
         read_checkpoint(str(path))

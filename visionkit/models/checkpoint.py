@@ -11,6 +11,7 @@ docs/trust_model.md says what is safe to load.
 from __future__ import annotations
 
 import os
+import tarfile
 import zipfile
 from typing import Any
 from urllib.parse import urlparse
@@ -71,14 +72,24 @@ def resolve_checkpoint(filename: str) -> str:
 
 
 def _check_archive(file: Any, filename: str) -> None:
-    """Refuse what ``torch.load`` must not see of a zip checkpoint.
+    """Refuse what ``torch.load`` must not see: archives other than a plain pickle or torch.save zip.
 
     A TorchScript archive: ``torch.load`` hands it to ``torch.jit.load``, which runs its code (torch's own
-    test, same reader). Compressed records: ``torch.save`` never compresses, and a deflated record lets a
-    file of kilobytes expand to gigabytes in memory.
+    test, same reader). A legacy tar checkpoint: extracted to disk, symbolic links included. Compressed
+    records: ``torch.save`` never compresses, and a deflated record lets a file of kilobytes expand to
+    gigabytes in memory.
     """
     if not torch.serialization._is_zipfile(file):
-        return
+        try:  # torch.load extracts a tar checkpoint's members to disk, links included
+            tarfile.open(fileobj=file, mode="r:").close()
+        except tarfile.TarError:
+            return
+        finally:
+            file.seek(0)
+        raise CheckpointReadError(
+            f"Checkpoint '{filename}' was not loaded: it is in the .tar format of PyTorch before 0.4, whose "
+            "members torch.load extracts to disk; torch's weights-only loader refuses it too"
+        )
     try:
         with torch.serialization._open_zipfile_reader(file) as archive:
             torchscript = torch.serialization._is_torchscript_zip(archive)

@@ -180,7 +180,8 @@ def _build_dtype(dtype: np.dtype, state: Any) -> None:
         raise _refuse("a structured or sub-array numpy dtype")
     # Only the byte order may change: size, alignment and flags (1 = "holds objects") stay numpy's own,
     # also for an array already built with this dtype.
-    if state[0] not in (3, 4) or state[1] not in ("<", ">", "|", "=") or state[5:] != dtype.__reduce__()[2][5:]:
+    own = dtype.__reduce__()[2]
+    if state[0] not in (3, 4) or state[1] not in ("<", ">", "|", "=") or state[5:] != own[5:]:
         raise _refuse(f"numpy dtype state {state!r} (only the byte order of a numeric dtype may be set)")
     dtype.__setstate__(state)
 
@@ -274,8 +275,16 @@ class Unpickler(pickle._Unpickler):  # the Python implementation: its opcodes ca
         items = self.pop_mark()
         self._target((set,), "ADDITEMS").update(items)
 
+    def load_binpersid(self) -> None:
+        pid = self.stack.pop()
+        # Only storages: torch's legacy loader also answers ('module', class, file, source) by reading and
+        # diffing the class's source (and, for modules with dump_patches, writing a .patch file).
+        if not (isinstance(pid, tuple) and pid and pid[0] in ("storage", b"storage")):
+            raise _refuse(f"a persistent id other than a storage ({type(pid).__name__} {str(pid)[:40]!r})")
+        self.append(self.persistent_load(pid))
+
     def _refuse_opcode(self) -> None:
-        raise _refuse("a protocol 0/1 object opcode (INST/OBJ/NEWOBJ_EX)")
+        raise _refuse("a protocol 0/1 object opcode (INST/OBJ/NEWOBJ_EX/PERSID)")
 
     dispatch[pickle.REDUCE[0]] = load_reduce
     dispatch[pickle.NEWOBJ[0]] = load_newobj
@@ -285,6 +294,8 @@ class Unpickler(pickle._Unpickler):  # the Python implementation: its opcodes ca
     dispatch[pickle.APPEND[0]] = load_append
     dispatch[pickle.APPENDS[0]] = load_appends
     dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.BINPERSID[0]] = load_binpersid
+    dispatch[pickle.PERSID[0]] = _refuse_opcode
     dispatch[pickle.NEWOBJ_EX[0]] = _refuse_opcode
     dispatch[pickle.INST[0]] = _refuse_opcode
     dispatch[pickle.OBJ[0]] = _refuse_opcode
