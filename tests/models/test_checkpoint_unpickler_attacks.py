@@ -1,0 +1,127 @@
+"""Crafted pickles that stay within the unpickler's allowlist but abuse how pickle's opcodes use it.
+
+Each was loaded (and did what it asked) by the unpickler of 8538735; each must now be refused by name.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tarfile
+import zipfile
+
+import pytest
+import torch
+
+from tests.engine.hostile_checkpoints import PickleAssembler, pickle_string, save_raw_pickle
+from visionkit.models import CheckpointReadError, UnsafeCheckpointError, read_checkpoint
+
+
+def _config_dict_with(ops: PickleAssembler, key: str, module: str, name: str) -> None:
+    """Push ``ConfigDict({key: <module.name>})``: an allow-listed callable stored as a value."""
+    ops.glob("mmengine.config.config", "ConfigDict")
+    ops.code += pickle.EMPTY_DICT
+    ops.str(key).glob(module, name)
+    ops.code += pickle.SETITEM + pickle.TUPLE1 + pickle.REDUCE
+
+
+@pytest.mark.parametrize(
+    ("key", "opcodes"),
+    [
+        ("extend", pickle.MARK + pickle.BININT1 + b"\x02" + pickle.APPENDS),
+        ("append", pickle.BININT1 + b"\x02" + pickle.APPEND),
+        ("add", pickle.MARK + pickle.BININT1 + b"\x02" + pickle.ADDITEMS),
+        ("x", pickle_string("y") + pickle.BININT1 + b"\x02" + pickle.SETITEM),
+        ("x", pickle.MARK + pickle_string("y") + pickle.BININT1 + b"\x02" + pickle.SETITEMS),
+    ],
+    ids=["APPENDS", "APPEND", "ADDITEMS", "SETITEM", "SETITEMS"],
+)
+def test_container_opcodes_on_a_config_dict_are_refused(tmp_path, key, opcodes):
+    """APPENDS looks up ``.extend`` on whatever is on the stack (ADDITEMS ``.add``); a ConfigDict answers
+    with its own value, so a stored ``numpy.ndarray`` (allow-listed as a value, never as a call) was called
+    with file data. Only pickle's own list, set and dict (and OrderedDict) take items."""
+    ops = PickleAssembler()
+    _config_dict_with(ops, key, "numpy", "ndarray")
+    ops.code += opcodes + pickle.STOP
+    path = save_raw_pickle(tmp_path / "container.pth", bytes(ops.code))
+    with pytest.raises(UnsafeCheckpointError, match=r"container\.pth.*refused .* into a ConfigDict"):
+        read_checkpoint(str(path))
+
+
+def _int(value: int) -> bytes:
+    return pickle.BININT + value.to_bytes(4, "little", signed=True)
+
+
+def test_a_dtype_state_cannot_set_flags_of_an_array_already_built(tmp_path):
+    """Array built with a float64 dtype, then that dtype's BUILD sets flags 1 (``hasobject``): numpy took
+    the raw float bytes for an object array and failed inside ("Internal error, get_clear_loop not set")."""
+    ops = PickleAssembler()
+    ops.code += pickle.EMPTY_LIST
+    ops.glob("numpy", "dtype").str("f8")
+    ops.code += pickle.NEWFALSE + pickle.NEWTRUE + pickle.TUPLE3 + pickle.REDUCE
+    dtype = ops.put()
+    ops.code += pickle.POP
+    ops.glob("numpy.core.multiarray", "_reconstruct").glob("numpy", "ndarray")
+    ops.code += _int(0) + pickle.TUPLE1
+    ops.str("b").code += pickle.TUPLE3 + pickle.REDUCE
+    ops.code += pickle.MARK + _int(1) + _int(2) + pickle.TUPLE1
+    ops.get(dtype).code += pickle.NEWFALSE + pickle.SHORT_BINBYTES + bytes([16]) + b"A" * 16
+    ops.code += pickle.TUPLE + pickle.BUILD + pickle.APPEND
+    ops.get(dtype).code += pickle.MARK + _int(3)
+    ops.str("<").code += pickle.NONE * 3 + _int(-1) + _int(-1) + _int(1) + pickle.TUPLE + pickle.BUILD
+    ops.code += pickle.POP + pickle.STOP
+    path = save_raw_pickle(tmp_path / "flags.pth", bytes(ops.code))
+    with pytest.raises(UnsafeCheckpointError, match=r"flags\.pth.*refused numpy dtype state"):
+        read_checkpoint(str(path))
+
+
+def test_a_compressed_record_is_refused_before_it_expands(tmp_path):
+    """A 20 kB file whose deflated data.pkl is a 20 MB string: torch.save never compresses, torch.load
+    inflates whatever it is given (a few hundred kB made 2 GB of memory)."""
+    path = tmp_path / "bomb.pth"
+    torch.save({}, path)
+    with zipfile.ZipFile(path) as original:
+        records = {name: original.read(name) for name in original.namelist()}
+    size = 20_000_000
+    text = pickle.BINUNICODE + size.to_bytes(4, "little") + b"a" * size
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in records.items():
+            if name.endswith("/data.pkl"):
+                archive.writestr(name, pickle.PROTO + b"\x02" + text + pickle.STOP, zipfile.ZIP_DEFLATED)
+            else:
+                archive.writestr(name, data, zipfile.ZIP_STORED)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(CheckpointReadError, match=r"bomb\.pth' was not loaded: its records .* compressed"):
+        read_checkpoint(str(path))
+
+
+def _legacy(path, main: bytes):
+    """A legacy (non-zip) torch checkpoint whose main pickle is ``main``."""
+    with open(path, "wb") as f:
+        for header in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001}):
+            pickle.dump(header, f, 2)
+        f.write(main)
+        pickle.dump([], f, 2)
+    return path
+
+
+def test_a_legacy_module_persistent_id_is_refused(tmp_path):
+    """torch's legacy loader answers ('module', class, file, source) by reading the class's source and
+    diffing it (writing a .patch file for classes with dump_patches); it failed only by luck."""
+    ops = PickleAssembler()
+    ops.code += pickle.MARK
+    ops.str("module").glob("collections", "OrderedDict").str("x.py").str("class X: pass")
+    ops.code += pickle.TUPLE + pickle.BINPERSID + pickle.STOP
+    path = _legacy(tmp_path / "module.pth", bytes(ops.code))
+    with pytest.raises(UnsafeCheckpointError, match=r"module\.pth.*a persistent id other than a storage"):
+        read_checkpoint(str(path))
+
+
+def test_a_legacy_tar_checkpoint_is_refused(tmp_path):
+    """torch.load extracts a tar checkpoint's 'storages' member to disk, symbolic links included."""
+    path = tmp_path / "old.pth"
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        link = tarfile.TarInfo("storages")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/hostname"
+        tar.addfile(link)
+    with pytest.raises(CheckpointReadError, match=r"old\.pth' was not loaded: it is in the \.tar format"):
+        read_checkpoint(str(path))
