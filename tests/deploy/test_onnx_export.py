@@ -13,7 +13,7 @@ from visionkit.structures import DataSample
 
 from ..tools.run_tool import run_tool
 from .onnx_toy_models import REPO, TOY, assert_same_detections, exported, toy_model
-from .random_bn import randomise_batchnorm
+from ..bn_statistics import randomise_batchnorm
 
 pytest.importorskip("onnxscript")
 ort = pytest.importorskip("onnxruntime")
