@@ -115,20 +115,25 @@ def test_torchvision_scheme_resolves_to_the_published_url(monkeypatch):
 
 
 def test_http_url_goes_through_the_http_loader(monkeypatch):
+    """An https:// checkpoint is fetched by mmengine's http loader (its download, stubbed here) and its
+    torchvision keys are renamed on the way in."""
     from mmengine.runner import checkpoint as mm_checkpoint
 
-    monkeypatch.setattr(
-        mm_checkpoint.CheckpointLoader, "_schemes", dict(mm_checkpoint.CheckpointLoader._schemes)
-    )
+    reference = randomised_torchvision()
     calls = []
 
-    def fake_http(filename, map_location=None):
-        calls.append(filename)
-        return randomised_torchvision().state_dict()
+    def fake_download(url, model_dir=None, map_location=None, progress=False):
+        calls.append(url)
+        return reference.state_dict()
 
-    mm_checkpoint.CheckpointLoader.register_scheme(prefixes=("https://",), loader=fake_http, force=True)
-    load_checkpoint(build_classifier(), "https://example.org/mobilenet_v2-b0353104.pth")
+    monkeypatch.setattr(mm_checkpoint, "load_url", fake_download)
+    model = build_classifier()
+    load_checkpoint(model, "https://example.org/mobilenet_v2-b0353104.pth")
     assert calls == ["https://example.org/mobilenet_v2-b0353104.pth"]
+    torch.testing.assert_close(model.head.fc.weight, reference.classifier[1].weight)
+    torch.testing.assert_close(
+        model.backbone.blocks[3].expand.bn.running_var, reference.features[4].conv[0][1].running_var
+    )
 
 
 def test_backbone_without_final_tap_skips_the_final_conv_weights(tmp_path):
