@@ -142,3 +142,25 @@ def test_data_root_option_reaches_every_task_data_set():
     children = cfg.train_dataloader.dataset.datasets
     assert children.detection.data_root == children.segmentation.data_root == "/data"
     assert "data_root" not in cfg.train_dataloader.dataset
+
+
+class RankSampler:
+    """Rank 0 of 2: every other index, as mmengine's DefaultSampler shards for DDP."""
+
+    world_size = 2
+
+    def __init__(self, dataset: MultiTaskDataset) -> None:
+        self.dataset = dataset
+
+    def __iter__(self):
+        return iter(range(0, len(self.dataset), 2))
+
+
+def test_epoch_length_comes_from_the_per_rank_share():
+    """10 detection + 5 segmentation items on 2 ranks, batches of 2: a rank holds 5 detection items
+    (2 batches) and 3 segmentation items (1 batch); at 1:1 that is 2 rounds = 4 batches on every rank."""
+    dataset = make(det=10, seg=5)
+    sampler = TaskBatchSampler(RankSampler(dataset), batch_size=2, ratio=dict(detection=1, segmentation=1))
+    assert len(sampler) == 4
+    batches = list(sampler)
+    assert batches == [[0, 2], [10, 12], [4, 6], [10, 12]]
