@@ -164,3 +164,16 @@ def test_epoch_length_comes_from_the_per_rank_share():
     assert len(sampler) == 4
     batches = list(sampler)
     assert batches == [[0, 2], [10, 12], [4, 6], [10, 12]]
+
+
+def test_without_drop_last_the_short_batch_counts():
+    """det 10 + seg 5, batches of 3: det 4 batches (3, 3, 3, 1), seg 2 (3, 2); at 1:1, 4 rounds = 8."""
+    dataset = make(det=10, seg=5)
+    sampler = TaskBatchSampler(
+        DefaultSampler(dataset, shuffle=False),
+        batch_size=3,
+        ratio=dict(detection=1, segmentation=1),
+        drop_last=False,
+    )
+    assert len(sampler) == 8
+    assert [len(batch) for batch in sampler] == [3, 3, 3, 2, 3, 3, 1, 2]

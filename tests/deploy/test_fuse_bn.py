@@ -117,3 +117,30 @@ def test_init_model_deploy_fuses_the_loaded_checkpoint(tmp_path):
     assert not deployed.training and count(deployed, nn.BatchNorm2d) == 0
     with torch.no_grad():
         assert_same_outputs([trained(inputs)], [deployed(inputs)])
+
+
+def test_only_a_conv_directly_followed_by_batchnorm_is_fused(monkeypatch):
+    logged = []
+    monkeypatch.setattr(
+        "visionkit.deploy.fuse_bn.print_log",
+        lambda msg, logger=None, level=logging.INFO: logged.append((msg, level)),
+    )
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 1), nn.ReLU(), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 3), nn.BatchNorm2d(4)
+    )
+    model = randomise_batchnorm(model).eval()
+    inputs = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        expected = model(inputs)
+        fuse_batchnorm(model)
+        torch.testing.assert_close(model(inputs), expected)
+    assert isinstance(model[2], nn.BatchNorm2d) and isinstance(model[4], nn.Identity)
+    assert logged[0] == ("fuse_batchnorm: folded 1 BatchNorm2d into their convs", logging.INFO)
+
+
+def test_training_error_names_the_first_five_modules():
+    model = nn.Sequential(*[ConvNormAct(4, 4, 1) for _ in range(3)])  # 1 + 3 x 4 modules training
+    with pytest.raises(
+        RuntimeError, match=r"but 13 modules are training \(Sequential, 0, 0\.conv, 0\.bn, 0\.act, \.\.\.\)"
+    ):
+        fuse_batchnorm(model)

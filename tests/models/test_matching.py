@@ -49,3 +49,12 @@ def test_negative_threshold_above_positive_is_an_error():
         -1,
         -1,
     ]
+
+
+def test_iou_equal_to_a_threshold_counts_as_reaching_it():
+    """A 10x2.5 box in A0 has IoU exactly 0.25 with A0 and with its copy A4. A0 is forced (the first best
+    anchor); A4 reaches neg_iou 0.25, so it is ignored, not background; at pos_iou 0.25 it is positive."""
+    gt = torch.tensor([[0.0, 0.0, 10.0, 2.5]])
+    anchors = torch.cat([ANCHORS, ANCHORS[:1]])
+    assert match_anchors(gt, anchors, pos_iou=0.5, neg_iou=0.25).tolist() == [0, -1, -1, -1, IGNORE]
+    assert match_anchors(gt, anchors, pos_iou=0.25, neg_iou=0.25).tolist() == [0, -1, -1, -1, 0]

@@ -115,3 +115,15 @@ def test_loss_weights_and_defaults_of_the_module():
         (reference[0].item(), reference[1].item())
     )
     assert reference[0].item() != pytest.approx(expected[0].item())
+
+
+def test_class_zero_positive_keeps_its_label_and_no_positive_gives_no_loss_by_default():
+    """Logits (2, 0, 0) for a class-0 positive: cross-entropy -log(e^2 / (e^2 + 2)), nothing else selected
+    (neg_pos_ratio 0). With no positive and the function's default min_negatives=0, both losses are 0."""
+    logits = torch.zeros(1, 3, 3)
+    logits[0, 0, 0] = 2.0
+    labels = torch.tensor([[0, 2, 2]])
+    loss_cls, _ = ssd_loss(logits, torch.zeros(1, 3, 4), labels, torch.zeros(1, 3, 4), neg_pos_ratio=0)
+    assert loss_cls.item() == pytest.approx(-math.log(math.exp(2) / (math.exp(2) + 2)))
+    loss_cls, loss_bbox = ssd_loss(logits, torch.zeros(1, 3, 4), torch.full((1, 3), 2), torch.zeros(1, 3, 4))
+    assert loss_cls.item() == 0.0 and loss_bbox.item() == 0.0
