@@ -252,7 +252,7 @@ def mutation_run(module: str, tests: list[str], sample: int | None, seed: int, t
         survivors, killed = [], 0
         for number, mutant in enumerate(mutants, 1):
             target.write_text(mutate(source, mutant))
-            survived, seconds = run_tests(workdir, tests, limit)
+            survived, _ = run_tests(workdir, tests, limit)
             killed += not survived
             if survived:
                 survivors.append(mutant)

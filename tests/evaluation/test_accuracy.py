@@ -37,7 +37,9 @@ def test_defaults_are_top1_and_top5_and_k_equal_to_the_classes_counts(monkeypatc
     labels = torch.tensor([0, 0])  # ranks 6 and 1
     assert topk_accuracy(scores, labels) == pytest.approx({1: 50.0, 5: 50.0})
     metric = Accuracy()
-    metric.process({}, [{"pred_score": s, "gt_label": int(label)} for s, label in zip(scores, labels)])
+    metric.process(
+        {}, [{"pred_score": s, "gt_label": int(label)} for s, label in zip(scores, labels, strict=True)]
+    )
     assert metric.compute_metrics(metric.results) == pytest.approx({"top1": 50.0, "top5": 50.0})
     assert logged == []  # nothing skipped, nothing said
     five = Accuracy(topk=(1, 5))

@@ -187,7 +187,9 @@ def test_detections_are_ranked_by_score_as_pycocotools_does(val_set: CocoDetecti
         sample["pred_scores"] = torch.cat([torch.tensor([0.9 - 0.05 * index]), sample["pred_scores"]])
         sample["pred_labels"] = torch.cat([torch.tensor([index % 4]), sample["pred_labels"]])
         cat_ids = val_set.metainfo["cat_ids"]
-        for box, score, label in zip(sample["pred_bboxes"], sample["pred_scores"], sample["pred_labels"]):
+        for box, score, label in zip(
+            sample["pred_bboxes"], sample["pred_scores"], sample["pred_labels"], strict=True
+        ):
             x1, y1, x2, y2 = box.tolist()
             results.append(
                 {

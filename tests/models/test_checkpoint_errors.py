@@ -80,6 +80,6 @@ def test_not_a_state_dict_is_refused(tmp_path, content):
     path = save(tmp_path, content)
     model = Tiny()
     before = model.conv.weight.detach().clone()
-    with pytest.raises(CheckpointMismatchError, match="Expected a state dict, got (list|Tensor|str)"):
+    with pytest.raises(CheckpointMismatchError, match=r"Expected a state dict, got (list|Tensor|str)"):
         load_checkpoint(model, path)
     torch.testing.assert_close(model.conv.weight, before)

@@ -47,11 +47,11 @@ def test_multi_scale_and_flip_average_softmax_of_each_pass(images):
     model = build(dict(scales=(0.5, 1.0), flip=True))
     with torch.no_grad():
         half = F.interpolate(images, size=(20, 40), mode="bilinear", align_corners=False)
+        half_passes = [logits_at_input_size(model, half), logits_at_input_size(model, half.flip(-1)).flip(-1)]
         passes = [
             logits_at_input_size(model, images),
             logits_at_input_size(model, images.flip(-1)).flip(-1),
-            F.interpolate(logits_at_input_size(model, half), size=(40, 80), mode="bilinear"),
-            F.interpolate(logits_at_input_size(model, half.flip(-1)).flip(-1), size=(40, 80), mode="bilinear"),
+            *(F.interpolate(p, size=(40, 80), mode="bilinear") for p in half_passes),
         ]
         got = model.combined_scores(images)
     expected = sum(p.softmax(dim=1) for p in passes) / 4

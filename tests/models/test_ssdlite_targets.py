@@ -94,7 +94,10 @@ def test_loss_is_the_ssd_loss_of_the_hand_targets():
     positive = (labels >= 0) & (labels < NUM_CLASSES)
     num_pos = int(positive.sum())
     assert num_pos >= 2
-    kept = sum(min(3 * int(p.sum()), int((l == NUM_CLASSES).sum())) for p, l in zip(positive, labels))
+    kept = sum(
+        min(3 * int(p.sum()), int((lab == NUM_CLASSES).sum()))
+        for p, lab in zip(positive, labels, strict=True)
+    )
     assert losses["loss_cls"].item() == pytest.approx((num_pos + kept) * math.log(4) / num_pos, rel=1e-5)
     box = torch.nn.functional.smooth_l1_loss(
         targets[positive], torch.zeros_like(targets[positive]), reduction="sum"

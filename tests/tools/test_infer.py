@@ -98,7 +98,7 @@ def test_classification_prints_top_k_with_class_names(tmp_path: Path, astronaut_
 
 
 def test_deploy_folds_batchnorm_and_keeps_the_scores(tmp_path: Path, astronaut_voc: Path) -> None:
-    """--deploy: the same top-k (to float rounding) from a model with trained-like BN, and the fusion logged."""
+    """--deploy: the same top-k (to rounding) from a model with trained-like BN, and the fusion logged."""
     model = calibrate_batchnorm(
         randomise_batchnorm(init_model(str(REPO / "configs/mobilenet_v2_toy.py"))), (96, 96)
     )
