@@ -177,3 +177,11 @@ def test_without_drop_last_the_short_batch_counts():
     )
     assert len(sampler) == 8
     assert [len(batch) for batch in sampler] == [3, 3, 3, 2, 3, 3, 1, 2]
+
+
+def test_batch_size_must_be_positive_and_one_is_allowed():
+    dataset = make(det=3, seg=2)
+    with pytest.raises(ValueError, match="batch_size must be positive, got 0"):
+        TaskBatchSampler(DefaultSampler(dataset), batch_size=0)
+    single = TaskBatchSampler(DefaultSampler(dataset, shuffle=False), batch_size=1)
+    assert sorted(i for batch in single for i in batch) == list(range(5)) and len(single) == 5
