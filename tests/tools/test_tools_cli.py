@@ -64,3 +64,18 @@ def test_training_without_data_stops_with_where_and_how(tmp_path):
     assert result.returncode != 0
     assert str(missing) in result.stderr and "--data-root" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_benchmark_runs_every_candidate_and_refuses_one_round():
+    """A real (tiny) run: both tables list visionkit, its deploy variant and the torchvision twin; speed
+    itself is never asserted."""
+    out = run_tool(
+        "benchmark.py", "configs/mobilenet_v2_toy.py", "--batch", "1", "--rounds", "2", "--warmup", "0",
+        "--deploy", "--threads", "1",
+    ).stdout  # fmt: skip
+    for table in out.split("speed relative to:")[1:]:
+        rows = [line.split()[0] for line in table.splitlines()[3:] if line.strip()]
+        assert rows[:2] == ["visionkit", "visionkit"] and "torchvision" in rows
+    assert out.count("speed relative to:") == 2
+    refused = run_tool("benchmark.py", "configs/mobilenet_v2_toy.py", "--rounds", "1", check=False)
+    assert refused.returncode == 2 and "--rounds must be at least 2" in refused.stderr
