@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from visionkit.models.heads.ssdlite_head import SSDLiteHead
+from visionkit.models.heads.ssdlite_head import SSDLiteHead, multiclass_nms
 from visionkit.structures import DataSample
 
 # A0..A3 as in test_matching: three 10 px cells in the corner and one far away.
@@ -104,3 +104,13 @@ def test_loss_is_the_ssd_loss_of_the_hand_targets():
     )
     assert losses["loss_bbox"].item() == pytest.approx(box.item() / num_pos, rel=1e-5)
     assert box > 0
+
+
+def test_score_at_the_threshold_is_dropped_and_bn_settings_are_tf():
+    """multiclass_nms keeps scores above score_thr only; predictor BN: TF's eps 1e-3, momentum 0.03."""
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0]])
+    scores = torch.tensor([[0.25, 0.0], [0.0, 0.5]])
+    _, kept, labels = multiclass_nms(boxes, scores, score_thr=0.25, nms_pre=10, iou_thr=0.5, max_per_img=10)
+    assert kept.tolist() == [0.5] and labels.tolist() == [1]
+    norm = build_head().cls_convs[0][0].bn
+    assert (norm.eps, norm.momentum) == (1e-3, 0.03)
