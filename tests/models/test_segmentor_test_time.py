@@ -69,3 +69,11 @@ def test_padding_is_cropped_before_resizing_to_the_original_size():
     (result,) = seg_logits_to_samples(logits, [sample], with_logits=True)
     assert result.pred_seg_map.shape == (8, 12) and (result.pred_seg_map == 0).all()
     torch.testing.assert_close(result.seg_logits[:, 0, 0], torch.tensor([1.0, 0.0]))
+
+
+def test_seg_maps_are_padded_bottom_right_to_a_non_square_input():
+    from visionkit.models.heads.seg_head import stack_seg_maps
+
+    sample = DataSample(gt_seg_map=torch.tensor([[1, 2]]))
+    stacked = stack_seg_maps([sample], (3, 5), ignore_index=255)
+    assert stacked.tolist() == [[[1, 2, 255, 255, 255], [255] * 5, [255] * 5]]
