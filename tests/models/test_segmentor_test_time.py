@@ -77,3 +77,27 @@ def test_seg_maps_are_padded_bottom_right_to_a_non_square_input():
     sample = DataSample(gt_seg_map=torch.tensor([[1, 2]]))
     stacked = stack_seg_maps([sample], (3, 5), ignore_index=255)
     assert stacked.tolist() == [[[1, 2, 255, 255, 255], [255] * 5, [255] * 5]]
+
+
+def test_test_cfg_defaults_and_slide_needs_both_sizes():
+    model = build()
+    assert model.test_cfg == dict(
+        mode="whole", crop_size=None, stride=None, scales=(1.0,), flip=False, with_logits=False
+    )
+    for partial in (dict(crop_size=(32, 32)), dict(stride=(16, 16))):
+        with pytest.raises(ValueError, match=r"mode='slide' needs crop_size=\(H, W\) and stride=\(H, W\)"):
+            build(dict(mode="slide", **partial))
+
+
+def test_predict_from_taps_is_the_single_pass_only(images):
+    """What a multi-task model calls: the whole-image pass from computed taps, the same map as predict."""
+    model = build()
+    samples = [DataSample(metainfo=dict(batch_input_shape=(40, 80))) for _ in range(2)]
+    with torch.no_grad():
+        taps = model.backbone(images)
+        from_taps = model.forward_taps(taps, samples, "predict")
+        expected = logits_at_input_size(model, images).argmax(dim=1)
+    for sample, labels in zip(from_taps, expected, strict=True):
+        assert torch.equal(sample.pred_seg_map, labels)
+    with pytest.raises(ValueError, match="needs the whole model"):
+        build(dict(flip=True)).forward_taps(taps, samples, "predict")
