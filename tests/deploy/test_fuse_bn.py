@@ -146,3 +146,16 @@ def test_training_error_names_the_first_five_modules():
         RuntimeError, match=r"but 13 modules are training \(Sequential, 0, 0\.conv, 0\.bn, 0\.act, \.\.\.\)"
     ):
         fuse_batchnorm(model)
+
+
+def test_fusing_twice_changes_nothing_and_five_training_modules_are_all_named():
+    model = randomise_batchnorm(nn.Sequential(ConvNormAct(3, 4, 3), ConvNormAct(4, 4, 1))).eval()
+    inputs = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        expected = model(inputs)
+        fuse_batchnorm(fuse_batchnorm(model))  # the second pass meets ConvNormAct with an Identity norm
+        torch.testing.assert_close(model(inputs), expected)
+    with pytest.raises(
+        RuntimeError, match=r"but 5 modules are training \(Sequential, 0, 0\.conv, 0\.bn, 0\.act\)"
+    ):
+        fuse_batchnorm(nn.Sequential(ConvNormAct(4, 4, 1)))
