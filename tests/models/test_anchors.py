@@ -121,3 +121,11 @@ def test_mmdet_square_sizes_of_every_level():
             w, h = widths_heights(anchors[start : start + 6])
             assert (w[0].item(), h[0].item()) == pytest.approx((low, low), rel=1e-5)
             assert (w[5].item(), h[5].item()) == pytest.approx((math.sqrt(low * high),) * 2, rel=1e-5)
+
+
+def test_generator_defaults_are_tf_settings():
+    """TF ssdlite_mobilenet_v2_coco: scales 0.2 .. 0.95, ratios {1, 2, 1/2, 3, 1/3}, interpolated at 1."""
+    settings = SSDAnchorGenerator().settings
+    assert (settings["min_scale"], settings["max_scale"]) == (0.2, 0.95)
+    assert settings["aspect_ratios"] == pytest.approx((1.0, 2.0, 0.5, 3.0, 1 / 3))
+    assert settings["interpolated_scale_aspect_ratio"] == 1.0

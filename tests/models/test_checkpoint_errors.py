@@ -83,3 +83,11 @@ def test_not_a_state_dict_is_refused(tmp_path, content):
     with pytest.raises(CheckpointMismatchError, match=r"Expected a state dict, got (list|Tensor|str)"):
         load_checkpoint(model, path)
     torch.testing.assert_close(model.conv.weight, before)
+
+
+def test_long_key_lists_show_ten_and_count_the_rest(tmp_path):
+    state = Tiny().state_dict() | {f"stray.{i}": torch.zeros(1) for i in range(12)}
+    with pytest.raises(
+        CheckpointMismatchError, match=r"not in the model \(12\): stray\.0, .*stray\.9 \(\+2 more\)"
+    ):
+        load_checkpoint(Tiny(), save(tmp_path, state))
