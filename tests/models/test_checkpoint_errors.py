@@ -91,3 +91,17 @@ def test_long_key_lists_show_ten_and_count_the_rest(tmp_path):
         CheckpointMismatchError, match=r"not in the model \(12\): stray\.0, .*stray\.9 \(\+2 more\)"
     ):
         load_checkpoint(Tiny(), save(tmp_path, state))
+    state = Tiny().state_dict() | {f"stray.{i}": torch.zeros(1) for i in range(10)}
+    with pytest.raises(CheckpointMismatchError, match=r"not in the model \(10\): stray\.0, .*stray\.9$"):
+        load_checkpoint(Tiny(), save(tmp_path, state))
+
+
+def test_load_state_dict_checked_refuses_missing_keys_by_default():
+    from visionkit.models.checkpoint import load_state_dict_checked
+
+    partial = {k: v for k, v in Tiny().state_dict().items() if k.startswith("conv.")}
+    with pytest.raises(
+        CheckpointMismatchError, match=r"seed does not fit Tiny:\n  missing in the checkpoint \(2\)"
+    ):
+        load_state_dict_checked(Tiny(), partial, "seed")
+    load_state_dict_checked(Tiny(), partial, "seed", allow_missing=True)
