@@ -122,7 +122,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--cfg-options", nargs="+", action=DictAction, default={}, help="override config values"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.rounds < 2:
+        parser.error(f"--rounds must be at least 2 (the tables give a 90th percentile), got {args.rounds}")
+    return args
 
 
 def load_image(path: str | None, shape: tuple[int, int] | None) -> np.ndarray:

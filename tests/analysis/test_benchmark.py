@@ -1,5 +1,7 @@
 """The side-by-side timer calls every model equally often and reports ratios against the reference."""
 
+import pytest
+
 from visionkit.analysis.benchmark import Timing, format_timings, time_side_by_side
 
 
@@ -23,3 +25,8 @@ def test_ratio_and_throughput_by_hand():
     table = format_timings(timings, reference="ref")
     ours_row = next(line for line in table.splitlines() if line.startswith("ours"))
     assert ours_row.endswith("2.00x")
+
+
+def test_one_round_is_refused():
+    with pytest.raises(ValueError, match="rounds >= 2"):
+        time_side_by_side({"a": lambda: None}, batch=1, warmup=0, rounds=1)

@@ -40,8 +40,19 @@ def test_end_to_end_and_model_only_run_on_both(config, task):
         assert (samples[0].pred_bboxes[:, 2] <= 64).all() and (predictions[0]["boxes"][:, 2] <= 64).all()
     if task == "segmentation":
         assert samples[0].pred_seg_map.shape == predictions[0].shape == (48, 64)
-    ours.model_only([IMAGE])()
-    theirs.model_only([IMAGE])()
+    # Model only: the same network on the same preprocessed image, without pre/post-processing.
+    mine, twin = ours.model_only([IMAGE])(), theirs.model_only([IMAGE])()
+    if task == "classification":
+        torch.testing.assert_close(mine.softmax(dim=1)[0], samples[0].pred_score)
+        torch.testing.assert_close(twin.softmax(dim=1).max(dim=1).values[0], predictions[0][0])
+    elif task == "detection":
+        cls_scores, bbox_preds = mine
+        assert len(cls_scores) == len(bbox_preds) == 6 and all(len(level) == 1 for level in cls_scores)
+        assert (
+            len(twin["cls_logits"]) == 1 and twin["cls_logits"].shape[1] == twin["bbox_regression"].shape[1]
+        )
+    else:
+        assert mine.shape[:2] == twin.shape[:2] == (1, model.decode_head.num_classes)
 
 
 def test_unknown_model_type_is_named():

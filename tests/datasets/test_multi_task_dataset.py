@@ -142,3 +142,46 @@ def test_data_root_option_reaches_every_task_data_set():
     children = cfg.train_dataloader.dataset.datasets
     assert children.detection.data_root == children.segmentation.data_root == "/data"
     assert "data_root" not in cfg.train_dataloader.dataset
+
+
+class RankSampler:
+    """Rank 0 of 2: every other index, as mmengine's DefaultSampler shards for DDP."""
+
+    world_size = 2
+
+    def __init__(self, dataset: MultiTaskDataset) -> None:
+        self.dataset = dataset
+
+    def __iter__(self):
+        return iter(range(0, len(self.dataset), 2))
+
+
+def test_epoch_length_comes_from_the_per_rank_share():
+    """10 detection + 5 segmentation items on 2 ranks, batches of 2: a rank holds 5 detection items
+    (2 batches) and 3 segmentation items (1 batch); at 1:1 that is 2 rounds = 4 batches on every rank."""
+    dataset = make(det=10, seg=5)
+    sampler = TaskBatchSampler(RankSampler(dataset), batch_size=2, ratio=dict(detection=1, segmentation=1))
+    assert len(sampler) == 4
+    batches = list(sampler)
+    assert batches == [[0, 2], [10, 12], [4, 6], [10, 12]]
+
+
+def test_without_drop_last_the_short_batch_counts():
+    """det 10 + seg 5, batches of 3: det 4 batches (3, 3, 3, 1), seg 2 (3, 2); at 1:1, 4 rounds = 8."""
+    dataset = make(det=10, seg=5)
+    sampler = TaskBatchSampler(
+        DefaultSampler(dataset, shuffle=False),
+        batch_size=3,
+        ratio=dict(detection=1, segmentation=1),
+        drop_last=False,
+    )
+    assert len(sampler) == 8
+    assert [len(batch) for batch in sampler] == [3, 3, 3, 2, 3, 3, 1, 2]
+
+
+def test_batch_size_must_be_positive_and_one_is_allowed():
+    dataset = make(det=3, seg=2)
+    with pytest.raises(ValueError, match="batch_size must be positive, got 0"):
+        TaskBatchSampler(DefaultSampler(dataset), batch_size=0)
+    single = TaskBatchSampler(DefaultSampler(dataset, shuffle=False), batch_size=1)
+    assert sorted(i for batch in single for i in batch) == list(range(5)) and len(single) == 5

@@ -14,13 +14,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import torch
 from torch import Tensor, nn
 
 from visionkit.apis import init_model
 from visionkit.deploy.onnx_export import export_onnx
 
-from .random_bn import randomise_batchnorm
+from ..bn_statistics import calibrate_batchnorm, randomise_batchnorm
 
 REPO = Path(__file__).resolve().parents[2]
 # config, export input size (H, W), config overrides. Detection: a score threshold that leaves some images
@@ -32,18 +31,6 @@ TOY = {
 }
 _EXPORT_DIR = Path(tempfile.mkdtemp(prefix="visionkit_onnx_"))
 atexit.register(shutil.rmtree, _EXPORT_DIR, ignore_errors=True)
-
-
-def calibrate_batchnorm(model: nn.Module, size: tuple[int, int], seed: int = 0) -> nn.Module:
-    """Set every BatchNorm's running statistics to those of a batch of random normalised images."""
-    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # cumulative average: one batch sets the statistics
-    model.train()
-    with torch.no_grad():
-        model(torch.randn(4, 3, *size, generator=torch.Generator().manual_seed(seed)), mode="tensor")
-    return model.eval()
 
 
 @functools.cache

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 
 import pytest
 import torch
 
-from visionkit.deploy.onnx_export import METADATA_KEY, export_module
+from visionkit.deploy.onnx_export import METADATA_KEY, export_module, export_onnx
+from visionkit.models.heads.seg_head import resize_logits
 from visionkit.models.heads.ssdlite_head import rescale_boxes
 from visionkit.structures import DataSample
 
+from ..bn_statistics import assert_depends_on_input, calibrate_batchnorm, randomise_batchnorm
 from ..tools.run_tool import run_tool
 from .onnx_toy_models import REPO, TOY, assert_same_detections, exported, toy_model
-from .random_bn import randomise_batchnorm
 
 pytest.importorskip("onnxscript")
 ort = pytest.importorskip("onnxruntime")
@@ -124,7 +127,9 @@ def test_export_tool_end_to_end(tmp_path):
     """tools/export.py: checkpoint in, .onnx out, ONNX Runtime vs PyTorch differences printed."""
     from visionkit.apis import init_model
 
-    model = randomise_batchnorm(init_model(str(REPO / TOY["classification"][0])), seed=3)
+    model = calibrate_batchnorm(
+        randomise_batchnorm(init_model(str(REPO / TOY["classification"][0])), seed=3), (96, 96)
+    )
     checkpoint = tmp_path / "epoch_1.pth"
     meta = {"dataset_meta": {"classes": ["circle", "square", "star", "triangle"]}}
     torch.save({"state_dict": model.state_dict(), "meta": meta}, checkpoint)
@@ -140,4 +145,63 @@ def test_export_tool_end_to_end(tmp_path):
     (scores,) = session.run(None, {"images": images.numpy()})
     with torch.no_grad():
         expected = model(model.data_preprocessor({"inputs": list(images)})["inputs"]).softmax(dim=1)
+    assert_depends_on_input(expected[0], expected[1])
     torch.testing.assert_close(torch.from_numpy(scores), expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("task", ["classification", "segmentation"])
+def test_onnx_runtime_matches_the_model_behind_its_own_data_preprocessor(task):
+    """The graph against the PyTorch path a user runs (data preprocessor -> model), not the export wrapper:
+    a normalisation the wrapper gets wrong (a dropped ``/ std``, no channel swap) fails here."""
+    model, size = toy_model(task), TOY[task][1]
+    images = random_images(2, size, seed=2)
+    got, _ = run_both(task, True, images)
+    with torch.no_grad():
+        outputs = model(model.data_preprocessor({"inputs": list(images)})["inputs"], mode="tensor")
+    expected = outputs.softmax(dim=1) if task == "classification" else resize_logits(outputs, size)
+    assert_depends_on_input(expected[0], expected[1])
+    torch.testing.assert_close(got[0], expected, atol=1e-3 * float(expected.abs().max()), rtol=1e-3)
+
+
+def test_export_refuses_a_graph_whose_dynamic_axis_was_fixed(tmp_path, monkeypatch):
+    """An exporter fallback that fixes the batch axis (what a ``len(tensor)`` causes) is an error, not a
+    graph that fails at another batch size."""
+    real_export = torch.onnx.export
+
+    def fixed_export(*args, **kwargs):
+        return real_export(*args, **{**kwargs, "dynamic_shapes": None})
+
+    monkeypatch.setattr(torch.onnx, "export", fixed_export)
+    with pytest.raises(
+        RuntimeError, match=r"fixed the \['batch'\] axes .* ImageClassifier.*docs/deployment.md"
+    ):
+        export_onnx(toy_model("classification"), tmp_path / "fixed.onnx", TOY["classification"][1])
+    assert not (tmp_path / "fixed.onnx").exists()
+
+
+def _export_tool():
+    spec = importlib.util.spec_from_file_location("export_tool", REPO / "tools" / "export.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_export_tool_exits_non_zero_above_atol(tmp_path, monkeypatch):
+    from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
+
+    checkpoint = tmp_path / "model.pth"
+    torch.save({"state_dict": toy_model("classification").state_dict()}, checkpoint)
+    real_run = OnnxRuntimeModel.run
+    monkeypatch.setattr(
+        OnnxRuntimeModel, "run", lambda self, images: {k: v + 0.01 for k, v in real_run(self, images).items()}
+    )
+    args = [TOY["classification"][0], str(checkpoint), "--format", "onnx"]
+    with pytest.raises(SystemExit, match=r"differ beyond the limit in \['scores'\]"):
+        _export_tool().main([*args, "--atol", "0.005"])
+
+
+def test_export_tool_without_the_deploy_extra_says_what_to_install(monkeypatch):
+    tool = _export_tool()
+    monkeypatch.setattr(tool, "find_spec", lambda name: None if name == "onnxruntime" else object())
+    with pytest.raises(SystemExit, match=re.escape('needs onnxruntime: pip install -e ".[deploy]"')):
+        tool.main(["config.py", "model.pth"])

@@ -1,16 +1,21 @@
 """CocoMetric through the real data path: toy COCO -> pipeline -> predictions -> COCOeval."""
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 
 from visionkit.datasets import CocoDetection
 from visionkit.datasets.toy_data import make_coco_detection_set
 from visionkit.datasets.transforms import Albumentations, LoadImage, PackInputs
 from visionkit.evaluation import CocoMetric
+from visionkit.evaluation.coco_metric import STAT_NAMES
 
 VAL = dict(ann_file="annotations/instances_val2017.json", data_prefix=dict(img="val2017/"), test_mode=True)
 
@@ -63,7 +68,8 @@ def test_perfect_prediction_gives_ap_one(val_set: CocoDetection, logged: list) -
     for name in ("bbox_mAP", "bbox_mAP_50", "bbox_mAP_75", "AR@100"):
         assert metrics[f"coco/{name}"] == pytest.approx(1.0), name
     assert len(metrics) == 12
-    assert all(-1 <= v <= 1 for v in metrics.values())
+    expected = pycocotools_stats(val_set.ann_file, ground_truth_results(val_set.ann_file))
+    assert [metrics[f"coco/{name}"] for name in STAT_NAMES] == pytest.approx(expected)
     summary = logged[0][0]
     assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000" in summary
     assert len(summary.strip().splitlines()) == 12
@@ -93,11 +99,21 @@ def test_no_detections_give_zero_and_warning(val_set: CocoDetection, logged: lis
 
 
 def test_classwise_table(val_set: CocoDetection, logged: list) -> None:
-    evaluate(CocoMetric(classwise=True), val_set, predicted_samples(val_set))
-    table = logged[-1][0]
-    assert "AP50" in table and "AP75" in table
-    for name in val_set.metainfo["classes"]:
-        assert name in table
+    """Class 0 predicted exactly; class 2 at IoU 0.77, the others at IoU 0.52. Of the 10 thresholds
+    0.50:0.05:0.95, IoU 0.77 passes 6 (AP 0.6, AP50 1, AP75 1) and IoU 0.52 passes 1 (AP 0.1, AP50 1,
+    AP75 0). Rows in class order, columns AP / AP50 / AP75."""
+    exact, loose, close = (predicted_samples(val_set, shrink=s) for s in (1.0, 0.52**0.5, 0.77**0.5))
+    for sample, exact_sample, close_sample in zip(loose, exact, close, strict=True):
+        for label, source in ((0, exact_sample), (2, close_sample)):
+            chosen = sample["pred_labels"] == label
+            sample["pred_bboxes"][chosen] = source["pred_bboxes"][chosen]
+    evaluate(CocoMetric(classwise=True), val_set, loose)
+    lines = logged[-1][0].strip().splitlines()
+    assert lines[0].split() == ["class", "AP", "AP50", "AP75"]
+    assert [line.split()[0] for line in lines[1:]] == list(val_set.metainfo["classes"])
+    rows = [line.split()[1:] for line in lines[1:]]
+    assert rows[0] == ["1.000", "1.000", "1.000"] and rows[2] == ["0.600", "1.000", "1.000"]
+    assert rows[1] == rows[3] == ["0.100", "1.000", "0.000"]
 
 
 def test_ap50_only_mode(val_set: CocoDetection, logged: list) -> None:
@@ -129,3 +145,69 @@ def test_errors(val_set: CocoDetection, logged: list) -> None:
     samples[0]["img_id"] = 10**9
     with pytest.raises(ValueError, match="not in the ground truth"):
         evaluate(CocoMetric(), val_set, samples)
+    samples = predicted_samples(val_set)[:1]
+    samples[0]["pred_labels"][0] = 4  # 4 categories: labels 0..3
+    with pytest.raises(ValueError, match=r"Predicted labels must lie in 0\.\.3, got \d\.\.4"):
+        evaluate(CocoMetric(), val_set, samples)
+
+
+def ground_truth_results(ann_file: str) -> list[dict]:
+    """The ground truth written as COCO results by hand (score 1), straight from the JSON."""
+    annotations = json.loads(Path(ann_file).read_text())["annotations"]
+    return [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+        for a in annotations
+        if not a["iscrowd"]
+    ]
+
+
+def pycocotools_stats(ann_file: str, results: list[dict], img_ids: list[int] | None = None) -> list[float]:
+    """COCOeval's 12 stats, computed by pycocotools alone (the reference)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO(ann_file)
+        coco_eval = COCOeval(coco_gt, coco_gt.loadRes(results), iouType="bbox")
+        if img_ids is not None:
+            coco_eval.params.imgIds = img_ids
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+    return list(coco_eval.stats)
+
+
+def test_detections_are_ranked_by_score_as_pycocotools_does(val_set: CocoDetection, logged: list) -> None:
+    """Scores that differ, with a confident false positive per image: the AP depends on the ranking
+    (a metric that wrote -score or a constant score gives another number)."""
+    samples = predicted_samples(val_set)
+    results = []
+    for index, sample in enumerate(samples):
+        count = len(sample["pred_scores"])
+        sample["pred_scores"] = torch.linspace(0.8, 0.3, count) if count else sample["pred_scores"]
+        false_positive = torch.tensor([[0.0, 0.0, 9.0, 7.0]])  # a corner box no ground truth overlaps
+        sample["pred_bboxes"] = torch.cat([false_positive, sample["pred_bboxes"]])
+        sample["pred_scores"] = torch.cat([torch.tensor([0.9 - 0.05 * index]), sample["pred_scores"]])
+        sample["pred_labels"] = torch.cat([torch.tensor([index % 4]), sample["pred_labels"]])
+        cat_ids = val_set.metainfo["cat_ids"]
+        for box, score, label in zip(
+            sample["pred_bboxes"], sample["pred_scores"], sample["pred_labels"], strict=True
+        ):
+            x1, y1, x2, y2 = box.tolist()
+            results.append(
+                {
+                    "image_id": sample["img_id"],
+                    "category_id": cat_ids[int(label)],
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "score": float(score),
+                }
+            )
+    metrics = evaluate(CocoMetric(), val_set, samples)
+    expected = pycocotools_stats(val_set.ann_file, results)
+    assert 0.3 < expected[0] < 0.99  # the false positives cost AP: the ranking matters
+    assert [metrics[f"coco/{name}"] for name in STAT_NAMES] == pytest.approx(expected)
+
+
+def test_only_processed_images_are_evaluated(val_set: CocoDetection, logged: list) -> None:
+    """Perfect predictions for half the images: AP 1 on those, not the misses of the images never seen."""
+    samples = predicted_samples(val_set)[::2]
+    assert sum(len(s["gt_labels"]) for s in predicted_samples(val_set)[1::2]) > 0
+    metrics = evaluate(CocoMetric(), val_set, samples)
+    assert metrics["coco/bbox_mAP"] == pytest.approx(1.0) and metrics["coco/AR@100"] == pytest.approx(1.0)

@@ -90,3 +90,18 @@ def test_metric_shape_mismatch_names_the_image() -> None:
     metric = IoUMetric(num_classes=2)
     with pytest.raises(ValueError, match=r"x\.jpg.*original size"):
         metric.process({}, [_sample(torch.zeros(2, 2), torch.zeros(3, 3))])
+
+
+def test_class_count_errors() -> None:
+    metric = IoUMetric(num_classes=3)
+    metric.dataset_meta = {"classes": ("background", "cat")}
+    metric.process({}, [{"pred_seg_map": torch.zeros(2, 2), "gt_seg_map": torch.zeros(2, 2)}])
+    with pytest.raises(ValueError, match=r"num_classes=3 but the dataset has 2 classes"):
+        metric.compute_metrics(metric.results)
+    with pytest.raises(
+        ValueError, match=r"IoUMetric needs num_classes or a dataset whose metainfo has 'classes'"
+    ):
+        IoUMetric().process({}, [{"pred_seg_map": torch.zeros(2, 2), "gt_seg_map": torch.zeros(2, 2)}])
+    named = IoUMetric(num_classes=2)
+    named.process({}, [{"pred_seg_map": torch.tensor([[0, 1]]), "gt_seg_map": torch.tensor([[0, 1]])}])
+    assert named.compute_metrics(named.results)["mIoU"] == 100.0

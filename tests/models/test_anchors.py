@@ -104,3 +104,28 @@ def test_generator_rejects_settings_of_the_other_style():
         SSDAnchorGenerator(style="torchvision")
     with pytest.raises(ValueError, match="6 levels but got 2"):
         SSDAnchorGenerator()((320, 320), FEATURE_SIZES[:2])
+
+
+def test_mmdet_square_sizes_of_every_level():
+    """mmdet's min sizes (48, 100, 150, 202, 253, 304) and max sizes (100, 150, 202, 253, 304, 320): the
+    first anchor of each level is min x min, the sixth sqrt(min * max) square; also through the generator."""
+    mins, maxs = (48, 100, 150, 202, 253, 304), (100, 150, 202, 253, 304, 320)
+    for anchors in (
+        mmdet_ssd_anchors(FEATURE_SIZES)[0],
+        SSDAnchorGenerator(style="mmdet")((320, 320), FEATURE_SIZES)[0],
+    ):
+        starts = [0]
+        for h, w in FEATURE_SIZES[:-1]:
+            starts.append(starts[-1] + 6 * h * w)
+        for start, low, high in zip(starts, mins, maxs, strict=True):
+            w, h = widths_heights(anchors[start : start + 6])
+            assert (w[0].item(), h[0].item()) == pytest.approx((low, low), rel=1e-5)
+            assert (w[5].item(), h[5].item()) == pytest.approx((math.sqrt(low * high),) * 2, rel=1e-5)
+
+
+def test_generator_defaults_are_tf_settings():
+    """TF ssdlite_mobilenet_v2_coco: scales 0.2 .. 0.95, ratios {1, 2, 1/2, 3, 1/3}, interpolated at 1."""
+    settings = SSDAnchorGenerator().settings
+    assert (settings["min_scale"], settings["max_scale"]) == (0.2, 0.95)
+    assert settings["aspect_ratios"] == pytest.approx((1.0, 2.0, 0.5, 3.0, 1 / 3))
+    assert settings["interpolated_scale_aspect_ratio"] == 1.0

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from tests.deploy.random_bn import randomise_batchnorm
+from tests.bn_statistics import randomise_batchnorm
 from visionkit.deploy import fuse_batchnorm
 from visionkit.models import MobileNetV2
 from visionkit.models.layers import InvertedResidual

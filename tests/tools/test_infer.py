@@ -12,6 +12,7 @@ from skimage import data as skimage_data
 from visionkit.apis import init_model
 from visionkit.datasets.voc_palette import voc_palette
 
+from ..bn_statistics import calibrate_batchnorm, randomise_batchnorm
 from .run_tool import REPO, run_tool
 
 
@@ -94,3 +95,34 @@ def test_classification_prints_top_k_with_class_names(tmp_path: Path, astronaut_
     top = record["classification"]
     assert len(top) == 2 and top[0]["score"] >= top[1]["score"]
     assert f"{top[0]['label']} {top[0]['score']:.3f}" in result.stdout
+
+
+def test_deploy_folds_batchnorm_and_keeps_the_scores(tmp_path: Path, astronaut_voc: Path) -> None:
+    """--deploy: the same top-k (to rounding) from a model with trained-like BN, and the fusion logged."""
+    model = calibrate_batchnorm(
+        randomise_batchnorm(init_model(str(REPO / "configs/mobilenet_v2_toy.py"))), (96, 96)
+    )
+    checkpoint = tmp_path / "cls.pth"
+    torch.save({"state_dict": model.state_dict(), "meta": {}}, checkpoint)
+    folder = astronaut_voc / "JPEGImages"
+    tops = []
+    for extra in ([], ["--deploy"]):
+        out = tmp_path / f"out{len(extra)}"
+        result = run_tool(
+            "infer.py", "configs/mobilenet_v2_toy.py", str(checkpoint), str(folder), "--out-dir", str(out),
+            "--topk", "4", *extra,
+        )  # fmt: skip
+        assert ("folded 52 BatchNorm2d" in result.stdout + result.stderr) == bool(extra)
+        [record] = json.loads((out / "predictions.json").read_text())
+        tops.append({item["label"]: item["score"] for item in record["classification"]})
+    assert max(tops[0].values()) - min(tops[0].values()) > 0.01  # the scores are not all equal
+    assert tops[1].keys() == tops[0].keys()
+    assert all(abs(tops[1][label] - score) < 1e-4 for label, score in tops[0].items())
+
+
+def test_prepare_image_refuses_arrays_that_are_not_uint8_rgb() -> None:
+    from visionkit.apis.inference import prepare_image
+
+    for array in (np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.uint8), np.zeros((8, 8, 4), np.uint8)):
+        with pytest.raises(ValueError, match=r"image arrays must be \(H, W, 3\) uint8 RGB, got"):
+            prepare_image(array, [])

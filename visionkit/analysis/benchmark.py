@@ -28,8 +28,11 @@ def time_side_by_side(
     """Time each callable (one call = one batch of ``batch`` images) in interleaved rounds.
 
     Interleaving (a, b, a, b, ...) exposes every candidate to the same machine state (clock, cache,
-    other load), so their ratio holds even when the absolute numbers drift.
+    other load), so their ratio holds even when the absolute numbers drift. ``rounds`` must be at least
+    2 (a 90th percentile needs two times).
     """
+    if rounds < 2:
+        raise ValueError(f"time_side_by_side needs rounds >= 2 for its 90th percentile, got {rounds}")
     for _ in range(warmup):
         for run in runs.values():
             run()

@@ -57,7 +57,7 @@ def fuse_batchnorm(model: nn.Module) -> nn.Module:
         for conv_name, bn_name in list(_conv_bn_pairs(parent)):
             conv, bn = getattr(parent, conv_name), getattr(parent, bn_name)
             setattr(parent, conv_name, fuse_conv_bn_eval(conv, bn))
-            setattr(parent, bn_name, nn.Identity())
+            setattr(parent, bn_name, nn.Identity().eval())  # as the rest of the model: a second pass works
             fused += 1
     print_log(f"fuse_batchnorm: folded {fused} BatchNorm2d into their convs", logger="current")
     left = [name for name, module in model.named_modules() if isinstance(module, nn.BatchNorm2d)]
