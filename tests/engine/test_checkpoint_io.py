@@ -121,10 +121,13 @@ def test_load_from_is_strict_by_default(trained, tmp_path, in_config):
 def test_partial_load_from_loads_what_fits_and_lists_the_rest(trained, tmp_path, capsys):
     path = tmp_path / "three_classes.pth"
     state = _other_head_checkpoint(trained, path)
+    del state["backbone.stem.bn.bias"]  # and one key the checkpoint lacks
+    torch.save({"state_dict": state, "meta": {}}, path)
     runner = Runner.from_cfg(
         tiny_cfg(tmp_path, tmp_path / "work", load_from=str(path), load_from_strict=False)
     )
     fc_before = runner.model.head.fc.weight.detach().clone()
+    bias_before = runner.model.backbone.stem.bn.bias.detach().clone()
     runner.load_or_resume()
     model = runner.model.state_dict()
     assert torch.equal(model["backbone.stem.conv.weight"], state["backbone.stem.conv.weight"])
@@ -132,3 +135,5 @@ def test_partial_load_from_loads_what_fits_and_lists_the_rest(trained, tmp_path,
     log = capsys.readouterr().out
     assert "shape mismatch (kept their initialisation) (2): head.fc.weight (3, 1280) vs (4, 1280)" in log
     assert "not in the model (ignored) (1): extra.weight" in log
+    assert "missing in the checkpoint (kept their initialisation) (1): backbone.stem.bn.bias" in log
+    assert torch.equal(model["backbone.stem.bn.bias"], bias_before)

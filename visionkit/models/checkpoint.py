@@ -224,7 +224,7 @@ def load_state_dict_partial(model: nn.Module, state_dict: dict[str, torch.Tensor
     fitting = {k: v for k, v in state_dict.items() if k not in mismatched}
     result = model.load_state_dict(fitting, strict=False)
     skipped = {
-        "missing": list(result.missing_keys),
+        "missing": [k for k in result.missing_keys if k not in mismatched],  # mismatches are listed below
         "unexpected": list(result.unexpected_keys),
         "shape_mismatch": [f"{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}" for k in mismatched],
     }
