@@ -60,6 +60,12 @@ TESTS: dict[str, list[str]] = {
     "visionkit/models/checkpoint.py": [
         "tests/models/test_checkpoint_errors.py",
         "tests/models/test_torchvision_checkpoint.py",
+        "tests/models/test_checkpoint_unpickler.py",
+        "tests/engine/test_checkpoint_io.py",
+    ],
+    "visionkit/models/checkpoint_unpickler.py": [
+        "tests/models/test_checkpoint_unpickler.py",
+        "tests/models/test_checkpoint_unpickler_attacks.py",
     ],
     # Slow to mutate (each run exports ONNX graphs or trains): run with --sample and time to spare.
     "visionkit/deploy/onnx_export.py": ["tests/deploy/test_onnx_export.py"],

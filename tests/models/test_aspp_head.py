@@ -45,7 +45,7 @@ def test_dilation_replaces_stride(output_stride: int, expected: list[tuple[int, 
 
 
 def test_aspp_branches_follow_dilations() -> None:
-    full = ASPPHead(320, 21, dilations=(6, 12, 18))
+    full = ASPPHead(320, 21)  # DeepLabv3's rates at output stride 16 are the default
     atrous = [b[0] for b in full.branches[1:4]]
     assert [c.dilation for c in atrous] == [(6, 6), (12, 12), (18, 18)]
     assert [c.padding for c in atrous] == [(6, 6), (12, 12), (18, 18)]

@@ -125,3 +125,17 @@ def test_a_legacy_tar_checkpoint_is_refused(tmp_path):
         tar.addfile(link)
     with pytest.raises(CheckpointReadError, match=r"old\.pth' was not loaded: it is in the \.tar format"):
         read_checkpoint(str(path))
+
+
+def test_an_ordered_dict_takes_no_attribute_but_a_state_dicts_metadata(tmp_path):
+    """BUILD on an OrderedDict may set ``_metadata`` (what torch's state dicts carry) and nothing beside
+    it: an extra attribute, here one shadowing ``update``, is refused."""
+    ops = PickleAssembler()
+    ops.glob("collections", "OrderedDict")
+    ops.code += pickle.EMPTY_TUPLE + pickle.REDUCE
+    ops.code += pickle.EMPTY_DICT + pickle_string("_metadata") + pickle.EMPTY_DICT + pickle.SETITEM
+    ops.code += pickle_string("update") + pickle.BININT1 + b"\x02" + pickle.SETITEM
+    ops.code += pickle.BUILD + pickle.STOP
+    path = save_raw_pickle(tmp_path / "attrs.pth", bytes(ops.code))
+    with pytest.raises(UnsafeCheckpointError, match=r"attrs\.pth.*OrderedDict attributes"):
+        read_checkpoint(str(path))

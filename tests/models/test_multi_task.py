@@ -217,3 +217,30 @@ def test_seeding_from_a_checkpoint_of_other_heads_fails(tmp_path):
         model.load_task_checkpoint("detection", str(path))
     with pytest.raises(KeyError, match="No task 'keypoints'"):
         model.load_task_checkpoint("keypoints", str(path))
+
+
+def test_only_the_first_seeded_task_sets_the_shared_backbone(tmp_path):
+    """Seeds differ in their backbones: the first task in config order (detection) sets it, later ones
+    only their heads (docs/multitask.md)."""
+    torch.manual_seed(4)
+    detector = single(DETECTION, DET_TAPS)
+    classifier = single(CLASSIFICATION, CLS_TAPS)  # its own random backbone
+    paths = {}
+    for name, single_model in [("detection", detector), ("classification", classifier)]:
+        paths[name] = str(tmp_path / f"{name}.pth")
+        torch.save({"state_dict": single_model.state_dict(), "meta": {}}, paths[name])
+    model = build_multi(**paths)
+    model.init_weights()
+    key = "stem.conv.weight"
+    assert not torch.equal(detector.backbone.state_dict()[key], classifier.backbone.state_dict()[key])
+    torch.testing.assert_close(
+        model.backbone.state_dict()[key], detector.backbone.state_dict()[key], rtol=0, atol=0
+    )
+    head = {k: v for k, v in classifier.state_dict().items() if not k.startswith("backbone.")}
+    for k, v in head.items():
+        torch.testing.assert_close(model.tasks["classification"].state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_loss_weights_given_at_construction_cover_the_unnamed_tasks_with_one():
+    model = build_multi(loss_weights=dict(detection=2.0, segmentation=0.5))
+    assert model.loss_weights == dict(detection=2.0, segmentation=0.5, classification=1.0)
