@@ -109,12 +109,17 @@ def test_tools_exit_with_the_refusal(hostile, tool, tmp_path):
     _refused(str(exit_info.value.code), path, refused)
 
 
+def _train_argv(data_root, tmp_path, *args: str) -> list[str]:
+    """tools/train.py's arguments for the tiny config on the generated data, then ``args``."""
+    return [CONFIG, "--work-dir", str(tmp_path / "work"), "--data-root", str(data_root), *args]
+
+
 @pytest.mark.parametrize("how", ["resume", "load_from"])
 def test_train_resume_and_load_from(hostile, how, data_root, tmp_path):
     path, _, refused = hostile
     load = ["--resume", str(path)] if how == "resume" else []
     options = {} if how == "resume" else {"load_from": str(path)}
-    argv = [CONFIG, "--work-dir", str(tmp_path / "work"), "--data-root", str(data_root), *load]
+    argv = _train_argv(data_root, tmp_path, *load)
     with pytest.raises(SystemExit) as exit_info:
         load_tool("train").main(argv + cli_options(**options))
     _refused(str(exit_info.value.code), path, refused)
@@ -126,15 +131,7 @@ def test_resume_never_executes_the_saved_config(data_root, tmp_path):
     cfg = tiny_cfg(data_root, tmp_path / "work")
     state_dict = init_model(cfg).state_dict()
     path = config_string_payload(tmp_path / "epoch_1.pth", marker, state_dict, epoch=1)
-    argv = [
-        CONFIG,
-        "--work-dir",
-        str(tmp_path / "work"),
-        "--data-root",
-        str(data_root),
-        "--resume",
-        str(path),
-    ]
+    argv = _train_argv(data_root, tmp_path, "--resume", str(path))
     load_tool("train").main(argv + cli_options())
     assert not marker.exists()
     assert (tmp_path / "work" / "epoch_2.pth").is_file()  # resumed at epoch 1, trained epoch 2
@@ -143,15 +140,7 @@ def test_resume_never_executes_the_saved_config(data_root, tmp_path):
 def test_resuming_from_a_bare_state_dict_names_the_file(data_root, tmp_path):
     path = tmp_path / "weights.pth"
     torch.save(init_model(tiny_cfg(data_root, tmp_path / "work")).state_dict(), path)
-    argv = [
-        CONFIG,
-        "--work-dir",
-        str(tmp_path / "work"),
-        "--data-root",
-        str(data_root),
-        "--resume",
-        str(path),
-    ]
+    argv = _train_argv(data_root, tmp_path, "--resume", str(path))
     with pytest.raises(
         SystemExit, match=r"weights\.pth' cannot be resumed: it has no 'meta'.*load_from=PATH"
     ):
