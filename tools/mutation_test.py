@@ -1,6 +1,6 @@
 """Mutation testing: plant small bugs in a core module one at a time and check that its fast tests fail.
 
-    python tools/mutation_test.py visionkit/models/detection/box_coder.py [--tests tests/...]
+    python tools/mutation_test.py visionkit/models/box_ops/box_coder.py [--tests tests/...]
         [--sample N] [--seed 0] [--timeout S] [--list]
     python tools/mutation_test.py --all [--sample N]
 
@@ -33,9 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Core module -> its fast tests (no @slow), the ones a developer runs after touching the module.
 TESTS: dict[str, list[str]] = {
-    "visionkit/models/detection/box_coder.py": ["tests/models/test_box_coder.py"],
-    "visionkit/models/detection/anchors.py": ["tests/models/test_anchors.py"],
-    "visionkit/models/detection/matching.py": [
+    "visionkit/models/box_ops/box_coder.py": ["tests/models/test_box_coder.py"],
+    "visionkit/models/box_ops/anchors.py": ["tests/models/test_anchors.py"],
+    "visionkit/models/box_ops/matching.py": [
         "tests/models/test_matching.py",
         "tests/models/test_ssdlite_targets.py",
     ],

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from visionkit.models.detection import SSDAnchorGenerator, mmdet_ssd_anchors, tf_box_specs, tf_ssd_anchors
+from visionkit.models.box_ops import SSDAnchorGenerator, mmdet_ssd_anchors, tf_box_specs, tf_ssd_anchors
 from visionkit.registry import TASK_UTILS
 
 FEATURE_SIZES = [(20, 20), (10, 10), (5, 5), (3, 3), (2, 2), (1, 1)]

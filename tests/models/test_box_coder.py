@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from visionkit.models.detection import decode_boxes, encode_boxes
+from visionkit.models.box_ops import decode_boxes, encode_boxes
 
 
 def test_encode_by_hand():

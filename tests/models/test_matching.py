@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from visionkit.models.detection import BACKGROUND, IGNORE, match_anchors
+from visionkit.models.box_ops import BACKGROUND, IGNORE, match_anchors
 
 ANCHORS = torch.tensor(
     [[0.0, 0.0, 10.0, 10.0], [10.0, 0.0, 20.0, 10.0], [0.0, 10.0, 10.0, 20.0], [50.0, 50.0, 60.0, 60.0]]

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..models.detection import decode_boxes
+from ..models.box_ops import decode_boxes
 from ..models.heads.ssdlite_head import flatten_levels
 from ..models.tasks import ImageClassifier, Segmentor, SSDDetector
 from .onnx_nms import ONNX_TRANSLATIONS, multiclass_nms_mask

@@ -8,7 +8,7 @@ from .checkpoint import (
     load_checkpoint,
     read_checkpoint,
 )
-from .detection import SSDAnchorGenerator
+from .box_ops import SSDAnchorGenerator
 from .heads import ASPPHead, ClassifierHead, FCNHead, SSDLiteHead
 from .losses import SSDLoss
 from .necks import SSDLiteExtraLayers

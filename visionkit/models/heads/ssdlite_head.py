@@ -16,7 +16,7 @@ from torchvision.ops import batched_nms
 
 from ...registry import MODELS, TASK_UTILS
 from ...structures import DataSample
-from ..detection import IGNORE, SSDAnchorGenerator, decode_boxes, encode_boxes, match_anchors
+from ..box_ops import IGNORE, SSDAnchorGenerator, decode_boxes, encode_boxes, match_anchors
 from ..layers import ConvNormAct
 from ..losses import SSDLoss
 

@@ -1,4 +1,4 @@
-"""Detection geometry: anchors, box coding and matching, as pure functions over tensors."""
+"""Box operations: anchors, box coding and matching, as pure functions over tensors."""
 
 from .anchors import SSDAnchorGenerator, mmdet_box_sizes, mmdet_ssd_anchors, tf_box_specs, tf_ssd_anchors
 from .box_coder import decode_boxes, encode_boxes
