@@ -1,6 +1,7 @@
 """Models: backbones, heads and the task models that wire them."""
 
 from .backbones import MobileNetV2
+from .box_ops import SSDAnchorGenerator
 from .checkpoint import (
     CheckpointMismatchError,
     CheckpointReadError,
@@ -8,7 +9,6 @@ from .checkpoint import (
     load_checkpoint,
     read_checkpoint,
 )
-from .box_ops import SSDAnchorGenerator
 from .heads import ASPPHead, ClassifierHead, FCNHead, SSDLiteHead
 from .losses import SSDLoss
 from .necks import SSDLiteExtraLayers
