@@ -28,6 +28,7 @@ with stride 1, and the rate is multiplied by its stride for the blocks after it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import NamedTuple
 
 from mmengine.model import BaseModule
@@ -36,6 +37,7 @@ from torch import Tensor, nn
 from ...registry import MODELS
 from ..checkpoint import load_checkpoint
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
+from .mmdet_mobilenet_v2_keys import convert_mmdet_backbone_keys
 from .torchvision_mobilenet_v2_keys import convert_torchvision_backbone_keys
 
 # (expansion t, output channels c, repeats n, first stride s): paper Table 2.
@@ -70,7 +72,7 @@ class MobileNetV2(BaseModule):
             stages; 8 everything including ``layer19``. Frozen parts keep BN in eval mode.
         norm_eval: keep every BatchNorm in eval mode while training (statistics and affine frozen
             in place only for the running stats; affine still trains unless frozen).
-        init_cfg: ``dict(type='Pretrained', checkpoint=...)`` loads a visionkit or torchvision
+        init_cfg: ``dict(type='Pretrained', checkpoint=...)`` loads a visionkit, torchvision or mmdetection
             checkpoint (path, URL or ``torchvision://mobilenet_v2``); otherwise torchvision's init.
         memory_efficient_splits: k > 1 computes every inverted residual in k slices of its expansion at
             inference (paper section 5.1; see :class:`InvertedResidual`); 0 is off. The paper's k = 2..5
@@ -137,6 +139,8 @@ class MobileNetV2(BaseModule):
         if self._deepest_layer == FINAL_LAYER:
             self.final_conv = ConvNormAct(in_channels, final_channels, 1, **norm)
         self._register_load_state_dict_pre_hook(convert_torchvision_backbone_keys)
+        repeats = [n for _, _, n, _ in ARCH]
+        self._register_load_state_dict_pre_hook(partial(convert_mmdet_backbone_keys, stage_repeats=repeats))
         self._register_load_state_dict_pre_hook(self._skip_absent_final_conv)
         self._freeze_stages()
         self.set_memory_efficient_splits(memory_efficient_splits)

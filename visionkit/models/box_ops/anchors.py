@@ -9,9 +9,9 @@ Two published settings (DESIGN.md section 2):
   height) plus ``(sqrt(s_k * s_k+1), 1)`` with ``s_6 = 1``; the lowest level has only three: ``(0.1, 1)``,
   ``(s_0, 2)``, ``(s_0, 1/2)``. Centres ``((j + 0.5) / W_k, (i + 0.5) / H_k)`` relative to the input.
 - ``'mmdet'``: mmdetection 3.x ``SSDAnchorGenerator`` as in ``ssdlite_mobilenetv2-scratch_8xb24-600e_coco``.
-  Sizes are absolute pixels; per location: ``min`` with height / width ratios ``1, 1/r, r`` for each
-  ``r`` in ``ratios`` (``1, 1/2, 2, 1/3, 3``), then ``sqrt(min * max)`` square, in that order (mmdet 2.x put
-  the ``sqrt(min * max)`` box second). Centres ``(j * stride + stride / 2, i * stride + stride / 2)``
+  Sizes are absolute pixels; per location: the ``min`` square, the ``sqrt(min * max)`` square, then ``min``
+  with height / width ratios ``1/r, r`` for each ``r`` in ``ratios`` (``1/2, 2, 1/3, 3``): mmdet's
+  ``gen_base_anchors`` moves the larger square to second place (``indices.insert(1, ...)``). Centres ``(j * stride + stride / 2, i * stride + stride / 2)``
   pixels, so for stride 107 on a 3x3 map they are 53.5, 160.5, 267.5, not ``(i + 0.5) * 320 / 3``.
 
 Ordering (both settings, the order the head's outputs are flattened in): level by level; within a level
@@ -77,7 +77,7 @@ def mmdet_box_sizes(
         for r in level_ratios:
             height_ratios += [1.0 / r, float(r)]
         level = [(min_size / math.sqrt(h), min_size * math.sqrt(h)) for h in height_ratios]
-        level.append((math.sqrt(min_size * max_size),) * 2)
+        level.insert(1, (math.sqrt(min_size * max_size),) * 2)
         sizes.append(level)
     return sizes
 

@@ -36,15 +36,19 @@ def decode_boxes(
     anchors: Tensor,
     stds: Sequence[float] = (0.1, 0.1, 0.2, 0.2),
     max_log_ratio: float = MAX_LOG_RATIO,
+    clamp_shrink: bool = False,
 ) -> Tensor:
     """Inverse of :func:`encode_boxes`: deltas (..., 4), anchors (..., 4) xyxy -> boxes (..., 4) xyxy.
 
-    ``dw`` and ``dh`` are clamped to ``max_log_ratio`` first, so no box grows beyond 1000/16 x its anchor.
+    ``dw`` and ``dh`` are clamped to ``max_log_ratio`` first, so no box grows beyond 1000/16 x its anchor
+    (torchvision); ``clamp_shrink`` also clamps them to ``-max_log_ratio``, so none shrinks below 16/1000
+    of it (mmdetection's ``delta2bbox``).
     """
     deltas = deltas * deltas.new_tensor(stds)
     xa, ya, wa, ha = _center_size(anchors)
     x = xa + deltas[..., 0] * wa
     y = ya + deltas[..., 1] * ha
-    w = wa * torch.exp(deltas[..., 2].clamp(max=max_log_ratio))
-    h = ha * torch.exp(deltas[..., 3].clamp(max=max_log_ratio))
+    min_log_ratio = -max_log_ratio if clamp_shrink else None
+    w = wa * torch.exp(deltas[..., 2].clamp(min=min_log_ratio, max=max_log_ratio))
+    h = ha * torch.exp(deltas[..., 3].clamp(min=min_log_ratio, max=max_log_ratio))
     return torch.stack([x - 0.5 * w, y - 0.5 * h, x + 0.5 * w, y + 0.5 * h], dim=-1)

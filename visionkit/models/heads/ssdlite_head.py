@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor, nn
-from torchvision.ops import batched_nms
+from torchvision.ops import batched_nms, clip_boxes_to_image
 
 from ...registry import MODELS, TASK_UTILS
 from ...structures import DataSample
@@ -21,8 +21,43 @@ from ..layers import ConvNormAct
 from ..losses import SSDLoss
 
 
+def top_candidates(
+    scores: Tensor, score_thr: float, nms_pre: int, level_sizes: Sequence[int] | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The highest scoring (anchor, class) pairs above ``score_thr``, best first within each level.
+
+    Args:
+        scores: (A, K) class probabilities without background.
+        nms_pre: pairs kept over all levels together, or per level when ``level_sizes`` (anchors of each
+            level, summing to A) is given (mmdetection's ``nms_pre``).
+
+    Returns:
+        anchor indices (P,), labels (P,) int64 and scores (P,).
+    """
+    num_classes = scores.shape[1]
+    anchor_indices, labels, top = [], [], []
+    start = 0
+    for size in level_sizes if level_sizes is not None else [len(scores)]:
+        level = scores[start : start + size].flatten()
+        candidates = torch.nonzero(level > score_thr).squeeze(1)
+        level_top, order = level[candidates].topk(min(nms_pre, len(candidates)))
+        candidates = candidates[order]
+        anchor_indices.append(candidates // num_classes + start)
+        labels.append(candidates % num_classes)
+        top.append(level_top)
+        start += size
+    return torch.cat(anchor_indices), torch.cat(labels), torch.cat(top)
+
+
 def multiclass_nms(
-    boxes: Tensor, scores: Tensor, score_thr: float, nms_pre: int, iou_thr: float, max_per_img: int
+    boxes: Tensor,
+    scores: Tensor,
+    score_thr: float,
+    nms_pre: int,
+    iou_thr: float,
+    max_per_img: int,
+    level_sizes: Sequence[int] | None = None,
+    min_size: tuple[float, float] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Per-class NMS of one image's decoded anchors.
 
@@ -30,21 +65,22 @@ def multiclass_nms(
         boxes: (A, 4) xyxy; scores: (A, K) class probabilities without background.
         score_thr: (anchor, class) pairs at or below it are dropped.
         nms_pre: at most this many (anchor, class) pairs, the highest scoring over all classes and
-            levels, go into NMS.
+            levels (per level with ``level_sizes``, see :func:`top_candidates`), go into NMS.
         iou_thr: NMS IoU threshold, applied within each class.
         max_per_img: detections kept after NMS, highest score first.
+        min_size: (width, height); candidates not larger in both are dropped before NMS.
 
     Returns:
         boxes (D, 4), scores (D,), labels (D,) int64 with D <= max_per_img.
     """
-    num_classes = scores.shape[1]
-    scores = scores.flatten()
-    candidates = torch.nonzero(scores > score_thr).squeeze(1)
-    top_scores, order = scores[candidates].topk(min(nms_pre, len(candidates)))
-    candidates = candidates[order]
-    anchor_index, labels = candidates // num_classes, candidates % num_classes
-    keep = batched_nms(boxes[anchor_index], top_scores, labels, iou_thr)[:max_per_img]
-    return boxes[anchor_index[keep]], top_scores[keep], labels[keep]
+    anchor_index, labels, top_scores = top_candidates(scores, score_thr, nms_pre, level_sizes)
+    boxes = boxes[anchor_index]
+    if min_size is not None:
+        sizes = boxes[:, 2:] - boxes[:, :2]
+        valid = (sizes > sizes.new_tensor(min_size)).all(dim=1)
+        boxes, labels, top_scores = boxes[valid], labels[valid], top_scores[valid]
+    keep = batched_nms(boxes, top_scores, labels, iou_thr)[:max_per_img]
+    return boxes[keep], top_scores[keep], labels[keep]
 
 
 def rescale_boxes(boxes: Tensor, img_shape: Sequence[int], ori_shape: Sequence[int]) -> Tensor:
@@ -89,6 +125,11 @@ class SSDLiteHead(BaseModule):
         neg_pos_ratio, min_negatives, smooth_l1_beta, loss_cls_weight, loss_bbox_weight: see :class:`SSDLoss`.
         score_thr, nms_pre, nms_iou, max_per_img: inference, see :func:`multiclass_nms` (defaults: TF's
             NMS IoU 0.6 and 100 detections; mmdet uses 0.02, 1000, 0.45, 200).
+        nms_pre_per_level: ``nms_pre`` counts per feature level (mmdet) instead of over all of them.
+        clip_border: clip decoded boxes to the image (``img_shape``) before NMS (mmdet's ``clip_border``).
+        min_bbox_size: drop candidates not wider and taller than this many original-image pixels before
+            NMS (mmdet's ``min_bbox_size=0`` drops empty boxes); ``None`` keeps all.
+        clamp_shrink: bound box shrinking as growth when decoding (mmdet), see :func:`decode_boxes`.
         bn_eps, bn_momentum: BatchNorm of the depthwise convs (TF's and torchvision's 1e-3 and 0.03).
         init_cfg: ``None`` for torchvision's SSDLite init (TF's is alike): conv weights N(0, 0.03), bias 0.
 
@@ -113,6 +154,10 @@ class SSDLiteHead(BaseModule):
         nms_pre: int = 1000,
         nms_iou: float = 0.6,
         max_per_img: int = 100,
+        nms_pre_per_level: bool = False,
+        clip_border: bool = False,
+        min_bbox_size: float | None = None,
+        clamp_shrink: bool = False,
         bn_eps: float = 1e-3,
         bn_momentum: float = 0.03,
         init_cfg: dict | None = None,
@@ -138,6 +183,8 @@ class SSDLiteHead(BaseModule):
             nms_iou,
             max_per_img,
         )
+        self.nms_pre_per_level, self.clip_border = nms_pre_per_level, clip_border
+        self.min_bbox_size, self.clamp_shrink = min_bbox_size, clamp_shrink
         self.loss_module = SSDLoss(
             neg_pos_ratio, min_negatives, smooth_l1_beta, loss_cls_weight, loss_bbox_weight
         )
@@ -212,14 +259,33 @@ class SSDLiteHead(BaseModule):
         anchors = self.anchors(cls_scores, data_samples)
         scores = flatten_levels(cls_scores, self.num_classes + 1).softmax(dim=-1)[..., : self.num_classes]
         deltas = flatten_levels(bbox_preds, 4)
+        level_sizes = None
+        if self.nms_pre_per_level:
+            per_location = self.anchor_generator.num_anchors_per_location
+            level_sizes = [s.shape[-2] * s.shape[-1] * n for s, n in zip(cls_scores, per_location, strict=True)]
         for sample, image_scores, image_deltas in zip(data_samples, scores, deltas, strict=True):
-            boxes = decode_boxes(image_deltas, anchors, self.box_stds)
+            img_shape = sample.metainfo.get("img_shape", sample.metainfo["batch_input_shape"])[:2]
+            ori_shape = sample.metainfo.get("ori_shape", img_shape)[:2]
+            boxes = decode_boxes(image_deltas, anchors, self.box_stds, clamp_shrink=self.clamp_shrink)
+            if self.clip_border:
+                boxes = clip_boxes_to_image(boxes, tuple(img_shape))
+            min_size = None
+            if self.min_bbox_size is not None:  # original pixels -> network-input pixels
+                min_size = (
+                    self.min_bbox_size * img_shape[1] / ori_shape[1],
+                    self.min_bbox_size * img_shape[0] / ori_shape[0],
+                )
             boxes, box_scores, labels = multiclass_nms(
-                boxes, image_scores, self.score_thr, self.nms_pre, self.nms_iou, self.max_per_img
+                boxes,
+                image_scores,
+                self.score_thr,
+                self.nms_pre,
+                self.nms_iou,
+                self.max_per_img,
+                level_sizes,
+                min_size,
             )
-            img_shape = sample.metainfo.get("img_shape", sample.metainfo["batch_input_shape"])
-            ori_shape = sample.metainfo.get("ori_shape", img_shape)
-            sample.pred_bboxes = rescale_boxes(boxes, img_shape[:2], ori_shape[:2])
+            sample.pred_bboxes = rescale_boxes(boxes, img_shape, ori_shape)
             sample.pred_scores = box_scores
             sample.pred_labels = labels
         return data_samples

@@ -8,6 +8,7 @@ from torch import Tensor
 from ...registry import MODELS, TASK_UTILS
 from ...structures import DataSample
 from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
+from .mmdet_ssd_keys import convert_mmdet_ssd_keys
 
 
 @MODELS.register_module()
@@ -48,6 +49,7 @@ class SSDDetector(BaseModel):
         head.setdefault("in_channels", tap_channels + list(self.neck.out_channels))
         head["anchor_generator"] = TASK_UTILS.build(anchor_generator)
         self.head = MODELS.build(head)
+        self._register_load_state_dict_pre_hook(convert_mmdet_ssd_keys)  # mmdetection checkpoints load as-is
 
     def extract_feats(self, inputs: Tensor) -> list[Tensor]:
         """inputs (N, 3, H, W) -> the head's feature maps, largest first (20, 10, 5, 3, 2, 1 at 320)."""
