@@ -11,8 +11,9 @@ Two published settings (DESIGN.md section 2):
 - ``'mmdet'``: mmdetection 3.x ``SSDAnchorGenerator`` as in ``ssdlite_mobilenetv2-scratch_8xb24-600e_coco``.
   Sizes are absolute pixels; per location: the ``min`` square, the ``sqrt(min * max)`` square, then ``min``
   with height / width ratios ``1/r, r`` for each ``r`` in ``ratios`` (``1/2, 2, 1/3, 3``): mmdet's
-  ``gen_base_anchors`` moves the larger square to second place (``indices.insert(1, ...)``). Centres ``(j * stride + stride / 2, i * stride + stride / 2)``
-  pixels, so for stride 107 on a 3x3 map they are 53.5, 160.5, 267.5, not ``(i + 0.5) * 320 / 3``.
+  ``gen_base_anchors`` moves the larger square to second place (``indices.insert(1, ...)``). Centres
+  ``(j * stride + stride / 2, i * stride + stride / 2)`` pixels, so for stride 107 on a 3x3 map they are
+  53.5, 160.5, 267.5, not ``(i + 0.5) * 320 / 3``.
 
 Ordering (both settings, the order the head's outputs are flattened in): level by level; within a level
 row-major over locations (y, then x); within a location the boxes in the order above.

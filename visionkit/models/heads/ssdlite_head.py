@@ -262,7 +262,8 @@ class SSDLiteHead(BaseModule):
         level_sizes = None
         if self.nms_pre_per_level:
             per_location = self.anchor_generator.num_anchors_per_location
-            level_sizes = [s.shape[-2] * s.shape[-1] * n for s, n in zip(cls_scores, per_location, strict=True)]
+            sizes = [score.shape[-2:] for score in cls_scores]
+            level_sizes = [h * w * n for (h, w), n in zip(sizes, per_location, strict=True)]
         for sample, image_scores, image_deltas in zip(data_samples, scores, deltas, strict=True):
             img_shape = sample.metainfo.get("img_shape", sample.metainfo["batch_input_shape"])[:2]
             ori_shape = sample.metainfo.get("ori_shape", img_shape)[:2]
