@@ -22,6 +22,7 @@ from skimage import data as skimage_data
 from torch import Tensor
 
 PHOTOS = ("astronaut", "coffee", "chelsea")
+SMALL_NMS_PRE = 100  # a second run where counting nms_pre per level changes the result
 SEED = 0
 NUM_CLASSES = 80
 BACKGROUND_LOGIT = 3.0
