@@ -161,3 +161,21 @@ def test_config_clips_boxes_to_the_image(reference, mmdet_checkpoint):
     height, width = image.shape[:2]
     assert boxes.min() >= 0 and boxes[:, 2].max() <= width and boxes[:, 3].max() <= height
     assert (boxes[:, 2].max() - width).abs() < 1e-3  # some box reaches the border: clipping acted
+
+
+def test_pretrained_backbone_from_an_mmdet_detector_checkpoint(reference, mmdet_checkpoint):
+    """``init_cfg=dict(type='Pretrained', prefix='backbone.')`` takes the backbone out of mmdet's file."""
+    from visionkit.models import MobileNetV2
+
+    backbone = MobileNetV2(
+        out_taps=("layer14", "final"),
+        bn_eps=1e-3,
+        init_cfg=dict(type="Pretrained", checkpoint=mmdet_checkpoint, prefix="backbone."),
+    )
+    backbone.init_weights()
+    state_dict = torch.load(mmdet_checkpoint)["state_dict"]
+    torch.testing.assert_close(backbone.stem.conv.weight, state_dict["backbone.conv1.conv.weight"])
+    torch.testing.assert_close(
+        backbone.blocks[12].project.bn.running_var, state_dict["backbone.layer5.2.linear_conv.bn.running_var"]
+    )
+    torch.testing.assert_close(backbone.final_conv.bn.bias, state_dict["backbone.conv2.bn.bias"])
