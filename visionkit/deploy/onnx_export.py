@@ -11,9 +11,10 @@ anchors are constants of it, and a static size exports faster). Outputs:
 - detection, raw: ``scores`` (N, A, K) softmax without the background and ``boxes`` (N, A, 4) decoded xyxy
   input pixels for each of the A anchors.
 - detection with post-processing: ``boxes`` (N, D, 4) xyxy input pixels, ``scores`` (N, D), ``labels``
-  (N, D) int64 and ``num_detections`` (N,) int64; D = min(``max_per_img``, ``nms_pre``), rows past
+  (N, D) int64 and ``num_detections`` (N,) int64; D = min(``max_per_img``, candidates), rows past
   ``num_detections`` are zero (labels -1). Score threshold, top ``nms_pre``, per-class NMS and the ranking
-  are the head's :meth:`predict` settings.
+  are the head's :meth:`predict` settings, as are mmdetection's variants (``nms_pre`` per level, boxes
+  clipped to the input, empty boxes dropped; ``min_bbox_size`` above 0 is refused).
 
 The file carries metadata ``visionkit`` (JSON: task, input size, padding, NMS settings, dataset meta) that
 :class:`~visionkit.deploy.onnx_runtime_model.OnnxRuntimeModel` reads.
@@ -114,14 +115,22 @@ class DetectorExport(nn.Module):
         with torch.no_grad():
             cls_scores, _ = model.head(model.extract_feats(torch.zeros(1, 3, *self.input_size)))
         sizes = [tuple(score.shape[-2:]) for score in cls_scores]
-        anchors, _ = model.head.anchor_generator(self.input_size, sizes, torch.device("cpu"))
+        anchors, self.level_sizes = model.head.anchor_generator(self.input_size, sizes, torch.device("cpu"))
         self.register_buffer("anchors", anchors)
+        if model.head.min_bbox_size:  # in original-image pixels, which the graph does not know
+            raise ValueError(
+                f"ONNX export supports head.min_bbox_size None or 0, got {model.head.min_bbox_size}"
+            )
 
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
         head = self.model.head
         cls_scores, bbox_preds = head(self.model.extract_feats(self.normalize(images)))
         scores = flatten_levels(cls_scores, head.num_classes + 1).softmax(dim=-1)[..., : head.num_classes]
-        boxes = decode_boxes(flatten_levels(bbox_preds, 4), self.anchors, head.box_stds)
+        deltas = flatten_levels(bbox_preds, 4)
+        boxes = decode_boxes(deltas, self.anchors, head.box_stds, clamp_shrink=head.clamp_shrink)
+        if head.clip_border:  # the image fills the fixed input: clipping to it is clipping to img_shape
+            height, width = self.input_size
+            boxes = torch.minimum(boxes.clamp(min=0), boxes.new_tensor([width, height, width, height]))
         return scores, boxes
 
 
@@ -135,11 +144,23 @@ class DetectorNMSExport(DetectorExport):
         head = self.model.head
         scores, boxes = super().forward(images)
         num_anchors, num_classes = scores.shape[1:]
-        # Top nms_pre (anchor, class) pairs before NMS, as multiclass_nms; pairs at or below score_thr
-        # among them cannot suppress anything above it, so filtering inside the NMS op gives the same result.
-        top_scores, pairs = scores.flatten(1).topk(min(head.nms_pre, num_anchors * num_classes), dim=1)
+        # Top nms_pre (anchor, class) pairs before NMS (per level with nms_pre_per_level), as multiclass_nms;
+        # pairs at or below score_thr among them cannot suppress anything above it, so filtering inside the
+        # NMS op gives the same result.
+        level_sizes = self.level_sizes if head.nms_pre_per_level else [num_anchors]
+        top_scores, pairs, start = [], [], 0
+        for size in level_sizes:
+            level = scores[:, start : start + size].flatten(1)
+            level_top, level_pairs = level.topk(min(head.nms_pre, size * num_classes), dim=1)
+            top_scores.append(level_top)
+            pairs.append(level_pairs + start * num_classes)
+            start += size
+        top_scores, pairs = torch.cat(top_scores, dim=1), torch.cat(pairs, dim=1)
         anchor_index, labels = pairs // num_classes, pairs % num_classes
         top_boxes = boxes.gather(1, anchor_index.unsqueeze(-1).expand(-1, -1, 4))
+        if head.min_bbox_size is not None:  # 0: empty boxes drop out as scores the NMS op filters
+            sizes = top_boxes[..., 2:] - top_boxes[..., :2]
+            top_scores = top_scores * (sizes > 0).all(dim=-1)
         keep = multiclass_nms_mask(top_boxes, top_scores, labels, num_classes, head.nms_iou, head.score_thr)
         kept_scores = torch.where(keep, top_scores, torch.full_like(top_scores, -1.0))
         out_scores, order = kept_scores.topk(min(head.max_per_img, kept_scores.shape[1]), dim=1)
@@ -180,7 +201,12 @@ def export_metadata(wrapper: nn.Module, dataset_meta: dict | None = None) -> dic
     if task == "detection":
         head = wrapper.model.head
         meta["nms"] = dict(
-            score_thr=head.score_thr, nms_pre=head.nms_pre, iou_thr=head.nms_iou, max_per_img=head.max_per_img
+            score_thr=head.score_thr,
+            nms_pre=head.nms_pre,
+            iou_thr=head.nms_iou,
+            max_per_img=head.max_per_img,
+            level_sizes=list(wrapper.level_sizes) if head.nms_pre_per_level else None,
+            min_bbox_size=head.min_bbox_size,
         )
     return meta
 

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from torch import Tensor
 
 from ..models.heads.seg_head import seg_logits_to_samples
-from ..models.heads.ssdlite_head import multiclass_nms, rescale_boxes
+from ..models.heads.ssdlite_head import min_size_in_input, multiclass_nms, rescale_boxes
 from ..structures import DataSample
 from .onnx_export import METADATA_KEY
 
@@ -118,6 +118,8 @@ class OnnxRuntimeModel:
     def _detection(self, outputs: dict[str, Tensor], samples: list[DataSample]) -> list[DataSample]:
         nms = self.meta["nms"]
         for index, sample in enumerate(samples):
+            img_shape = sample.metainfo.get("img_shape", sample.metainfo["batch_input_shape"])
+            ori_shape = sample.metainfo.get("ori_shape", img_shape)
             if "num_detections" in outputs:
                 count = int(outputs["num_detections"][index])
                 boxes, scores = outputs["boxes"][index, :count], outputs["scores"][index, :count]
@@ -130,9 +132,9 @@ class OnnxRuntimeModel:
                     nms["nms_pre"],
                     nms["iou_thr"],
                     nms["max_per_img"],
+                    nms.get("level_sizes"),
+                    min_size_in_input(nms.get("min_bbox_size"), img_shape[:2], ori_shape[:2]),
                 )
-            img_shape = sample.metainfo.get("img_shape", sample.metainfo["batch_input_shape"])
-            ori_shape = sample.metainfo.get("ori_shape", img_shape)
             sample.pred_bboxes = rescale_boxes(boxes, img_shape[:2], ori_shape[:2])
             sample.pred_scores, sample.pred_labels = scores, labels
         return samples

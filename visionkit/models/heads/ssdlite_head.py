@@ -92,6 +92,15 @@ def rescale_boxes(boxes: Tensor, img_shape: Sequence[int], ori_shape: Sequence[i
     return torch.minimum(boxes.clamp(min=0), limits)
 
 
+def min_size_in_input(
+    min_bbox_size: float | None, img_shape: Sequence[int], ori_shape: Sequence[int]
+) -> tuple[float, float] | None:
+    """``min_bbox_size`` original-image pixels as (width, height) network-input pixels (shapes (H, W))."""
+    if min_bbox_size is None:
+        return None
+    return min_bbox_size * img_shape[1] / ori_shape[1], min_bbox_size * img_shape[0] / ori_shape[0]
+
+
 def flatten_levels(outs: list[Tensor], channels: int) -> Tensor:
     """Per-level (N, A_k * channels, H, W) -> (N, sum_k H * W * A_k, channels) in anchor order.
 
@@ -270,12 +279,7 @@ class SSDLiteHead(BaseModule):
             boxes = decode_boxes(image_deltas, anchors, self.box_stds, clamp_shrink=self.clamp_shrink)
             if self.clip_border:
                 boxes = clip_boxes_to_image(boxes, tuple(img_shape))
-            min_size = None
-            if self.min_bbox_size is not None:  # original pixels -> network-input pixels
-                min_size = (
-                    self.min_bbox_size * img_shape[1] / ori_shape[1],
-                    self.min_bbox_size * img_shape[0] / ori_shape[0],
-                )
+            min_size = min_size_in_input(self.min_bbox_size, img_shape, ori_shape)
             boxes, box_scores, labels = multiclass_nms(
                 boxes,
                 image_scores,
