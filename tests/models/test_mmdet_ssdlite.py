@@ -179,3 +179,19 @@ def test_pretrained_backbone_from_an_mmdet_detector_checkpoint(reference, mmdet_
         backbone.blocks[12].project.bn.running_var, state_dict["backbone.layer5.2.linear_conv.bn.running_var"]
     )
     torch.testing.assert_close(backbone.final_conv.bn.bias, state_dict["backbone.conv2.bn.bias"])
+
+
+def test_partial_load_into_other_classes_skips_only_the_class_convs(mmdet_checkpoint):
+    """Fine-tuning: mmdet's COCO file into a 3-class model loads all but the six class-score convs, which
+    are reported under visionkit's names (the keys are renamed before shapes are compared)."""
+    from visionkit.models.checkpoint import load_state_dict_partial
+
+    model = init_model(CONFIG, cfg_options={"model.head.num_classes": 3})
+    state_dict = torch.load(mmdet_checkpoint)["state_dict"]
+    skipped = load_state_dict_partial(model, state_dict, "mmdet")
+    assert skipped["missing"] == [] and skipped["unexpected"] == []
+    assert sorted(s.split()[0] for s in skipped["shape_mismatch"]) == sorted(
+        f"head.cls_convs.{level}.1.{name}" for level in range(6) for name in ("weight", "bias")
+    )
+    torch.testing.assert_close(model.head.reg_convs[5][1].bias, state_dict["bbox_head.reg_convs.5.1.bias"])
+    assert "bbox_head.cls_convs.0.1.weight" in state_dict  # the caller's dict is left as it was

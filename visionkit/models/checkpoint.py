@@ -213,12 +213,23 @@ def load_state_dict_checked(
     return result
 
 
+def renamed_for(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A copy of ``state_dict`` with the keys renamed as ``model.load_state_dict`` would rename them: the
+    modules' load-state-dict pre-hooks (torchvision and mmdetection keys) run on it, parents first."""
+    state_dict = dict(state_dict)
+    for name, module in model.named_modules():
+        for hook in module._load_state_dict_pre_hooks.values():
+            hook(state_dict, f"{name}." if name else "", {}, False, [], [], [])
+    return state_dict
+
+
 def load_state_dict_partial(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str) -> dict:
     """Load what fits; skip keys the model lacks, keys it has that the file lacks, and shape mismatches.
 
     Every skipped key is logged as a warning, by kind. Returns ``{'missing': [...], 'unexpected': [...],
-    'shape_mismatch': [...]}`` (key lists).
+    'shape_mismatch': [...]}`` (key lists, in the model's names).
     """
+    state_dict = renamed_for(model, state_dict)
     own = model.state_dict()
     mismatched = [k for k, v in state_dict.items() if k in own and tuple(own[k].shape) != tuple(v.shape)]
     fitting = {k: v for k, v in state_dict.items() if k not in mismatched}
