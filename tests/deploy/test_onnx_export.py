@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from visionkit.deploy.onnx_export import METADATA_KEY, export_module, export_onnx
-from visionkit.models.heads.seg_head import resize_logits
 from visionkit.models.box_ops import rescale_boxes
+from visionkit.models.heads.seg_head import resize_logits
 from visionkit.structures import DataSample
 
 from ..bn_statistics import assert_depends_on_input, calibrate_batchnorm, randomise_batchnorm
