@@ -1,17 +1,26 @@
-# Quick start: the paper's mobile DeepLabv3 (no atrous branches, output stride 16) trained from scratch on
-# the generated toy VOC set (40 train / 10 val images of 4 shape classes, 160-240 px) on a CPU in a few
-# minutes. Make the data first:
+# Quick start: the paper's mobile DeepLabv3 (no atrous branches, output stride 16) on the generated toy VOC
+# set (40 train / 10 val images of 4 shape classes, 160-240 px) on a CPU, its backbone started from the toy
+# classifier (as real runs start from ImageNet weights). Make the data and the classifier first
+# (tools/quickstart.py does both for you):
 #   python tools/make_toy_data.py voc        (writes data/toy/voc/VOCdevkit/VOC2012)
-# It differs from the VOC recipe on purpose: 128-pixel crops, milder scaling, AdamW and a short poly
-# schedule, because 40 training images and 2 CPU cores are a different problem from VOC on GPUs.
+#   python tools/train.py configs/mobilenet_v2_toy.py   (writes the `pretrained` checkpoint below)
+# It differs from the VOC recipe on purpose: width 0.5, 128-pixel crops, milder scaling, AdamW and a short
+# poly schedule, because 40 training images and 2 CPU cores are a different problem from VOC on GPUs.
 _base_ = ["_base_/models/deeplabv3_mnv2.py", "_base_/default_runtime.py"]
 
 data_root = "data/toy/voc/VOCdevkit/VOC2012"
 classes = ("background", "circle", "square", "star", "triangle")
+width = 0.5  # MobileNetV2 width multiplier, as configs/mobilenet_v2_toy.py
+pretrained = "work_dirs/mobilenet_v2_toy/epoch_15.pth"  # the toy classifier; None trains from scratch
 crop_size = 128
-max_epochs = 150
+max_epochs = 80
 
-model = dict(decode_head=dict(num_classes=len(classes), dilations=()))
+model = dict(
+    backbone=dict(
+        widen_factor=width, init_cfg=dict(type="Pretrained", checkpoint=pretrained, prefix="backbone.")
+    ),
+    decode_head=dict(num_classes=len(classes), dilations=()),
+)
 
 train_pipeline = [
     dict(type="LoadImage"),
@@ -79,12 +88,12 @@ param_scheduler = [
         convert_to_iter_based=True,
     )
 ]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=25)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict()
 test_cfg = dict()
 
 default_hooks = dict(
-    logger=dict(interval=50), checkpoint=dict(interval=25, max_keep_ckpts=1, save_best="mIoU", rule="greater")
+    logger=dict(interval=50), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best="mIoU", rule="greater")
 )
 # The lr above is for 4 crops per step (one process); --auto-scale-lr scales it to processes x batch.
 auto_scale_lr = dict(base_batch_size=4, enable=False)

@@ -6,6 +6,8 @@ import os
 
 from mmengine.config import Config, ConfigDict
 
+from .shipped_configs import install_config_scope, resolve_config_path
+
 DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 
 
@@ -35,10 +37,11 @@ def load_config(
 ) -> Config:
     """Read ``path`` and apply overrides: ``cfg_options`` first, then ``data_root`` and ``work_dir``.
 
-    Without ``work_dir`` (argument or config) it is ``work_dirs/<config file name>``.
+    ``path`` may name a shipped config (``visionkit::NAME``, see :mod:`.shipped_configs`). Without
+    ``work_dir`` (argument or config) it is ``work_dirs/<config file name>``.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Config file '{path}' not found")
+    path = resolve_config_path(path)
+    install_config_scope()
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
