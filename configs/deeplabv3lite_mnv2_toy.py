@@ -3,7 +3,7 @@
 # classifier (as real runs start from ImageNet weights). Make the data and the classifier first
 # (tools/quickstart.py does both for you):
 #   python tools/make_toy_data.py voc        (writes data/toy/voc/VOCdevkit/VOC2012)
-#   python tools/train.py configs/mobilenet_v2_toy.py   (writes the `pretrained` checkpoint below)
+#   python tools/train.py configs/mobilenet_v2_toy.py   (the checkpoint for `pretrained` below)
 # It differs from the VOC recipe on purpose: width 0.5, 128-pixel crops, milder scaling, AdamW and a short
 # poly schedule, because 40 training images and 2 CPU cores are a different problem from VOC on GPUs.
 _base_ = ["_base_/models/deeplabv3_mnv2.py", "_base_/default_runtime.py"]
@@ -11,7 +11,9 @@ _base_ = ["_base_/models/deeplabv3_mnv2.py", "_base_/default_runtime.py"]
 data_root = "data/toy/voc/VOCdevkit/VOC2012"
 classes = ("background", "circle", "square", "star", "triangle")
 width = 0.5  # MobileNetV2 width multiplier, as configs/mobilenet_v2_toy.py
-pretrained = "work_dirs/mobilenet_v2_toy/epoch_15.pth"  # the toy classifier; None trains from scratch
+# The toy classifier's checkpoint to start the backbone from; None trains from scratch. tools/quickstart.py
+# sets it; by hand: --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mobilenet_v2_toy/epoch_15.pth
+pretrained = None
 crop_size = 128
 max_epochs = 80
 

@@ -3,7 +3,7 @@
 # from the toy classifier (as real runs start from ImageNet weights). Make the data and the classifier
 # first (tools/quickstart.py does both for you):
 #   python tools/make_toy_data.py coco            (writes data/toy/coco in the COCO 2017 layout)
-#   python tools/train.py configs/mobilenet_v2_toy.py   (writes the `pretrained` checkpoint below)
+#   python tools/train.py configs/mobilenet_v2_toy.py   (the checkpoint for `pretrained` below)
 # It differs from the COCO recipe on purpose: width 0.5, 256-pixel inputs, anchors from 5% to 80% of the
 # input (the toy objects are 14 px to 70% of the image), AdamW with a short cosine schedule, because 64
 # training images on 2 CPU cores are a different problem from COCO on 8 GPUs. Loss and augmentation are
@@ -12,7 +12,9 @@ _base_ = ["_base_/models/ssdlite_mnv2.py", "_base_/default_runtime.py"]
 
 data_root = "data/toy/coco"
 width = 0.5  # MobileNetV2 width multiplier, as configs/mobilenet_v2_toy.py
-pretrained = "work_dirs/mobilenet_v2_toy/epoch_15.pth"  # the toy classifier; None trains from scratch
+# The toy classifier's checkpoint to start the backbone from; None trains from scratch. tools/quickstart.py
+# sets it; by hand: --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mobilenet_v2_toy/epoch_15.pth
+pretrained = None
 image_size = 256
 max_epochs = 40
 

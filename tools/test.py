@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             raise SystemExit(f"--out must end in .pkl or .pickle, got {args.out}")
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type="DumpResults", out_file_path=args.out)]
+    cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="ProgressBarHook")]
     if args.show_dir:
         show = dict(type="VisualizationHook", out_dir=args.show_dir, score_thr=args.show_score_thr)
         cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(show, max_images=args.show_limit)]

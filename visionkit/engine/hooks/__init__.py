@@ -4,6 +4,7 @@ pictures of test predictions."""
 from .checkpoint_hook import CheckpointHook
 from .class_count_check_hook import ClassCountCheckHook, ClassCountMismatchError
 from .non_finite_check_hook import NonFiniteCheckHook, NonFiniteError
+from .progress_bar_hook import ProgressBarHook
 from .visualization_hook import VisualizationHook
 
 __all__ = [
@@ -12,5 +13,6 @@ __all__ = [
     "ClassCountMismatchError",
     "NonFiniteCheckHook",
     "NonFiniteError",
+    "ProgressBarHook",
     "VisualizationHook",
 ]
