@@ -52,6 +52,56 @@ def _side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarr
     return canvas
 
 
+def draw_ground_truth(
+    image: np.ndarray,
+    sample: DataSample,
+    classes: Sequence[str],
+    palette: Sequence[Sequence[int]] | None = None,
+    at_input_size: bool = False,
+) -> np.ndarray:
+    """``image`` with ``sample``'s annotations: boxes with names, a mask overlay, or the class name.
+
+    ``image`` is the original image (annotations are scaled to ``ori_shape``) unless ``at_input_size``,
+    where it is the network input after the pipeline and annotations are drawn as they are.
+    """
+    if "gt_bboxes" in sample:
+        boxes = _numpy(sample.gt_bboxes).reshape(-1, 4) if at_input_size else _gt_boxes_in_original_pixels(sample)
+        image = draw_detections(image, boxes, _numpy(sample.gt_labels), None, classes)
+    if "gt_seg_map" in sample:
+        seg_map = _numpy(sample.gt_seg_map) if at_input_size else _gt_seg_map_at_original_size(sample)
+        image = overlay_segmentation(image, seg_map, classes, palette)
+    if "gt_label" in sample:
+        image = draw_text_rows(image, [(_name(classes, int(_numpy(sample.gt_label).reshape(-1)[0])), None)])
+    return image
+
+
+def draw_prediction(
+    image: np.ndarray,
+    sample: DataSample,
+    classes: Sequence[str],
+    palette: Sequence[Sequence[int]] | None = None,
+    score_thr: float = 0.3,
+) -> np.ndarray:
+    """The original ``image`` with ``sample``'s predictions: boxes scoring ``score_thr`` or more with names
+    and scores, a mask overlay, or the top class and its score."""
+    if "pred_bboxes" in sample:
+        image = draw_detections(
+            image,
+            _numpy(sample.pred_bboxes),
+            _numpy(sample.pred_labels),
+            _numpy(sample.pred_scores),
+            classes,
+            score_thr,
+        )
+    if "pred_seg_map" in sample:
+        image = overlay_segmentation(image, _numpy(sample.pred_seg_map), classes, palette)
+    if "pred_score" in sample:
+        scores = _numpy(sample.pred_score)
+        top = int(scores.argmax())
+        image = draw_text_rows(image, [(f"{_name(classes, top)} {scores[top]:.2f}", None)])
+    return image
+
+
 def draw_ground_truth_and_prediction(
     image: np.ndarray,
     sample: DataSample,
@@ -61,32 +111,8 @@ def draw_ground_truth_and_prediction(
 ) -> np.ndarray:
     """``image`` (H, W, 3) uint8 RGB at its original size, drawn twice: ground truth left, prediction right.
 
-    Detection: boxes with class names (and scores above ``score_thr`` on the right); segmentation: class
-    overlays with a legend; classification: the true class and the top prediction with its score.
-    A task's side is drawn only when ``sample`` has its fields; a multi-task prediction gets every task.
+    See :func:`draw_ground_truth` and :func:`draw_prediction`; a multi-task prediction gets every task.
     """
-    truth, predicted = image, image
-    if "pred_bboxes" in sample:
-        gt_boxes = _gt_boxes_in_original_pixels(sample) if "gt_bboxes" in sample else np.zeros((0, 4))
-        gt_labels = _numpy(sample.gt_labels) if "gt_labels" in sample else np.zeros(0, np.int64)
-        truth = draw_detections(truth, gt_boxes, gt_labels, None, classes)
-        predicted = draw_detections(
-            predicted,
-            _numpy(sample.pred_bboxes),
-            _numpy(sample.pred_labels),
-            _numpy(sample.pred_scores),
-            classes,
-            score_thr,
-        )
-    if "pred_seg_map" in sample:
-        if "gt_seg_map" in sample:
-            truth = overlay_segmentation(truth, _gt_seg_map_at_original_size(sample), classes, palette)
-        predicted = overlay_segmentation(predicted, _numpy(sample.pred_seg_map), classes, palette)
-    if "pred_score" in sample:
-        scores = _numpy(sample.pred_score)
-        top = int(scores.argmax())
-        if "gt_label" in sample:
-            label = int(_numpy(sample.gt_label).reshape(-1)[0])
-            truth = draw_text_rows(truth, [(_name(classes, label), None)])
-        predicted = draw_text_rows(predicted, [(f"{_name(classes, top)} {scores[top]:.2f}", None)])
+    truth = draw_ground_truth(image, sample, classes, palette)
+    predicted = draw_prediction(image, sample, classes, palette, score_thr)
     return _side_by_side(_titled(truth, "ground truth"), _titled(predicted, "prediction"))

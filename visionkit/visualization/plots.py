@@ -37,7 +37,7 @@ def plot_pr_curves(
     for ax in axes.flat[len(names):]:
         ax.axis("off")
     axes.flat[0].legend(loc="lower left")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_confusion_matrix(matrix: np.ndarray, names: Sequence[str], path: str | Path) -> Path:
@@ -57,10 +57,11 @@ def plot_confusion_matrix(matrix: np.ndarray, names: Sequence[str], path: str | 
                 colour = "white" if percent[i, j] > 50 else "black"
                 ax.text(j, i, f"{percent[i, j]:.0f}", ha="center", va="center", color=colour, fontsize=8)
     fig.colorbar(image, ax=ax, fraction=0.046)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig: plt.Figure, path: str | Path) -> Path:
+def save_figure(fig: plt.Figure, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (folders created) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
