@@ -93,7 +93,7 @@ def as_rgb_array(image: np.ndarray | Image.Image, channel_order: str = "rgb") ->
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         hint = " (RGBA? drop the alpha channel: image[..., :3])" if image.ndim == 3 and image.shape[2] == 4 else ""
         raise ValueError(
-            f"image arrays must be (H, W, 3) uint8 in {channel_order.upper()} order, got {image.shape} "
+            f"image arrays must be (H, W, 3) uint8 {channel_order.upper()}, got {image.shape} "
             f"{image.dtype}{hint}; a PIL image or a file path also works"
         )
     return np.ascontiguousarray(image[..., ::-1]) if channel_order == "bgr" else image
