@@ -18,7 +18,7 @@ SHIPPED = {"configs": Path("visionkit/configs"), "tools": Path("visionkit/_tools
 
 
 class BuildWithConfigs(build_py):
-    """``build_py`` that also copies :data:`SHIPPED` (``*.py``, ``*.sh`` and ``*.md`` files) into the build."""
+    """``build_py`` that also copies the folders of :data:`SHIPPED` into the built package."""
 
     def run(self) -> None:
         super().run()

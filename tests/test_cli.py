@@ -32,7 +32,7 @@ def test_shipped_config_names_resolve_from_anywhere(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no configs/ here
     for name in ("visionkit::ssdlite_mnv2_toy.py", "configs/ssdlite_mnv2_toy.py", "ssdlite_mnv2_toy.py"):
         assert resolve_config_path(name).endswith("configs/ssdlite_mnv2_toy.py")
-    with pytest.raises(FileNotFoundError, match="visionkit ships no config 'nope.py'"):
+    with pytest.raises(FileNotFoundError, match=r"visionkit ships no config 'nope\.py'"):
         resolve_config_path("visionkit::nope.py")
-    with pytest.raises(FileNotFoundError, match="Config file 'my.py' not found"):
+    with pytest.raises(FileNotFoundError, match=r"Config file 'my\.py' not found"):
         resolve_config_path("my.py")

@@ -120,7 +120,10 @@ def run_task(task: str, work_root: Path, verbose: bool = False) -> dict:
         run_step("make_toy_data.py", kind, log=log, verbose=verbose)
     train = ["train.py", config, "--work-dir", str(work_dir)]
     if task in PRETRAINED_TASKS:
-        train += ["--cfg-options", f"model.backbone.init_cfg.checkpoint={pretrained_backbone(work_root, verbose)}"]
+        train += [
+            "--cfg-options",
+            f"model.backbone.init_cfg.checkpoint={pretrained_backbone(work_root, verbose)}",
+        ]
     run_step(*train, log=log, verbose=verbose)
     run_step(
         "test.py",
@@ -173,7 +176,9 @@ def summary_table(rows: list[tuple[str, str, str, float]], work_root: Path) -> s
     cells.append(("total", "", "", f"{sum(r[3] for r in rows):.1f}"))
     widths = [max(len(row[i]) for row in cells) for i in range(3)]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3].rjust(7)
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        + "  "
+        + row[3].rjust(7)
         for row in cells
     ]
     lines.insert(1, "-" * len(lines[0]))

@@ -20,7 +20,9 @@ class CropOffsets(Dataset):
         return 16
 
     def __getitem__(self, index: int) -> int:
-        return int(self.augment({"img": IMAGE.copy()})["img"].reshape(-1, 3)[0].astype(np.int64) @ [1, 256, 65536])
+        return int(
+            self.augment({"img": IMAGE.copy()})["img"].reshape(-1, 3)[0].astype(np.int64) @ [1, 256, 65536]
+        )
 
 
 def draws(seed: int) -> list[int]:

@@ -34,7 +34,9 @@ def doc_config() -> str:
 def write_split(toy: dict, split: str, root: Path, categories: dict[int, str]) -> None:
     """Move one toy split into root/images and root/annotations/<split>.json, keeping ``categories`` only."""
     data = json.loads(Path(toy[f"{split}_ann"]).read_text())
-    data["categories"] = [dict(c, name=categories[c["id"]]) for c in data["categories"] if c["id"] in categories]
+    data["categories"] = [
+        dict(c, name=categories[c["id"]]) for c in data["categories"] if c["id"] in categories
+    ]
     data["annotations"] = [a for a in data["annotations"] if a["category_id"] in categories]
     (root / "annotations").mkdir(parents=True, exist_ok=True)
     (root / "annotations" / f"{split}.json").write_text(json.dumps(data))
@@ -72,9 +74,13 @@ def test_the_doc_config_points_train_val_and_test_at_the_users_data(my_set):
         assert Path(dataset.ann_file).resolve() == (my_set / ann_file).resolve()
         folders = {Path(dataset.get_data_info(i)["img_path"]).parent.resolve() for i in range(len(dataset))}
         assert folders == {(my_set / "images").resolve()}
-    assert split_class_mismatches(
-        DATASETS.build(cfg.train_dataloader.dataset).metainfo, DATASETS.build(cfg.val_dataloader.dataset).metainfo
-    ) == []
+    assert (
+        split_class_mismatches(
+            DATASETS.build(cfg.train_dataloader.dataset).metainfo,
+            DATASETS.build(cfg.val_dataloader.dataset).metainfo,
+        )
+        == []
+    )
 
 
 def test_a_json_whose_categories_are_not_the_declared_classes_is_refused(my_set):

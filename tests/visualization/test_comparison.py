@@ -73,7 +73,9 @@ def test_hook_writes_one_picture_per_test_image_up_to_the_limit(tmp_path):
         sample = detection_sample()
         sample.set_metainfo({"img_path": str(path)})
         samples.append(sample)
-    runner = SimpleNamespace(test_dataloader=SimpleNamespace(dataset=SimpleNamespace(metainfo={"classes": ("a", "b")})))
+    runner = SimpleNamespace(
+        test_dataloader=SimpleNamespace(dataset=SimpleNamespace(metainfo={"classes": ("a", "b")}))
+    )
     hook = VisualizationHook(out_dir=str(tmp_path / "show"), max_images=2)
     hook.after_test_iter(runner, 0, outputs=samples[:2])
     hook.after_test_iter(runner, 1, outputs=samples[2:])

@@ -36,7 +36,7 @@ def test_confusion_matrix_png_only_with_plot_dir(tmp_path):
 def test_training_log_splits_train_and_val_and_plots(tmp_path, capsys):
     run = tmp_path / "work" / "20261201_000000" / "vis_data"
     run.mkdir(parents=True)
-    lines = [{"lr": 0.01 / (i + 1), "loss": 2.0 / (i + 1), "loss_cls": 1.0, "epoch": 1, "iter": 10 * i, "step": 10 * i}
+    lines = [{"lr": 0.01 / i, "loss": 2.0 / i, "loss_cls": 1.0, "epoch": 1, "iter": 10 * i, "step": 10 * i}
              for i in range(1, 5)]  # fmt: skip
     lines.append({"coco/bbox_mAP": 0.5, "data_time": 0.1, "time": 0.2, "step": 1})
     (run / "scalars.json").write_text("\n".join(json.dumps(line) for line in lines) + "\n")

@@ -68,7 +68,11 @@ def main(argv: list[str] | None = None) -> list[Path]:
             if sample.metainfo.get(TASK_KEY) is not None:
                 meta = metainfo.get("tasks", {}).get(sample.metainfo[TASK_KEY], {})
             picture = draw_ground_truth(
-                np.ascontiguousarray(image), sample, list(meta.get("classes") or []), meta.get("palette"), True
+                np.ascontiguousarray(image),
+                sample,
+                list(meta.get("classes") or []),
+                meta.get("palette"),
+                True,
             )
             name = Path(sample.metainfo.get("img_path", f"{index}")).stem
             target = out_dir / f"{index:05d}_{name}.png"

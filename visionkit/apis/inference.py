@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 from mmengine.config import Config
-from PIL import Image
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from PIL import Image
 from torch import nn
 
 from ..datasets.transforms.build import build_pipeline
@@ -91,7 +91,11 @@ def as_rgb_array(image: np.ndarray | Image.Image, channel_order: str = "rgb") ->
     if isinstance(image, Image.Image):
         return np.asarray(image.convert("RGB"))
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        hint = " (RGBA? drop the alpha channel: image[..., :3])" if image.ndim == 3 and image.shape[2] == 4 else ""
+        hint = (
+            " (RGBA? drop the alpha channel: image[..., :3])"
+            if image.ndim == 3 and image.shape[2] == 4
+            else ""
+        )
         raise ValueError(
             f"image arrays must be (H, W, 3) uint8 {channel_order.upper()}, got {image.shape} "
             f"{image.dtype}{hint}; a PIL image or a file path also works"

@@ -42,7 +42,8 @@ def enable_tensorboard(cfg: Config) -> None:
     """
     if importlib.util.find_spec("tensorboard") is None:
         raise ModuleNotFoundError(
-            "tensorboard = True needs TensorBoard: pip install 'visionkit[tensorboard]' (or pip install tensorboard)"
+            "tensorboard = True needs TensorBoard: pip install 'visionkit[tensorboard]' "
+            "(or pip install tensorboard)"
         )
     visualizer = cfg.setdefault("visualizer", ConfigDict(type="Visualizer"))
     backends = list(visualizer.get("vis_backends") or [dict(type="LocalVisBackend")])

@@ -32,6 +32,8 @@ class SetupDumpFilter(logging.Filter):
 def quiet_console(logger: logging.Logger) -> None:
     """Add :class:`SetupDumpFilter` to ``logger``'s terminal handlers (not its file handlers), once."""
     for handler in logger.handlers:
-        is_terminal = isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
+        is_terminal = isinstance(handler, logging.StreamHandler) and not isinstance(
+            handler, logging.FileHandler
+        )
         if is_terminal and not any(isinstance(f, SetupDumpFilter) for f in handler.filters):
             handler.addFilter(SetupDumpFilter())

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import logging
+from typing import Any
 
 from mmengine.device import get_device
 from mmengine.dist import is_distributed

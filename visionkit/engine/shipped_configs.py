@@ -36,7 +36,9 @@ def list_configs() -> list[str]:
     """Names (relative to :func:`configs_dir`) of the shipped runnable configs, without ``_base_``."""
     root = configs_dir()
     return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*.py") if "_base_" not in p.relative_to(root).parts
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*.py")
+        if "_base_" not in p.relative_to(root).parts
     )
 
 
@@ -46,7 +48,8 @@ def shipped_config_path(name: str) -> Path:
     path = configs_dir() / relative
     if not path.is_file():
         raise FileNotFoundError(
-            f"visionkit ships no config '{relative}'; `visionkit configs` lists them: {', '.join(list_configs())}"
+            f"visionkit ships no config '{relative}'; `visionkit configs` lists them: "
+            f"{', '.join(list_configs())}"
         )
     return path
 

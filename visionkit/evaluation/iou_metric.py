@@ -131,7 +131,9 @@ class IoUMetric(BaseMetric):
         matrix = sum(results, torch.zeros(len(names), len(names), dtype=torch.int64))
         scores = iou_from_confusion(matrix)
         if self.plot_dir is not None:
-            path = plot_confusion_matrix(matrix.numpy(), names, os.path.join(self.plot_dir, "confusion_matrix.png"))
+            path = plot_confusion_matrix(
+                matrix.numpy(), names, os.path.join(self.plot_dir, "confusion_matrix.png")
+            )
             print_log(f"IoUMetric: confusion matrix written to {path}", logger="current")
         width = max(len("class"), *(len(n) for n in names))
         rows = [f"{'class':<{width}}  {'IoU':>6}  {'Acc':>6}"]

@@ -1,4 +1,4 @@
-"""Ground truth beside prediction for one evaluated sample, as one picture (mmdetection's ``--show-dir`` look)."""
+"""Ground truth and predictions drawn on images; both side by side (mmdetection's ``--show-dir`` look)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,9 @@ def draw_ground_truth(
     where it is the network input after the pipeline and annotations are drawn as they are.
     """
     if "gt_bboxes" in sample:
-        boxes = _numpy(sample.gt_bboxes).reshape(-1, 4) if at_input_size else _gt_boxes_in_original_pixels(sample)
+        boxes = (
+            _numpy(sample.gt_bboxes).reshape(-1, 4) if at_input_size else _gt_boxes_in_original_pixels(sample)
+        )
         image = draw_detections(image, boxes, _numpy(sample.gt_labels), None, classes)
     if "gt_seg_map" in sample:
         seg_map = _numpy(sample.gt_seg_map) if at_input_size else _gt_seg_map_at_original_size(sample)

@@ -89,7 +89,9 @@ def overlay_segmentation(
     if present:
         masks = torch.from_numpy(np.stack([seg_map == c for c in present]))
         colour_list = [tuple(int(v) for v in colours[c]) for c in present]
-        blended = _to_array(draw_segmentation_masks(_to_tensor(image), masks, alpha=alpha, colors=colour_list))
+        blended = _to_array(
+            draw_segmentation_masks(_to_tensor(image), masks, alpha=alpha, colors=colour_list)
+        )
     return draw_text_rows(blended, [(classes[c], colours[c]) for c in present])
 
 

@@ -13,7 +13,11 @@ import numpy as np
 
 
 def plot_pr_curves(
-    precision: np.ndarray, recall_thrs: np.ndarray, iou_thrs: np.ndarray, names: Sequence[str], path: str | Path
+    precision: np.ndarray,
+    recall_thrs: np.ndarray,
+    iou_thrs: np.ndarray,
+    names: Sequence[str],
+    path: str | Path,
 ) -> Path:
     """One panel per class: precision against recall at IoU 0.5 and averaged over every IoU threshold.
 
@@ -30,11 +34,14 @@ def plot_pr_curves(
         per_thr = np.where(curves[:, :, k] < 0, np.nan, curves[:, :, k])
         if at_50.size:
             ax.plot(recall_thrs, per_thr[at_50[0]], label="IoU 0.5")
-        ax.plot(recall_thrs, np.nanmean(per_thr, axis=0) if np.isfinite(per_thr).any() else per_thr[0],
-                label="IoU 0.5:0.95")
+        ax.plot(
+            recall_thrs,
+            np.nanmean(per_thr, axis=0) if np.isfinite(per_thr).any() else per_thr[0],
+            label="IoU 0.5:0.95",
+        )
         ax.set(title=name, xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02))
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(names):]:
+    for ax in axes.flat[len(names) :]:
         ax.axis("off")
     axes.flat[0].legend(loc="lower left")
     return save_figure(fig, path)

@@ -44,7 +44,9 @@ def find_scalars(work_dir_or_file: str | Path) -> Path:
 def plot_training_curves(train: list[dict], val: list[dict], path: str | Path, title: str = "") -> Path:
     """Losses and learning rate against iteration, val metrics against epoch; one panel each."""
     losses = sorted({k for r in train for k in r if k.startswith("loss")})
-    metrics = sorted({k for r in val for k, v in r.items() if k not in TRAIN_ONLY and isinstance(v, (int, float))})
+    metrics = sorted(
+        {k for r in val for k, v in r.items() if k not in TRAIN_ONLY and isinstance(v, (int, float))}
+    )
     panels = [("loss", losses, train, "iter"), ("learning rate", ["lr"], train, "iter")]
     panels += [(m, [m], val, "step") for m in metrics]
     panels = [p for p in panels if any(k in r for r in p[2] for k in p[1])]

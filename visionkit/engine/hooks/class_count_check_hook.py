@@ -50,7 +50,11 @@ def split_class_mismatches(train_meta: dict, val_meta: dict) -> list[str]:
     problems = []
     for task, train, val in pairs:
         train_classes, val_classes = train.get("classes"), val.get("classes")
-        if train_classes is not None and val_classes is not None and tuple(train_classes) != tuple(val_classes):
+        if (
+            train_classes is not None
+            and val_classes is not None
+            and tuple(train_classes) != tuple(val_classes)
+        ):
             problems.append(
                 f"the {task}val data set's classes {tuple(val_classes)} differ from training's "
                 f"{tuple(train_classes)}: labels would mean different classes; give both splits the same "

@@ -13,7 +13,8 @@ from ..progress import make_progress, show_progress
 
 @HOOKS.register_module()
 class ProgressBarHook(Hook):
-    """Draws ``testing ━━━━ 12/50 0:00:31`` on stderr while the test loop runs (main process, terminal only)."""
+    """Draws ``testing ━━━━ 12/50 0:00:31`` on stderr while the test loop runs (main process, on a
+    terminal only)."""
 
     priority = "VERY_LOW"
 
@@ -28,7 +29,9 @@ class ProgressBarHook(Hook):
         self._task = self._progress.add_task("testing", total=len(runner.test_dataloader))
         self._progress.start()
 
-    def after_test_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+    def after_test_iter(
+        self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None
+    ) -> None:
         if self._progress is not None:
             self._progress.advance(self._task)
 
