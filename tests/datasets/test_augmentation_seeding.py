@@ -40,3 +40,17 @@ def test_workers_do_not_repeat_each_other():
     values = draws(0)
     worker0, worker1 = values[0::2], values[1::2]  # batches alternate between the two workers
     assert worker0 != worker1
+
+
+def test_a_new_epochs_workers_draw_anew_even_when_reseeded_like_mmengine():
+    """mmengine's worker_init_fn calls torch.manual_seed(seed + worker_id) in every epoch's workers."""
+    torch.manual_seed(0)
+    loader = DataLoader(
+        CropOffsets(),
+        batch_size=1,
+        num_workers=2,
+        multiprocessing_context="fork",
+        worker_init_fn=lambda worker_id: torch.manual_seed(worker_id),
+    )
+    first, second = [int(x) for x in loader], [int(x) for x in loader]
+    assert first != second

@@ -18,6 +18,7 @@ SETUP_DUMP_MARKERS = (
     '"FileClient" will be deprecated',
     '"HardDiskBackend" is the alias',
     "Checkpoints will be saved to",
+    "Distributed training is not used",
 )
 
 

@@ -126,5 +126,6 @@ def draw_detections(
         colors=colour_list,
         width=2,
         fill_labels=True,
+        label_colors="white",
     )
     return _to_array(drawn)

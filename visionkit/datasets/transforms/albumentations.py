@@ -47,10 +47,11 @@ class Albumentations:
     Labels come back as int64 (albumentations 2.x returns floats for label lists) and boxes removed by
     the transforms are removed together with their labels.
 
-    Random draws are seeded from torch's seed of the process they run in (``torch.initial_seed()``): in a
-    data loader worker that is the loader's per-worker seed, which mmengine derives from
-    ``randomness.seed``, so the same seed gives the same augmentations, and two workers never repeat each
-    other's (albumentations alone seeds from the OS, and forked workers would share one generator state).
+    Random draws are seeded from the data loader worker's seed (``get_worker_info().seed``: drawn per
+    worker and per epoch from the main process's torch generator, which ``randomness.seed`` seeds), or
+    from ``torch.initial_seed()`` outside workers. So the same seed gives the same augmentations, two
+    workers never repeat each other's, and a new epoch's workers draw anew (albumentations alone seeds
+    from the OS, and forked workers would share one generator state).
 
     Args:
         transforms: albumentations transforms as config dicts.
@@ -66,7 +67,10 @@ class Albumentations:
         self._seeded_for: int | None = None
 
     def _seed_for_this_process(self) -> None:
-        seed = torch.initial_seed()
+        worker = torch.utils.data.get_worker_info()
+        # Not torch.initial_seed() in a worker: mmengine's worker_init_fn re-seeds torch with the same
+        # value every epoch; the worker's own seed changes with each epoch's iterator.
+        seed = worker.seed if worker is not None else torch.initial_seed()
         if seed != self._seeded_for:
             self.pipeline.set_random_seed(seed % 2**32)
             self._seeded_for = seed
