@@ -83,3 +83,13 @@ def test_hook_writes_one_picture_per_test_image_up_to_the_limit(tmp_path):
     assert written == ["img0.png", "img1.png"]
     with Image.open(tmp_path / "show" / "img0.png") as picture:
         assert picture.size[0] == 2 * 200 + 8
+
+
+def test_a_multi_task_prediction_is_drawn_for_its_own_task_only():
+    from visionkit.engine.hooks.visualization_hook import own_task_only
+
+    sample = detection_sample()
+    sample.pred_seg_map = torch.zeros(100, 200, dtype=torch.int64)
+    sample.set_metainfo({"task": "detection"})
+    reduced = own_task_only(sample)
+    assert "pred_bboxes" in reduced and "pred_seg_map" not in reduced and "pred_seg_map" in sample

@@ -17,6 +17,25 @@ from ...structures.data_sample import TASK_KEY
 from ...visualization.comparison import draw_ground_truth_and_prediction
 
 
+# Ground-truth field -> the prediction fields of the same task.
+PREDICTIONS_OF = {
+    "gt_bboxes": ("pred_bboxes", "pred_scores", "pred_labels"),
+    "gt_seg_map": ("pred_seg_map",),
+    "gt_label": ("pred_score", "pred_label"),
+}
+
+
+def own_task_only(sample: DataSample) -> DataSample:
+    """A multi-task prediction reduced to the task its image is annotated for (its classes are that task's)."""
+    keep = {field for gt, fields in PREDICTIONS_OF.items() if gt in sample for field in fields}
+    reduced = sample.clone()
+    for fields in PREDICTIONS_OF.values():
+        for field in fields:
+            if field in reduced and field not in keep:
+                del reduced[field]
+    return reduced
+
+
 def _dataset_metainfo(runner: Any) -> dict:
     return dict(getattr(runner.test_dataloader.dataset, "metainfo", {}) or {})
 
@@ -58,6 +77,8 @@ class VisualizationHook(Hook):
                 return
             path = sample.metainfo["img_path"]
             classes, palette = self._classes_and_palette(metainfo, sample)
+            if sample.metainfo.get(TASK_KEY) is not None:
+                sample = own_task_only(sample)
             picture = draw_ground_truth_and_prediction(
                 read_image(path), sample, classes, palette, self.score_thr
             )
