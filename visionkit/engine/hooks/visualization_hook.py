@@ -16,7 +16,6 @@ from ...structures import DataSample
 from ...structures.data_sample import TASK_KEY
 from ...visualization.comparison import draw_ground_truth_and_prediction
 
-
 # Ground-truth field -> the prediction fields of the same task.
 PREDICTIONS_OF = {
     "gt_bboxes": ("pred_bboxes", "pred_scores", "pred_labels"),
