@@ -25,7 +25,7 @@ PREDICTIONS_OF = {
 
 
 def own_task_only(sample: DataSample) -> DataSample:
-    """A multi-task prediction reduced to the task its image is annotated for (its classes are that task's)."""
+    """A multi-task prediction reduced to the task its image is annotated for (whose classes it uses)."""
     keep = {field for gt, fields in PREDICTIONS_OF.items() if gt in sample for field in fields}
     reduced = sample.clone()
     for fields in PREDICTIONS_OF.values():
