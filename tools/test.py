@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         show = dict(type="VisualizationHook", out_dir=args.show_dir, score_thr=args.show_score_thr)
         cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(show, max_images=args.show_limit)]
     if args.plot_dir:
-        set_plot_dir(cfg, args.plot_dir)
+        try:
+            set_plot_dir(cfg, args.plot_dir)
+        except ValueError as error:  # e.g. classification: no metric plots
+            raise SystemExit(f"error: {error}") from None
     cfg.verbose = args.verbose or cfg.get("verbose", False)
     runner = Runner.from_cfg(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
