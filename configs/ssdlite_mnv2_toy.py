@@ -46,7 +46,7 @@ test_pipeline = [
     dict(type="PackInputs"),
 ]
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=4,  # twice the steps of batch 8 (with lr 2e-3: mAP 0.097 against 0.077, one run each)
     num_workers=2,
     persistent_workers=True,
     drop_last=True,  # a last batch of one image cannot train SSDLite's BatchNorm on 1x1 maps
@@ -77,7 +77,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type="CocoMetric")
 test_evaluator = dict(type="CocoMetric", classwise=True)
 
-optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=3e-3, weight_decay=1e-4))
+optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=2e-3, weight_decay=1e-4))
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type="CosineAnnealingLR", T_max=max_epochs, by_epoch=True, eta_min=1e-5),
@@ -86,6 +86,6 @@ train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(logger=dict(interval=8), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
-# The lr above is for 8 images per step (one process); --auto-scale-lr scales it to processes x batch.
-auto_scale_lr = dict(base_batch_size=8, enable=False)
+# The lr above is for 4 images per step (one process); --auto-scale-lr scales it to processes x batch.
+auto_scale_lr = dict(base_batch_size=4, enable=False)
 randomness = dict(seed=0)
