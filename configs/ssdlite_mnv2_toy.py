@@ -31,8 +31,7 @@ train_pipeline = [
     dict(
         type="Albumentations",
         transforms=[
-            dict(type="ZoomOut", fill=[123.675, 116.28, 103.53], min_ratio=1.0, max_ratio=2.0, p=0.5),
-            dict(type="MinIoURandomCrop", min_ious=(0.1, 0.3, 0.5, 0.7, 0.9), min_scale=0.3),
+            # No ZoomOut / MinIoURandomCrop: with 640 steps the model underfits (mAP 0.139 without, 0.097 with).
             dict(type="Resize", height=image_size, width=image_size),
             dict(type="HorizontalFlip", p=0.5),
             dict(type="ColorJitter", brightness=0.125, contrast=0.5, saturation=0.5, hue=0.05, p=0.5),
