@@ -1,4 +1,4 @@
-# Quick start: the paper's mobile DeepLabv3 (no atrous branches, output stride 16) on the generated toy VOC
+# Quick start: the paper's mobile DeepLabv3 (no atrous branches; output stride 8 here, for the small toy shapes) on the toy VOC
 # set (40 train / 10 val images of 4 shape classes, 160-240 px) on a CPU, its backbone started from the toy
 # classifier (as real runs start from ImageNet weights). Make the data and the classifier first
 # (tools/quickstart.py does both for you):
