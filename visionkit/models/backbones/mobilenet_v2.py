@@ -232,8 +232,9 @@ class MobileNetV2(TappedBackbone):
         return self
 
     def init_weights(self) -> None:
-        """torchvision's MobileNetV2 init, or a pretrained checkpoint when ``init_cfg`` says so."""
-        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
+        """torchvision's MobileNetV2 init, or a pretrained checkpoint when ``init_cfg`` names one."""
+        pretrained = self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained"
+        if pretrained and self.init_cfg.get("checkpoint") is not None:
             load_checkpoint(self, self.init_cfg["checkpoint"], prefix=self.init_cfg.get("prefix"))
             self._is_init = True
             return
