@@ -2,12 +2,18 @@
 
     python tools/export.py CONFIG CHECKPOINT --format onnx [--out FILE] [--shape H W] [--opset N]
         [--no-postprocess] [--batch N] [--atol A] [--cfg-options k=v ...]
+        [--int8 [--calib-images N] [--calib-split train|val] [--keep-float auto|none|LAYER ...]]
 
 The graph takes raw pixels (N, 3, H, W) float32 0..255 and normalises inside; what it returns per task is
 in docs/deployment.md. After writing it, the same random batch goes through ONNX Runtime and PyTorch and
 the largest absolute difference of each output is printed; the tool exits non-zero when one is above
 --atol (times the output's largest magnitude where that is above 1: box pixels, logits). Needs the deploy
 extra: pip install -e ".[deploy]".
+
+--int8 then also writes OUT with .int8.onnx: the float graph statically quantized (QDQ; int8 per-channel
+weights, uint8 activations) with ranges calibrated on --calib-images images of the config's --calib-split
+through its test pipeline; the layers kept in float are measured (each layer's output error when it alone
+is INT8; see visionkit/deploy/sensitivity.py) unless --keep-float names them or says none.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmengine.config import DictAction
+
+from visionkit.engine import USER_ERRORS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,6 +57,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="largest difference accepted per output, times the output's largest magnitude when above 1",
     )
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config settings")
+    parser.add_argument("--int8", action="store_true", help="also write the INT8 (QDQ) graph, .int8.onnx")
+    parser.add_argument("--calib-images", type=int, default=256, help="--int8: calibration images")
+    parser.add_argument(
+        "--calib-split", choices=["train", "val", "test"], default="train", help="--int8: calibration data"
+    )
+    parser.add_argument(
+        "--keep-float",
+        nargs="+",
+        default=["auto"],
+        metavar="LAYER",
+        help="--int8: layers left in float: auto (by measured sensitivity), none, or module names",
+    )
     return parser.parse_args(argv)
 
 
@@ -69,7 +89,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from visionkit.apis import init_model
     from visionkit.deploy.onnx_export import export_onnx
     from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
-    from visionkit.engine import USER_ERRORS
 
     out = args.out or default_output(args.checkpoint)
     try:
@@ -107,7 +126,28 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "the exported graph is wrong"
         )
     print("ONNX Runtime matches PyTorch within the limits")
+    if args.int8:
+        export_int8_graph(model.cfg, out, args)
     return diffs
+
+
+def export_int8_graph(cfg, float_path: Path, args: argparse.Namespace) -> Path:
+    """The INT8 graph beside the float one; prints the sensitivity table and the layers kept in float."""
+    from visionkit.deploy.int8 import export_int8
+    from visionkit.deploy.sensitivity import format_sensitivity
+
+    out = float_path.with_suffix(".int8.onnx")
+    keep = {"auto": None, "none": []}.get(args.keep_float[0], args.keep_float)
+    try:
+        result = export_int8(cfg, float_path, out, args.calib_images, args.calib_split, keep)
+    except USER_ERRORS as error:
+        raise SystemExit(f"error: {error}") from None
+    if result.sensitivities:
+        print(format_sensitivity(result.sensitivities, result.full_error))
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB), layers in float: {result.float_layers or 'none'}"
+    )
+    return out
 
 
 if __name__ == "__main__":

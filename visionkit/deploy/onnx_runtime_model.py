@@ -68,6 +68,10 @@ class OnnxRuntimeModel:
         config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
         self.dataset_meta = dict(self.meta["dataset_meta"] or config_meta)
 
+    def eval(self) -> OnnxRuntimeModel:
+        """A graph is always in inference mode; here so that test loops can call it as on a module."""
+        return self
+
     def run(self, images: Tensor) -> dict[str, Tensor]:
         """images (N, 3, H, W) float32 raw pixels -> the graph's outputs by name."""
         outputs = self.session.run(None, {"images": images.numpy()})
