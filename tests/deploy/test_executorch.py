@@ -1,0 +1,63 @@
+"""ExecuTorch programs (XNNPACK delegate) give PyTorch's outputs: float like the ONNX graphs, INT8 close."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+pytest.importorskip("executorch")
+pytest.importorskip("onnxscript")  # the toy models' module also exports ONNX
+
+from visionkit.apis import inference_model, init_model
+from visionkit.deploy.executorch_export import ExecuTorchModel, export_executorch
+
+from ..bn_statistics import assert_depends_on_input
+from .onnx_toy_models import REPO, TOY, toy_model
+
+
+def images(size: tuple[int, int], count: int = 2, seed: int = 0) -> torch.Tensor:
+    """(count, 3, H, W) float raw pixels, uniform noise (as the ONNX tests feed)."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (count, 3, *size), generator=generator).float()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["classification", "segmentation", "detection"])
+def test_float_program_matches_pytorch(task, tmp_path):
+    size = TOY[task][1]
+    path = tmp_path / f"{task}.pte"
+    wrapper = export_executorch(toy_model(task), path, size)
+    runtime = ExecuTorchModel(toy_model(task).cfg, path)
+    batch = images(size)
+    got = runtime.run(batch)
+    with torch.no_grad():
+        expected = wrapper(batch)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    assert_depends_on_input(expected[0][0], expected[0][1])
+    for name, ref in zip(wrapper.output_names, expected, strict=True):
+        out = got[name]
+        assert out.shape == ref.shape
+        if ref.is_floating_point():  # the ONNX tests' tolerance
+            torch.testing.assert_close(out, ref, atol=1e-3 + 1e-4 * float(ref.abs().max()), rtol=1e-3)
+        else:
+            assert (out != ref).float().mean() < 1e-3
+
+
+@pytest.mark.slow
+def test_int8_program_is_close_and_runs_through_inference_model(tmp_path):
+    model = toy_model("classification")
+    size = TOY["classification"][1]
+    calibration = [i[None].numpy() for i in images(size, count=8, seed=1)]
+    path = tmp_path / "classifier_int8.pte"
+    wrapper = export_executorch(model, path, size, calibration)
+    float_path = tmp_path / "classifier.pte"
+    export_executorch(model, float_path, size)
+    assert path.stat().st_size < 0.5 * float_path.stat().st_size  # int8 weights
+    batch = images(size, count=4, seed=2)
+    with torch.no_grad():
+        expected = wrapper(batch)
+    got = ExecuTorchModel(model.cfg, path).run(batch)["scores"]
+    assert (got - expected).abs().max() < 0.1
+    loaded = init_model(str(REPO / TOY["classification"][0]), str(path))
+    [sample] = inference_model(loaded, batch[0].permute(1, 2, 0).to(torch.uint8).numpy())
+    assert sample.pred_score.shape == expected[0].shape
