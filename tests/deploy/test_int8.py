@@ -107,7 +107,7 @@ def test_int8_predicts_what_float_predicts(int8_run):
 
 @pytest.mark.slow
 def test_tools_test_and_agreement_run_the_int8_graph(int8_run, tmp_path):
-    cfg, float_path, result, checkpoint = int8_run
+    cfg, float_path, result, _ = int8_run
     data_root = ["--data-root", str(cfg.test_dataloader.dataset.data_root)]
     metrics = {
         name: load_tool("test").main(
