@@ -38,7 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("config", help="config file")
     parser.add_argument("checkpoint", help="checkpoint: path, URL or torchvision://NAME")
-    parser.add_argument("--format", choices=["onnx"], default="onnx", help="export format")
+    parser.add_argument(
+        "--format", choices=["onnx", "executorch"], default="onnx", help="export format (executorch: .pte)"
+    )
     parser.add_argument("--out", type=Path, help="output file (default: the checkpoint path with .onnx)")
     parser.add_argument(
         "--shape", type=int, nargs=2, metavar=("H", "W"), help="input size (default: the config's image_size)"
@@ -96,6 +98,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     except USER_ERRORS as error:
         raise SystemExit(f"error: {error}") from None
     height, width = args.shape or (model.cfg.get("image_size", 224),) * 2
+    if args.format == "executorch":
+        return export_pte(model, out.with_suffix(".pte"), (height, width), args)
     wrapper = export_onnx(model, out, (height, width), not args.no_postprocess, args.opset)
     print(
         f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB), input images ({args.batch}, 3, {height}, {width})"
@@ -128,6 +132,36 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print("ONNX Runtime matches PyTorch within the limits")
     if args.int8:
         export_int8_graph(model.cfg, out, args)
+    return diffs
+
+
+def export_pte(model, out: Path, size: tuple[int, int], args: argparse.Namespace) -> dict[str, float]:
+    """ExecuTorch program(s): float, and with --int8 a PT2E-quantized one (.int8.pte); each checked
+    against PyTorch on one random image (INT8: printed, not judged)."""
+    import torch
+
+    from visionkit.deploy.calibration import calibration_images
+    from visionkit.deploy.executorch_export import ExecuTorchModel, export_executorch
+
+    image = torch.randint(0, 256, (1, 3, *size), generator=torch.Generator().manual_seed(0)).float()
+    targets = [(out, None)]
+    if args.int8:
+        wrapper = export_executorch(model, out, size)  # for the padding metadata
+        pad = wrapper.normalize.pad_pixel(), wrapper.normalize.pad_size_divisor
+        images = list(calibration_images(model.cfg, args.calib_images, args.calib_split, *pad))
+        targets.append((out.with_suffix(".int8.pte"), images))
+    diffs = {}
+    for path, calibration in targets:
+        wrapper = export_executorch(model, path, size, calibration)
+        with torch.no_grad():
+            reference = wrapper(image)
+        reference = reference if isinstance(reference, tuple) else (reference,)
+        got = ExecuTorchModel(model.cfg, path).run(image)
+        for name, expected in zip(wrapper.output_names, reference, strict=True):
+            diffs[f"{path.name}:{name}"] = float((got[name].double() - expected.double()).abs().max())
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    for name, diff in diffs.items():
+        print(f"{name:>30} max abs difference from PyTorch {diff:.3g}")
     return diffs
 
 
