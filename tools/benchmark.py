@@ -76,7 +76,11 @@ from visionkit.analysis.dataset_scale import (
     measure_loader,
     write_instances_json,
 )
-from visionkit.analysis.deploy_candidates import onnxruntime_candidates, peak_share_column
+from visionkit.analysis.deploy_candidates import (
+    executorch_candidates,
+    onnxruntime_candidates,
+    peak_share_column,
+)
 from visionkit.analysis.memory import peak_memory
 from visionkit.analysis.train_throughput import measure_train_throughput
 from visionkit.apis import init_model
@@ -108,6 +112,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--onnx", action="store_true", help="add visionkit in ONNX Runtime (default and tuned options)"
     )
     parser.add_argument("--int8", action="store_true", help="add the INT8 (QDQ) graph in ONNX Runtime")
+    parser.add_argument(
+        "--executorch", action="store_true", help="add ExecuTorch .pte (XNNPACK; INT8 too with --int8)"
+    )
     parser.add_argument(
         "--fma-units", type=int, default=2, help="FMA units per core, for the float peak (default 2)"
     )
@@ -159,6 +166,8 @@ def build_candidates(
         candidates.append(visionkit_candidate(f"visionkit memory-efficient x{args.splits}", efficient, cfg))
     if args.onnx or args.int8:
         candidates += onnxruntime_candidates(model, cfg, args.threads, image, args.int8)
+    if args.executorch:
+        candidates += executorch_candidates(model, cfg, image, args.int8)
     reference = torchvision_candidate(task, model, cfg)
     return [*candidates, reference], reference.name, model
 

@@ -71,3 +71,24 @@ def peak_share_column(
     inputs = model.data_preprocessor(batch, False)["inputs"]
     madds = count_complexity(model, inputs, lambda m, x: m(x, mode="tensor")).madds
     return (lambda t: peak_share(madds, t.batch, t.median_ms, peak)), madds
+
+
+def executorch_candidates(model: nn.Module, cfg: Config, image: np.ndarray, int8: bool) -> list[Candidate]:
+    """``model`` as XNNPACK-delegated ExecuTorch programs (float, and INT8 calibrated on ``image``) in
+    ExecuTorch's Python runtime; detection's NMS runs after the program, in Python."""
+    from ..deploy.executorch_export import ExecuTorchModel, export_executorch
+
+    folder = Path(tempfile.mkdtemp(prefix="visionkit_benchmark_"))
+    sample = prepare_image(image, build_test_pipeline(cfg))["inputs"].float()
+    size = tuple(sample.shape[-2:])
+    wrapper = export_executorch(copy.deepcopy(model), folder / "model.pte", size)
+    padding = wrapper.normalize.pad_pixel(), wrapper.normalize.pad_size_divisor
+    candidates = [
+        onnxruntime_candidate("visionkit executorch", ExecuTorchModel(cfg, folder / "model.pte"), cfg)
+    ]
+    if int8:
+        calibration = [pad_stack([sample], *padding).numpy()]
+        export_executorch(copy.deepcopy(model), folder / "model.int8.pte", size, calibration)
+        runtime = ExecuTorchModel(cfg, folder / "model.int8.pte")
+        candidates.append(onnxruntime_candidate("visionkit executorch int8", runtime, cfg))
+    return candidates
