@@ -89,8 +89,17 @@ class _Reader:
 
 
 def preprocess(float_path: str | Path, out_path: str | Path) -> Path:
-    """onnxruntime's ``quant_pre_process`` (shape inference, basic graph optimisation) into ``out_path``."""
-    _ort_quantization().quant_pre_process(str(float_path), str(out_path))
+    """onnxruntime's ``quant_pre_process`` (shape inference, basic graph optimisation) into ``out_path``.
+
+    Its symbolic shape inference gives up on graphs with dynamic H and W (segmentation); ONNX's own
+    shape inference then does."""
+    quantization = _ort_quantization()
+    try:
+        quantization.quant_pre_process(str(float_path), str(out_path))
+    except Exception as error:  # onnxruntime raises a bare Exception for exactly this
+        if "symbolic shape inference" not in str(error):
+            raise
+        quantization.quant_pre_process(str(float_path), str(out_path), skip_symbolic_shape=True)
     return Path(out_path)
 
 
