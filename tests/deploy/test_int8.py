@@ -91,8 +91,9 @@ def predictions(cfg, float_path, int8_path) -> tuple[list, list]:
 @pytest.mark.slow
 def test_int8_graph_runs_through_the_backend_on_an_input_dependent_model(int8_run):
     """The backend runs the INT8 graph and it is not the float one. How close it is to float is not
-    asserted: measured over runs of this seconds-trained model, max |score difference| 0.10-0.34 and 6-12
-    of 16 top-1 flips (its top-2 scores are within a few points); see docs/deployment.md for trained models."""
+    asserted: measured over runs of this seconds-trained model, max |score difference| 0.10-0.34 and
+    6-12 of 16 top-1 flips (its top-2 scores are within a few points); docs/deployment.md has trained
+    models' figures."""
     cfg, float_path, result, _ = int8_run
     expected, got = predictions(cfg, float_path, result.path)
     scores = torch.stack([s.pred_score for s in expected])
