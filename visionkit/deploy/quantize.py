@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -92,15 +93,22 @@ def preprocess(float_path: str | Path, out_path: str | Path) -> Path:
     """onnxruntime's ``quant_pre_process`` (shape inference, basic graph optimisation) into ``out_path``.
 
     Its symbolic shape inference gives up on graphs with dynamic H and W (segmentation); ONNX's own
-    shape inference then does."""
+    shape inference then does. It runs in ``out_path``'s folder: the failed attempt leaves temporary files
+    in the working directory."""
     quantization = _ort_quantization()
+    source, target = str(Path(float_path).resolve()), Path(out_path).resolve()
+    cwd = os.getcwd()
+    os.chdir(target.parent)
     try:
-        quantization.quant_pre_process(str(float_path), str(out_path))
-    except Exception as error:  # onnxruntime raises a bare Exception for exactly this
-        if "symbolic shape inference" not in str(error):
-            raise
-        quantization.quant_pre_process(str(float_path), str(out_path), skip_symbolic_shape=True)
-    return Path(out_path)
+        try:
+            quantization.quant_pre_process(source, str(target))
+        except Exception as error:  # onnxruntime raises a bare Exception for exactly this
+            if "symbolic shape inference" not in str(error):
+                raise
+            quantization.quant_pre_process(source, str(target), skip_symbolic_shape=True)
+    finally:
+        os.chdir(cwd)
+    return target
 
 
 def quantize_graph(
