@@ -7,7 +7,8 @@
 Several processes (CPU or GPU, one machine or several): tools/dist_test.sh CONFIG CHECKPOINT N; metrics and
 --out predictions are the same as with one process.
 
-CHECKPOINT is a visionkit checkpoint or a torchvision one (path, URL or torchvision://mobilenet_v2).
+CHECKPOINT is a visionkit checkpoint or a torchvision one (path, URL or torchvision://mobilenet_v2), or a
+graph from tools/export.py (.onnx, float or INT8), which runs through ONNX Runtime (the deploy extra).
 The metrics are also written to WORK_DIR/test_metrics.json. --show-dir writes every test image as a PNG,
 ground truth left and prediction right (boxes with names and scores, mask overlays, or the class);
 --plot-dir writes the metric's plots (detection: precision-recall curves per class; segmentation: the
@@ -29,6 +30,7 @@ from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.model import is_model_wrapper
 
+from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
 from visionkit.engine import USER_ERRORS, Runner, load_config
 from visionkit.evaluation import set_plot_dir
 from visionkit.models import load_checkpoint
@@ -97,7 +99,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     runner = Runner.from_cfg(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     try:
-        load_checkpoint(model, args.checkpoint)
+        if args.checkpoint.endswith(".onnx"):
+            runner.model = OnnxRuntimeModel(cfg, args.checkpoint)
+        else:
+            load_checkpoint(model, args.checkpoint)
         metrics = runner.test()
     except USER_ERRORS as error:  # bad data, checkpoint or setting: the message says what to do
         raise SystemExit(f"error: {error}") from None

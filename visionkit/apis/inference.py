@@ -54,11 +54,16 @@ def init_model(
     settings, else ``{}``.
 
     A ``.onnx`` checkpoint (from ``tools/export.py``) gives an :class:`OnnxRuntimeModel` instead, which
-    :func:`inference_model` runs through ONNX Runtime (``pip install -e ".[deploy]"``).
+    :func:`inference_model` runs through ONNX Runtime (``pip install -e ".[deploy]"``); a ``.pte``
+    (ExecuTorch) an :class:`ExecuTorchModel` (``pip install -e ".[mobile]"``).
     """
     cfg = load_config(config, cfg_options) if isinstance(config, (str, Path)) else config
     if checkpoint is not None and str(checkpoint).endswith(".onnx"):
         return OnnxRuntimeModel(cfg, checkpoint, device)
+    if checkpoint is not None and str(checkpoint).endswith(".pte"):
+        from ..deploy.executorch_export import ExecuTorchModel  # the optional mobile extra
+
+        return ExecuTorchModel(cfg, checkpoint, device)
     init_default_scope(cfg.get("default_scope", "visionkit"))
     model = MODELS.build(cfg.model)
     meta: dict[str, Any] = {}

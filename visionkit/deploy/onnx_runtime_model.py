@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,14 @@ class OnnxRuntimeModel:
         self.cfg = cfg
         config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
         self.dataset_meta = dict(self.meta["dataset_meta"] or config_meta)
+
+    def eval(self) -> OnnxRuntimeModel:
+        """A graph is always in inference mode; here so that test loops can call it as on a module."""
+        return self
+
+    def named_modules(self) -> Iterator[tuple[str, Any]]:
+        """No PyTorch modules: hooks that walk a model's modules (the class count check) find none."""
+        return iter(())
 
     def run(self, images: Tensor) -> dict[str, Tensor]:
         """images (N, 3, H, W) float32 raw pixels -> the graph's outputs by name."""
