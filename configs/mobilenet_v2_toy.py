@@ -1,15 +1,18 @@
-# Quick start: MobileNetV2 trained from scratch on the generated toy set (4 shape classes, 800 train and
-# 200 val images of 96x96, ImageNet layout) on a CPU in a few minutes. Make the data first:
+# Quick start: MobileNetV2 (width 0.5) trained from scratch on the generated toy set (4 shape classes, 800
+# train and 200 val images of 96x96, ImageNet layout) on a CPU in about a minute. Make the data first:
 #   python tools/make_toy_data.py classification        (writes data/toy/classification)
-# It differs from the ImageNet recipe on purpose: 96-pixel inputs, AdamW and a short cosine schedule,
-# because 800 training images and 2 CPU cores are a different problem from ImageNet on GPUs.
+# It differs from the ImageNet recipe on purpose: width 0.5, 96-pixel inputs, AdamW and a short cosine
+# schedule, because 800 training images and 2 CPU cores are a different problem from ImageNet on GPUs.
+# Its backbone is the pretrained start of the toy detection and segmentation configs (as ImageNet weights
+# are for real runs), so the three share `width`.
 _base_ = ["_base_/models/mobilenet_v2_classifier.py", "_base_/default_runtime.py"]
 
 data_root = "data/toy/classification"
+width = 0.5  # MobileNetV2 width multiplier
 image_size = 96
 max_epochs = 15
 
-model = dict(head=dict(num_classes=4, dropout=0.1))
+model = dict(backbone=dict(widen_factor=width), head=dict(num_classes=4, dropout=0.1))
 
 train_pipeline = [
     dict(type="LoadImage"),
@@ -34,7 +37,7 @@ test_pipeline = [
     dict(type="PackInputs"),
 ]
 train_dataloader = dict(
-    batch_size=32,
+    batch_size=16,  # 16 rather than 32: twice the steps for the same images (86% against 81.5% top-1)
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type="DefaultSampler", shuffle=True),
@@ -51,13 +54,16 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type="Accuracy", topk=(1,))
 test_evaluator = val_evaluator
 
-optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=4e-3, weight_decay=1e-4))
-param_scheduler = [dict(type="CosineAnnealingLR", T_max=max_epochs, by_epoch=True, eta_min=1e-5)]
+optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=3e-3, weight_decay=1e-4))
+param_scheduler = [
+    dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type="CosineAnnealingLR", T_max=max_epochs, by_epoch=True, eta_min=1e-5),
+]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
 val_cfg = dict()
 test_cfg = dict()
 
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=5, max_keep_ckpts=2))
-# The lr above is for 32 images per step (one process); --auto-scale-lr scales it to processes x batch.
-auto_scale_lr = dict(base_batch_size=32, enable=False)
+# The lr above is for 16 images per step (one process); --auto-scale-lr scales it to processes x batch.
+auto_scale_lr = dict(base_batch_size=16, enable=False)
 randomness = dict(seed=0)

@@ -32,7 +32,6 @@ model = dict(
     tasks=dict(
         detection=dict(
             type="SSDDetector",
-            taps=("layer15_expansion", "final"),
             neck=dict(type="SSDLiteExtraLayers", out_channels=(512, 256, 256, 128), widen_factor=width),
             anchor_generator=dict(
                 type="SSDAnchorGenerator",
@@ -49,7 +48,6 @@ model = dict(
         ),
         segmentation=dict(
             type="Segmentor",
-            taps=("layer15_expansion",),
             decode_head=dict(
                 type="ASPPHead",
                 num_classes=len(seg_classes),

@@ -3,8 +3,8 @@
 # (checked against mmdet 3.3.0 itself, tests/models/test_mmdet_ssdlite.py). Evaluate a downloaded checkpoint:
 #   python tools/test.py configs/ssdlite_mnv2_mmdet_coco.py \
 #       ssdlite_mobilenetv2_scratch_600e_coco_20210629_110627-974d9307.pth
-# mmdet keys (backbone.conv1..., neck.extra_layers..., bbox_head...; bare or under 'state_dict') are renamed on
-# load. Training, data and schedule are configs/ssdlite_mnv2_coco.py's (mmdet's recipe).
+# mmdet keys (backbone.conv1..., neck.extra_layers..., bbox_head...; bare or under 'state_dict') are renamed
+# on load. Training, data and schedule are configs/ssdlite_mnv2_coco.py's (mmdet's recipe).
 # Where this differs from configs/ssdlite_mnv2_coco.py (the paper's TF settings):
 # - the head reads the 96-channel stride-16 output of stage 5 (mmdet's out_indices 4), not the 576-channel
 #   expansion of layer 15 that TF and torchvision read;
@@ -27,10 +27,9 @@ model = dict(
         std=[58.395, 57.12, 57.375],
         pad_size_divisor=1,
     ),
-    # mmdet MobileNetV2(out_indices=(4, 7)): layer14 = end of stage 5 (96 ch, stride 16), final = 1280 ch.
-    backbone=dict(
-        type="MobileNetV2", widen_factor=1.0, out_taps=("layer14", "final"), bn_eps=1e-3, bn_momentum=0.03
-    ),
+    # mmdet MobileNetV2(out_indices=(4, 7)): the head reads layer14 = end of stage 5 (96 ch, stride 16) and
+    # final = 1280 ch (head.in_taps).
+    backbone=dict(type="MobileNetV2", widen_factor=1.0, bn_eps=1e-3, bn_momentum=0.03),
     # mmdet SSDNeck(use_depthwise=True): 1x1 to half, 3x3 depthwise stride 2 pad 1, 1x1; BN + ReLU6 each.
     neck=dict(
         type="SSDLiteExtraLayers",
@@ -50,13 +49,12 @@ model = dict(
     head=dict(
         type="SSDLiteHead",  # mmdet SSDHead(use_depthwise=True)
         num_classes=80,  # + 1 background score, last (as mmdet)
+        in_taps=("layer14", "final"),
         box_stds=(0.1, 0.1, 0.2, 0.2),  # DeltaXYWHBBoxCoder target_stds, means 0
         clamp_shrink=True,  # delta2bbox clamps dw, dh to +-log(1000 / 16)
         pos_iou=0.5,
         neg_iou=0.5,
-        neg_pos_ratio=3,
-        min_negatives=0,
-        smooth_l1_beta=1.0,
+        loss=dict(type="SSDLoss", neg_pos_ratio=3, min_negatives=0, smooth_l1_beta=1.0),
         # test_cfg: nms_pre 1000 per level, score_thr 0.02, NMS IoU 0.45, max_per_img 200, min_bbox_size 0
         score_thr=0.02,
         nms_pre=1000,

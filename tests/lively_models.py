@@ -30,10 +30,10 @@ def shape_images(sizes: list[tuple[int, int]], seed: int = 0) -> list[torch.Tens
     return images
 
 
-def lively_model(config: str | Path, seed: int = 0) -> nn.Module:
+def lively_model(config: str | Path | Config, seed: int = 0) -> nn.Module:
     """The config's model in eval mode, with input-dependent outputs (see the module docstring)."""
     torch.manual_seed(seed)
-    model = MODELS.build(Config.fromfile(str(config)).model)
+    model = MODELS.build((config if isinstance(config, Config) else Config.fromfile(str(config))).model)
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_normal_(module.weight)

@@ -57,16 +57,17 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from skimage import data as skimage_data
+from torch import nn
 
 from visionkit.analysis.benchmark import format_timings, time_side_by_side
 from visionkit.analysis.benchmark_candidates import (
     Candidate,
-    onnxruntime_candidate,
     prepare_visionkit_detector,
     task_of,
     torchvision_candidate,
     visionkit_candidate,
 )
+from visionkit.analysis.cpu_peak import cpu_peak
 from visionkit.analysis.dataset_scale import (
     COCO_TRAIN2017_BOXES,
     COCO_TRAIN2017_IMAGES,
@@ -75,12 +76,15 @@ from visionkit.analysis.dataset_scale import (
     measure_loader,
     write_instances_json,
 )
+from visionkit.analysis.deploy_candidates import (
+    executorch_candidates,
+    onnxruntime_candidates,
+    peak_share_column,
+)
 from visionkit.analysis.memory import peak_memory
 from visionkit.analysis.train_throughput import measure_train_throughput
 from visionkit.apis import init_model
 from visionkit.deploy import fuse_batchnorm
-from visionkit.deploy.onnx_export import export_onnx
-from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel, import_onnxruntime
 from visionkit.engine import load_config
 from visionkit.registry import DATASETS, MODELS
 
@@ -104,7 +108,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=30, help="timed rounds per candidate and batch")
     parser.add_argument("--warmup", type=int, default=5, help="untimed rounds first")
     parser.add_argument("--deploy", action="store_true", help="add visionkit with BatchNorm folded")
-    parser.add_argument("--onnx", action="store_true", help="add visionkit exported to ONNX Runtime")
+    parser.add_argument(
+        "--onnx", action="store_true", help="add visionkit in ONNX Runtime (default and tuned options)"
+    )
+    parser.add_argument("--int8", action="store_true", help="add the INT8 (QDQ) graph in ONNX Runtime")
+    parser.add_argument(
+        "--executorch", action="store_true", help="add ExecuTorch .pte (XNNPACK; INT8 too with --int8)"
+    )
+    parser.add_argument(
+        "--fma-units", type=int, default=2, help="FMA units per core, for the float peak (default 2)"
+    )
     parser.add_argument(
         "--memory", action="store_true", help="add memory-efficient visionkit; print peak memory"
     )
@@ -136,8 +149,11 @@ def load_image(path: str | None, shape: tuple[int, int] | None) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def build_candidates(cfg: Config, task: str, args: argparse.Namespace) -> tuple[list[Candidate], str]:
-    """visionkit (eager, then the variants asked for) and torchvision's twin; returns the twin's name."""
+def build_candidates(
+    cfg: Config, task: str, args: argparse.Namespace, image: np.ndarray
+) -> tuple[list[Candidate], str, nn.Module]:
+    """visionkit (eager, then the variants asked for) and torchvision's twin; returns the twin's name
+    and the eager model."""
     model = init_model(cfg)
     if task == "detection":
         prepare_visionkit_detector(model)
@@ -148,25 +164,12 @@ def build_candidates(cfg: Config, task: str, args: argparse.Namespace) -> tuple[
         efficient = copy.deepcopy(model)
         efficient.backbone.set_memory_efficient_splits(args.splits)
         candidates.append(visionkit_candidate(f"visionkit memory-efficient x{args.splits}", efficient, cfg))
-    if args.onnx:
-        runtime = export_to_onnxruntime(model, cfg, args.threads)
-        candidates.append(onnxruntime_candidate("visionkit onnxruntime", runtime, cfg))
+    if args.onnx or args.int8:
+        candidates += onnxruntime_candidates(model, cfg, args.threads, image, args.int8)
+    if args.executorch:
+        candidates += executorch_candidates(model, cfg, image, args.int8)
     reference = torchvision_candidate(task, model, cfg)
-    return [*candidates, reference], reference.name
-
-
-def export_to_onnxruntime(model: torch.nn.Module, cfg: Config, threads: int) -> OnnxRuntimeModel:
-    """``model`` exported to ONNX (post-processing in the graph) and loaded in ONNX Runtime."""
-    path = Path(tempfile.mkdtemp(prefix="visionkit_benchmark_")) / "model.onnx"
-    size = cfg.get("image_size", 224)
-    export_onnx(copy.deepcopy(model), path, (size, size))
-    runtime = OnnxRuntimeModel(cfg, path)
-    # As many threads as PyTorch gets (ONNX Runtime would take every core by default).
-    ort = import_onnxruntime()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = threads
-    runtime.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return runtime
+    return [*candidates, reference], reference.name, model
 
 
 def calls(
@@ -190,10 +193,13 @@ def format_memory(rows: list[tuple[str, str, int, int]]) -> str:
 
 def benchmark_inference(cfg: Config, task: str, args: argparse.Namespace) -> None:
     image = load_image(args.image, args.shape)
-    candidates, reference = build_candidates(cfg, task, args)
+    candidates, reference, model = build_candidates(cfg, task, args, image)
+    peak = cpu_peak(args.threads, args.fma_units)
+    share, madds = peak_share_column(model, cfg, image, peak)
     print(
         f"config: {args.config}  task: {task}  image: {image.shape[0]}x{image.shape[1]}  "
-        f"threads: {args.threads}  torch {torch.__version__}"
+        f"threads: {args.threads}  torch {torch.__version__}  load: {os.getloadavg()[0]:.1f}\n"
+        f"float peak: {peak.describe()}; network: {madds / 1e6:.0f} M multiply-adds per image"
     )
     memory_rows = []
     for mode in args.modes:
@@ -205,7 +211,7 @@ def benchmark_inference(cfg: Config, task: str, args: argparse.Namespace) -> Non
                 with torch.inference_mode():
                     measured = [c.name for c in candidates if c.in_torch]
                     memory_rows += [(mode, name, batch, peak_memory(runs[name])) for name in measured]
-        print(f"\n{mode}\n{format_timings(timings, reference=reference)}")
+        print(f"\n{mode}\n{format_timings(timings, reference=reference, share=share)}")
     if memory_rows:
         print("\npeak CPU memory per call (PyTorch allocator, parameters and inputs excluded)\n")
         print(format_memory(memory_rows))

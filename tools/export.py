@@ -2,12 +2,18 @@
 
     python tools/export.py CONFIG CHECKPOINT --format onnx [--out FILE] [--shape H W] [--opset N]
         [--no-postprocess] [--batch N] [--atol A] [--cfg-options k=v ...]
+        [--int8 [--calib-images N] [--calib-split train|val] [--keep-float auto|none|LAYER ...]]
 
 The graph takes raw pixels (N, 3, H, W) float32 0..255 and normalises inside; what it returns per task is
 in docs/deployment.md. After writing it, the same random batch goes through ONNX Runtime and PyTorch and
 the largest absolute difference of each output is printed; the tool exits non-zero when one is above
 --atol (times the output's largest magnitude where that is above 1: box pixels, logits). Needs the deploy
 extra: pip install -e ".[deploy]".
+
+--int8 then also writes OUT with .int8.onnx: the float graph statically quantized (QDQ; int8 per-channel
+weights, uint8 activations) with ranges calibrated on --calib-images images of the config's --calib-split
+through its test pipeline; the layers kept in float are measured (each layer's output error when it alone
+is INT8; see visionkit/deploy/sensitivity.py) unless --keep-float names them or says none.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmengine.config import DictAction
 
+from visionkit.engine import USER_ERRORS
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -30,7 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("config", help="config file")
     parser.add_argument("checkpoint", help="checkpoint: path, URL or torchvision://NAME")
-    parser.add_argument("--format", choices=["onnx"], default="onnx", help="export format")
+    parser.add_argument(
+        "--format", choices=["onnx", "executorch"], default="onnx", help="export format (executorch: .pte)"
+    )
     parser.add_argument("--out", type=Path, help="output file (default: the checkpoint path with .onnx)")
     parser.add_argument(
         "--shape", type=int, nargs=2, metavar=("H", "W"), help="input size (default: the config's image_size)"
@@ -49,6 +59,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="largest difference accepted per output, times the output's largest magnitude when above 1",
     )
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config settings")
+    parser.add_argument("--int8", action="store_true", help="also write the INT8 (QDQ) graph, .int8.onnx")
+    parser.add_argument("--calib-images", type=int, default=256, help="--int8: calibration images")
+    parser.add_argument(
+        "--calib-split", choices=["train", "val", "test"], default="train", help="--int8: calibration data"
+    )
+    parser.add_argument(
+        "--keep-float",
+        nargs="+",
+        default=["auto"],
+        metavar="LAYER",
+        help="--int8: layers left in float: auto (by measured sensitivity), none, or module names",
+    )
     return parser.parse_args(argv)
 
 
@@ -69,7 +91,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from visionkit.apis import init_model
     from visionkit.deploy.onnx_export import export_onnx
     from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
-    from visionkit.engine import USER_ERRORS
 
     out = args.out or default_output(args.checkpoint)
     try:
@@ -77,6 +98,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     except USER_ERRORS as error:
         raise SystemExit(f"error: {error}") from None
     height, width = args.shape or (model.cfg.get("image_size", 224),) * 2
+    if args.format == "executorch":
+        return export_pte(model, out.with_suffix(".pte"), (height, width), args)
     wrapper = export_onnx(model, out, (height, width), not args.no_postprocess, args.opset)
     print(
         f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB), input images ({args.batch}, 3, {height}, {width})"
@@ -107,7 +130,58 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "the exported graph is wrong"
         )
     print("ONNX Runtime matches PyTorch within the limits")
+    if args.int8:
+        export_int8_graph(model.cfg, out, args)
     return diffs
+
+
+def export_pte(model, out: Path, size: tuple[int, int], args: argparse.Namespace) -> dict[str, float]:
+    """ExecuTorch program(s): float, and with --int8 a PT2E-quantized one (.int8.pte); each checked
+    against PyTorch on one random image (INT8: printed, not judged)."""
+    import torch
+
+    from visionkit.deploy.calibration import calibration_images
+    from visionkit.deploy.executorch_export import ExecuTorchModel, export_executorch
+
+    image = torch.randint(0, 256, (1, 3, *size), generator=torch.Generator().manual_seed(0)).float()
+    targets = [(out, None)]
+    if args.int8:
+        wrapper = export_executorch(model, out, size)  # for the padding metadata
+        pad = wrapper.normalize.pad_pixel(), wrapper.normalize.pad_size_divisor
+        images = list(calibration_images(model.cfg, args.calib_images, args.calib_split, *pad))
+        targets.append((out.with_suffix(".int8.pte"), images))
+    diffs = {}
+    for path, calibration in targets:
+        wrapper = export_executorch(model, path, size, calibration)
+        with torch.no_grad():
+            reference = wrapper(image)
+        reference = reference if isinstance(reference, tuple) else (reference,)
+        got = ExecuTorchModel(model.cfg, path).run(image)
+        for name, expected in zip(wrapper.output_names, reference, strict=True):
+            diffs[f"{path.name}:{name}"] = float((got[name].double() - expected.double()).abs().max())
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    for name, diff in diffs.items():
+        print(f"{name:>30} max abs difference from PyTorch {diff:.3g}")
+    return diffs
+
+
+def export_int8_graph(cfg, float_path: Path, args: argparse.Namespace) -> Path:
+    """The INT8 graph beside the float one; prints the sensitivity table and the layers kept in float."""
+    from visionkit.deploy.int8 import export_int8
+    from visionkit.deploy.sensitivity import format_sensitivity
+
+    out = float_path.with_suffix(".int8.onnx")
+    keep = {"auto": None, "none": []}.get(args.keep_float[0], args.keep_float)
+    try:
+        result = export_int8(cfg, float_path, out, args.calib_images, args.calib_split, keep)
+    except USER_ERRORS as error:
+        raise SystemExit(f"error: {error}") from None
+    if result.sensitivities:
+        print(format_sensitivity(result.sensitivities, result.full_error))
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB), layers in float: {result.float_layers or 'none'}"
+    )
+    return out
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ line, images read from the JPEGImages folder beside it). What is written depends
   VOC's SegmentationClass), and DIR/<name>_overlay.jpg, a colour overlay with a legend of the classes present;
 - detection: DIR/<name>_detections.jpg with boxes, names and scores drawn;
 - classification: the top-k classes and scores, printed;
+and one line per image says what was found ("2 circle, 1 star", "no detections above 0.3", "circle 12.5%
+of the pixels"), under a progress bar when there are many images on a terminal;
 and for every task DIR/predictions.json with one record per image. A .onnx CHECKPOINT (tools/export.py) runs
 in ONNX Runtime instead of PyTorch, with the same outputs.
 
@@ -37,6 +39,7 @@ from mmengine.config import DictAction
 from visionkit.apis import inference_model, init_model
 from visionkit.datasets.transforms import read_image
 from visionkit.engine import USER_ERRORS
+from visionkit.engine.progress import make_progress, show_progress, track
 from visionkit.structures import DataSample
 from visionkit.visualization import draw_detections, overlay_segmentation, save_palette_png
 
@@ -166,6 +169,28 @@ def write_outputs(path: Path, stem: Path, sample: DataSample, meta: dict, args: 
     return record
 
 
+def summarize(record: dict, score_thr: float) -> str | None:
+    """What one image's record says was found, in words: ``2 circle, 1 star`` or ``no detections above 0.3``.
+
+    Segmentation: the share of the image each class other than background covers. None for
+    classification (its top-k line is printed as it is made).
+    """
+    parts = []
+    if "detections" in record:
+        counts: dict[str, int] = {}
+        for detection in record["detections"]:
+            counts[detection["label"]] = counts.get(detection["label"], 0) + 1
+        found = ", ".join(f"{n} {label}" for label, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
+        parts.append(found or f"no detections above {score_thr:g}")
+    if "segmentation" in record:
+        pixels = record["segmentation"]["pixels_per_class"]
+        total = sum(pixels.values()) or 1
+        shares = [(name, n / total) for name, n in pixels.items() if name != "background"]
+        found = ", ".join(f"{name} {share:.1%}" for name, share in sorted(shares, key=lambda s: -s[1]))
+        parts.append(f"{found} of the pixels" if found else "nothing but background")
+    return "; ".join(parts) or None
+
+
 def write_rgb(path: str, image: np.ndarray) -> None:
     if not cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
         raise OSError(f"Cannot write '{path}'")
@@ -183,9 +208,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
         raise SystemExit(f"error: {error}") from None
     args.out_dir.mkdir(parents=True, exist_ok=True)
     records = []
-    for path, stem in zip(images, stems, strict=True):
+    progress = make_progress() if show_progress() else None
+    for path, stem in track(zip(images, stems, strict=True), len(images), "inferring", progress):
         (sample,) = inference_model(model, path)
         records.append(write_outputs(path, stem, sample, model.dataset_meta, args))
+        found = summarize(records[-1], args.score_thr)
+        if found is not None:
+            print(f"{path}: {found}")
     (args.out_dir / PREDICTIONS).write_text(json.dumps(records, indent=2))
     print(f"wrote outputs for {len(records)} image(s) to {args.out_dir}")
     return records

@@ -1,13 +1,18 @@
-"""Quick start on the bundled toy data: generate it if missing, train, evaluate, write results.
+"""Quick start on the bundled toy data: generate it, train, evaluate, draw pictures, print a summary table.
 
     python tools/quickstart.py                       # classification, detection, segmentation in turn
     python tools/quickstart.py detection multitask   # or the ones named
+    visionkit quickstart                             # the same, from an installed visionkit
 
-For each task it runs, as separate steps a user could run by hand:
+For each task it runs, as separate steps a user could run by hand (their output goes to
+WORK_DIR/TASK/quickstart.log; the console gets one line per task and the summary):
     python tools/make_toy_data.py KIND               # each data set the task needs
-    python tools/train.py CONFIG --work-dir work_dirs/quickstart/TASK
-    python tools/test.py CONFIG <last checkpoint> --work-dir ... --out .../predictions.pkl
-Results: work_dirs/quickstart/TASK/{test_metrics.json, predictions.pkl, checkpoints and logs}.
+    python tools/train.py CONFIG --work-dir WORK_DIR/TASK [--cfg-options <pretrained backbone>]
+    python tools/test.py CONFIG <last checkpoint> --work-dir WORK_DIR/TASK --out WORK_DIR/TASK/predictions.pkl
+        --show-dir WORK_DIR/TASK/pictures --show-limit 8
+Detection and segmentation start their backbone from the classification run's checkpoint (as real runs
+start from ImageNet weights), so classification is trained first when it is not in this work dir yet.
+Results: WORK_DIR/TASK/{test_metrics.json, predictions.pkl, pictures/*.png, checkpoints and logs}.
 """
 
 from __future__ import annotations
@@ -19,15 +24,28 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-# task -> (toy data kinds, config)
+TOOLS = Path(__file__).resolve().parent
+# task -> (toy data kinds, config name)
 TASKS: dict[str, tuple[tuple[str, ...], str]] = {
-    "classification": (("classification",), "configs/mobilenet_v2_toy.py"),
-    "detection": (("coco",), "configs/ssdlite_mnv2_toy.py"),
-    "segmentation": (("voc",), "configs/deeplabv3lite_mnv2_toy.py"),
-    "multitask": (("coco", "voc"), "configs/multitask_mnv2_toy.py"),
+    "classification": (("classification",), "mobilenet_v2_toy.py"),
+    "detection": (("coco",), "ssdlite_mnv2_toy.py"),
+    "segmentation": (("voc",), "deeplabv3lite_mnv2_toy.py"),
+    "multitask": (("coco", "voc"), "multitask_mnv2_toy.py"),
 }
 DEFAULT_TASKS = ("classification", "detection", "segmentation")
+PRETRAINED_TASKS = ("detection", "segmentation")  # their configs start from the toy classifier
+# (metric key suffix, label, scale to percent?) in the order the summary shows them
+METRICS = (
+    ("top1", "top-1", True),
+    ("bbox_mAP", "mAP", False),
+    ("bbox_mAP_50", "AP50", False),
+    ("mIoU", "mIoU", True),
+)
+PICTURES = 8
+
+
+class StepFailed(Exception):
+    """A step exited non-zero; the message is its error line and where its full output is."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,6 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--work-dir", type=Path, default=Path("work_dirs/quickstart"), help="parent of the results"
     )
+    parser.add_argument("--verbose", action="store_true", help="print every step's output as it runs")
     args = parser.parse_args(argv)
     unknown = [t for t in args.tasks if t not in TASKS]
     if unknown:
@@ -51,39 +70,141 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run_step(*args: str) -> None:
-    print("$ python " + " ".join(args), flush=True)
-    subprocess.run([sys.executable, *args], cwd=REPO, check=True)
+def config_path(name: str) -> str:
+    """``configs/NAME`` when run from a checkout's root, else the shipped copy's path."""
+    local = Path("configs") / name
+    if local.is_file():
+        return local.as_posix()
+    sys.path.insert(0, str(TOOLS.parent))
+    from visionkit.engine.shipped_configs import shipped_config_path
+
+    return str(shipped_config_path(name))
 
 
-def run_task(task: str, work_root: Path) -> dict:
-    kinds, config = TASKS[task]
+def error_line(output: str) -> str:
+    """The line that says what went wrong: the last ``error:`` line, else the last non-empty one."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:") or "Error:" in line.split(" ")[0]]
+    return (errors or lines or ["(no output)"])[-1]
+
+
+def run_step(*args: str, log: Path | None = None, verbose: bool = False) -> None:
+    """Run ``python TOOL ARGS`` (tool paths relative to the tools folder), its output appended to ``log``."""
+    command = [sys.executable, str(TOOLS / args[0]), *args[1:]]
+    if verbose or log is None:
+        print("$ python " + " ".join(args), flush=True)
+        if subprocess.run(command).returncode:
+            raise StepFailed(f"error: step failed: python {' '.join(args)}")
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as out:
+        out.write(f"$ python {' '.join(args)}\n")
+        out.flush()
+        result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode:
+        raise StepFailed(f"{error_line(log.read_text())}\n(full output: {log})")
+
+
+def last_checkpoint(work_dir: Path) -> str | None:
+    marker = work_dir / "last_checkpoint"
+    return marker.read_text().strip() if marker.is_file() else None
+
+
+def run_task(task: str, work_root: Path, verbose: bool = False) -> dict:
+    """Make the data, train, test with pictures; returns the test metrics."""
+    kinds, config_name = TASKS[task]
+    config = config_path(config_name)
     work_dir = work_root / task
+    log = work_dir / "quickstart.log"
     for kind in kinds:
-        run_step("tools/make_toy_data.py", kind)
-    run_step("tools/train.py", config, "--work-dir", str(work_dir))
-    checkpoint = (work_dir / "last_checkpoint").read_text().strip()
+        run_step("make_toy_data.py", kind, log=log, verbose=verbose)
+    train = ["train.py", config, "--work-dir", str(work_dir)]
+    if task in PRETRAINED_TASKS:
+        train += [
+            "--cfg-options",
+            f"model.backbone.init_cfg.checkpoint={pretrained_backbone(work_root, verbose)}",
+        ]
+    run_step(*train, log=log, verbose=verbose)
     run_step(
-        "tools/test.py",
+        "test.py",
         config,
-        checkpoint,
+        str(last_checkpoint(work_dir)),
         "--work-dir",
         str(work_dir),
         "--out",
         str(work_dir / "predictions.pkl"),
+        "--show-dir",
+        str(work_dir / "pictures"),
+        "--show-limit",
+        str(PICTURES),
+        log=log,
+        verbose=verbose,
     )
     return json.loads((work_dir / "test_metrics.json").read_text())
 
 
-def main(argv: list[str] | None = None) -> None:
+def pretrained_backbone(work_root: Path, verbose: bool) -> str:
+    """The classification run's checkpoint in ``work_root``; trained now (without testing) if missing."""
+    work_dir = work_root / "classification"
+    checkpoint = last_checkpoint(work_dir)
+    if checkpoint is None:
+        print("  (training the classifier first: detection and segmentation start from its backbone)")
+        log = work_dir / "quickstart.log"
+        run_step("make_toy_data.py", "classification", log=log, verbose=verbose)
+        run_step("train.py", config_path(TASKS["classification"][1]), "--work-dir", str(work_dir), log=log,
+                 verbose=verbose)  # fmt: skip
+        checkpoint = last_checkpoint(work_dir)
+    return str(checkpoint)
+
+
+def format_result(metrics: dict) -> str:
+    """``top-1 97.5%``, ``mAP 0.612, AP50 0.905``, ``mIoU 81.2%`` from whatever metrics a task returned."""
+    parts = []
+    for suffix, label, percent in METRICS:
+        for key, value in metrics.items():
+            names = key.split("/")
+            if names[-1] == suffix and isinstance(value, (int, float)):
+                prefix = f"{names[0]} " if len(names) > 1 and names[0] in TASKS else ""  # multi-task
+                parts.append(f"{prefix}{label} {value:.1f}%" if percent else f"{prefix}{label} {value:.3f}")
+    return ", ".join(parts) or "(no metric)"
+
+
+def summary_table(rows: list[tuple[str, str, str, float]], work_root: Path) -> str:
+    """Rows of (task, config, result, minutes) as an aligned text table, then where the pictures are."""
+    header = ("task", "config", "result", "minutes")
+    cells = [header] + [(t, c, r, f"{m:.1f}") for t, c, r, m in rows]
+    cells.append(("total", "", "", f"{sum(r[3] for r in rows):.1f}"))
+    widths = [max(len(row[i]) for row in cells) for i in range(3)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        + "  "
+        + row[3].rjust(7)
+        for row in cells
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    lines.insert(len(lines) - 1, "-" * len(lines[0]))
+    lines.append(f"pictures (ground truth | prediction): {work_root}/<task>/pictures/*.png")
+    lines.append(f"metrics, predictions, checkpoints and logs: {work_root}/<task>/")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[tuple[str, str, str, float]]:
     args = parse_args(argv)
-    summary = {}
-    for task in args.tasks:
+    print(f"visionkit quick start: {', '.join(args.tasks)} on toy data -> {args.work_dir}/", flush=True)
+    rows = []
+    for index, task in enumerate(args.tasks, 1):
+        config = f"configs/{TASKS[task][1]}"
+        print(f"[{index}/{len(args.tasks)}] {task}: toy data, train {config}, test, pictures ...", flush=True)
         start = time.perf_counter()
-        summary[task] = run_task(task, args.work_dir)
-        summary[task]["minutes"] = round((time.perf_counter() - start) / 60, 1)
-    print("\nquick start results (written under " + str(args.work_dir) + "):")
-    print(json.dumps(summary, indent=2))
+        try:
+            metrics = run_task(task, args.work_dir, args.verbose)
+        except StepFailed as failure:
+            print(f"\n{task} failed.\n", flush=True)
+            raise SystemExit(str(failure)) from None
+        rows.append((task, config, format_result(metrics), (time.perf_counter() - start) / 60))
+        print(f"      {rows[-1][2]} ({rows[-1][3]:.1f} min)", flush=True)
+    print("\n" + summary_table(rows, args.work_dir))
+    return rows
 
 
 if __name__ == "__main__":

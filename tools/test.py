@@ -1,13 +1,18 @@
 """Evaluate a checkpoint on a config's test set and print the metric table.
 
     python tools/test.py CONFIG CHECKPOINT [--out predictions.pkl] [--work-dir DIR] [--data-root PATH]
+        [--show-dir DIR [--show-score-thr 0.3] [--show-limit N]] [--plot-dir DIR] [--verbose]
         [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
 
 Several processes (CPU or GPU, one machine or several): tools/dist_test.sh CONFIG CHECKPOINT N; metrics and
 --out predictions are the same as with one process.
 
-CHECKPOINT is a visionkit checkpoint or a torchvision one (path, URL or torchvision://mobilenet_v2).
-The metrics are also written to WORK_DIR/test_metrics.json.
+CHECKPOINT is a visionkit checkpoint or a torchvision one (path, URL or torchvision://mobilenet_v2), or a
+graph from tools/export.py (.onnx, float or INT8), which runs through ONNX Runtime (the deploy extra).
+The metrics are also written to WORK_DIR/test_metrics.json. --show-dir writes every test image as a PNG,
+ground truth left and prediction right (boxes with names and scores, mask overlays, or the class);
+--plot-dir writes the metric's plots (detection: precision-recall curves per class; segmentation: the
+confusion matrix).
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.model import is_model_wrapper
 
+from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
 from visionkit.engine import USER_ERRORS, Runner, load_config
+from visionkit.evaluation import set_plot_dir
 from visionkit.models import load_checkpoint
 
 
@@ -45,6 +52,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default={},
         help="override config values, e.g. test_dataloader.batch_size=32",
     )
+    parser.add_argument("--show-dir", help="write each test image, ground truth beside prediction, here")
+    parser.add_argument(
+        "--show-score-thr", type=float, default=0.3, help="detection: lowest score drawn (default 0.3)"
+    )
+    parser.add_argument("--show-limit", type=int, help="draw only the first N test images")
+    parser.add_argument("--plot-dir", help="write the metric's plots (PR curves, confusion matrix) here")
+    parser.add_argument("--verbose", action="store_true", help="also print the set-up (config, hooks)")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
     parser.add_argument("--local-rank", "--local_rank", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -72,10 +86,23 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             raise SystemExit(f"--out must end in .pkl or .pickle, got {args.out}")
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator = [*evaluators, dict(type="DumpResults", out_file_path=args.out)]
+    cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(type="ProgressBarHook")]
+    if args.show_dir:
+        show = dict(type="VisualizationHook", out_dir=args.show_dir, score_thr=args.show_score_thr)
+        cfg.custom_hooks = [*cfg.get("custom_hooks", []), dict(show, max_images=args.show_limit)]
+    if args.plot_dir:
+        try:
+            set_plot_dir(cfg, args.plot_dir)
+        except ValueError as error:  # e.g. classification: no metric plots
+            raise SystemExit(f"error: {error}") from None
+    cfg.verbose = args.verbose or cfg.get("verbose", False)
     runner = Runner.from_cfg(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     try:
-        load_checkpoint(model, args.checkpoint)
+        if args.checkpoint.endswith(".onnx"):
+            runner.model = OnnxRuntimeModel(cfg, args.checkpoint)
+        else:
+            load_checkpoint(model, args.checkpoint)
         metrics = runner.test()
     except USER_ERRORS as error:  # bad data, checkpoint or setting: the message says what to do
         raise SystemExit(f"error: {error}") from None

@@ -2,7 +2,9 @@
 
     python tools/train.py configs/mobilenet_v2_imagenet.py [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--auto-scale-lr] [--ema] [--seed N] [--deterministic] [--data-root PATH]
-        [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+        [--verbose] [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+
+The set-up (environment, config, hooks) is written to the log file in the work dir; --verbose also prints it.
 
 Several processes, GPUs or machines: tools/dist_train.sh (torchrun + DDP) or tools/slurm_train.sh; see
 docs/training_at_scale.md.
@@ -47,6 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default={},
         help="override config values, e.g. train_dataloader.batch_size=32",
     )
+    parser.add_argument("--verbose", action="store_true", help="also print the set-up (config, hooks)")
     parser.add_argument(
         "--launcher",
         choices=["none", "pytorch", "slurm", "mpi"],
@@ -63,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.data_root)
     cfg.launcher = args.launcher
+    cfg.verbose = args.verbose or cfg.get("verbose", False)
     try:
         apply_scale_arguments(cfg, args)
     except ValueError as error:  # a flag this config or machine cannot honour

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from visionkit.deploy.onnx_export import METADATA_KEY, export_module, export_onnx
+from visionkit.models.box_ops import rescale_boxes
 from visionkit.models.heads.seg_head import resize_logits
-from visionkit.models.heads.ssdlite_head import rescale_boxes
 from visionkit.structures import DataSample
 
 from ..bn_statistics import assert_depends_on_input, calibrate_batchnorm, randomise_batchnorm
@@ -109,8 +109,17 @@ def test_metadata_describes_the_graph():
     _, path = exported("detection", True)
     meta = json.loads(ort.InferenceSession(str(path)).get_modelmeta().custom_metadata_map[METADATA_KEY])
     assert meta["task"] == "detection" and meta["input_size"] == [256, 256]
+    assert meta["model_type"] == "SSDDetector"
     assert meta["outputs"] == ["boxes", "scores", "labels", "num_detections"]
-    assert meta["nms"]["score_thr"] == 0.6
+    assert meta["settings"] == dict(
+        score_thr=0.6,
+        nms_pre=1000,
+        nms_iou=0.6,
+        max_per_img=100,
+        nms_pre_per_level=False,
+        clip_border=False,
+        min_bbox_size=None,
+    )
 
 
 def test_segmentor_with_multi_scale_test_cfg_is_refused():

@@ -87,7 +87,7 @@ def test_multi_task_init_checkpoint(hostile):
     classification = dict(type="ImageClassifier", head=dict(type="ClassifierHead", num_classes=4))
     model = MultiTaskModel(
         backbone=dict(type="MobileNetV2", widen_factor=0.35),
-        tasks=dict(classification=dict(classification, taps=("final",), init_checkpoint=str(path))),
+        tasks=dict(classification=dict(classification, init_checkpoint=str(path))),
     )
     with pytest.raises(UnsafeCheckpointError) as error:
         model.init_weights()

@@ -124,7 +124,7 @@ def test_table7_complexity(
     dilations: tuple[int, ...], params: float, madds_range: tuple[float, float]
 ) -> None:
     model = Segmentor(
-        backbone=dict(type="MobileNetV2", output_stride=16, out_taps=("layer18",)),
+        backbone=dict(type="MobileNetV2", output_stride=16),
         decode_head=dict(type="ASPPHead", num_classes=21, dilations=dilations),
     )
     report = count_complexity(model, torch.zeros(1, 3, 512, 512), forward=_tensor_forward)

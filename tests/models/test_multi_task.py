@@ -7,9 +7,6 @@ from visionkit.models import CheckpointMismatchError, ImageClassifier, MultiTask
 from visionkit.structures import DataSample
 
 BACKBONE = dict(type="MobileNetV2", widen_factor=0.35)
-DET_TAPS = ("layer15_expansion", "final")
-SEG_TAPS = ("layer15_expansion",)
-CLS_TAPS = ("final",)
 DETECTION = dict(
     type="SSDDetector",
     neck=dict(type="SSDLiteExtraLayers", out_channels=(64, 32, 32, 16)),
@@ -26,17 +23,17 @@ SIZE = 96
 
 def build_multi(loss_weights=None, **checkpoints) -> MultiTaskModel:
     tasks = dict(
-        detection=dict(DETECTION, taps=DET_TAPS, init_checkpoint=checkpoints.get("detection")),
-        segmentation=dict(SEGMENTATION, taps=SEG_TAPS, init_checkpoint=checkpoints.get("segmentation")),
-        classification=dict(CLASSIFICATION, taps=CLS_TAPS, init_checkpoint=checkpoints.get("classification")),
+        detection=dict(DETECTION, init_checkpoint=checkpoints.get("detection")),
+        segmentation=dict(SEGMENTATION, init_checkpoint=checkpoints.get("segmentation")),
+        classification=dict(CLASSIFICATION, init_checkpoint=checkpoints.get("classification")),
     )
     return MultiTaskModel(backbone=BACKBONE, tasks=tasks, loss_weights=loss_weights)
 
 
-def single(cfg: dict, taps: tuple[str, ...]) -> torch.nn.Module:
+def single(cfg: dict) -> torch.nn.Module:
     kwargs = {k: v for k, v in cfg.items() if k != "type"}
     model_type = {"SSDDetector": SSDDetector, "Segmentor": Segmentor, "ImageClassifier": ImageClassifier}
-    return model_type[cfg["type"]](backbone=dict(BACKBONE, out_taps=taps), **kwargs)
+    return model_type[cfg["type"]](backbone=BACKBONE, **kwargs)
 
 
 def samples(task: str | None, n: int = 2, size: int = SIZE) -> list[DataSample]:
@@ -66,7 +63,8 @@ def test_taps_are_the_union_and_parameters_are_per_task(model):
     assert any(k.startswith("tasks.detection.neck.") for k in keys)
     assert any(k.startswith("tasks.segmentation.decode_head.") for k in keys)
     assert any(k.startswith("tasks.classification.head.fc.") for k in keys)
-    assert not any(".backbone." in k for k in keys)  # the task models' own backbones are gone
+    assert not any(".backbone." in k for k in keys)  # the task models build no backbone of their own
+    assert all(task.backbone is None for task in model.tasks.values())
 
 
 def test_backbone_runs_once_per_forward_and_predict_carries_every_task(model):
@@ -130,17 +128,13 @@ def test_detection_batch_of_one_is_refused_in_training():
 
 
 def test_configuration_errors_name_the_fix():
-    with pytest.raises(ValueError, match=r"tasks\.detection needs taps"):
-        MultiTaskModel(backbone=BACKBONE, tasks=dict(detection=DETECTION))
+    with pytest.raises(ValueError, match=r"tasks\.detection\.taps is gone.*in_tap / in_taps"):
+        MultiTaskModel(backbone=BACKBONE, tasks=dict(detection=dict(DETECTION, taps=("final",))))
     with pytest.raises(ValueError, match=r"remove backbone\.out_taps"):
-        MultiTaskModel(
-            backbone=dict(BACKBONE, out_taps=("final",)), tasks=dict(c=dict(CLASSIFICATION, taps=CLS_TAPS))
-        )
+        MultiTaskModel(backbone=dict(BACKBONE, out_taps=("final",)), tasks=dict(c=dict(CLASSIFICATION)))
     with pytest.raises(ValueError, match="unknown tasks"):
-        MultiTaskModel(
-            BACKBONE, dict(c=dict(CLASSIFICATION, taps=CLS_TAPS)), loss_weights=dict(detection=1.0)
-        )
-    multi_scale = dict(SEGMENTATION, taps=SEG_TAPS, test_cfg=dict(scales=(0.5, 1.0), flip=True))
+        MultiTaskModel(BACKBONE, dict(c=dict(CLASSIFICATION)), loss_weights=dict(detection=1.0))
+    multi_scale = dict(SEGMENTATION, test_cfg=dict(scales=(0.5, 1.0), flip=True))
     with pytest.raises(ValueError, match="whole-image pass"):
         MultiTaskModel(BACKBONE, dict(segmentation=multi_scale))
 
@@ -149,9 +143,9 @@ def test_configuration_errors_name_the_fix():
 def single_task_checkpoints(tmp_path_factory):
     """Three single-task models sharing one backbone's weights, saved as single-task checkpoints."""
     torch.manual_seed(2)
-    detector = single(DETECTION, DET_TAPS).eval()
-    segmentor = single(SEGMENTATION, SEG_TAPS).eval()
-    classifier = single(CLASSIFICATION, CLS_TAPS).eval()
+    detector = single(DETECTION).eval()
+    segmentor = single(SEGMENTATION).eval()
+    classifier = single(CLASSIFICATION).eval()
     # The segmentor builds no final 1x1 conv (no tap needs it): strict=False skips those weights.
     segmentor.backbone.load_state_dict(detector.backbone.state_dict(), strict=False)
     classifier.backbone.load_state_dict(detector.backbone.state_dict())
@@ -209,7 +203,7 @@ def test_outputs_equal_the_single_task_models(single_task_checkpoints):
 
 
 def test_seeding_from_a_checkpoint_of_other_heads_fails(tmp_path):
-    other = single(dict(DETECTION, head=dict(type="SSDLiteHead", num_classes=7)), DET_TAPS)
+    other = single(dict(DETECTION, head=dict(type="SSDLiteHead", num_classes=7)))
     path = tmp_path / "other.pth"
     torch.save(other.state_dict(), path)
     model = build_multi()
@@ -223,8 +217,8 @@ def test_only_the_first_seeded_task_sets_the_shared_backbone(tmp_path):
     """Seeds differ in their backbones: the first task in config order (detection) sets it, later ones
     only their heads (docs/multitask.md)."""
     torch.manual_seed(4)
-    detector = single(DETECTION, DET_TAPS)
-    classifier = single(CLASSIFICATION, CLS_TAPS)  # its own random backbone
+    detector = single(DETECTION)
+    classifier = single(CLASSIFICATION)  # its own random backbone
     paths = {}
     for name, single_model in [("detection", detector), ("classification", classifier)]:
         paths[name] = str(tmp_path / f"{name}.pth")

@@ -22,7 +22,7 @@ PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], 
 
 
 def build(test_cfg: dict | None = None, **backbone: object) -> Segmentor:
-    backbone = dict(type="MobileNetV2", output_stride=16, out_taps=("layer18",)) | backbone
+    backbone = dict(type="MobileNetV2", output_stride=16) | backbone
     return Segmentor(
         backbone=backbone,
         decode_head=dict(type="ASPPHead", num_classes=4, dilations=()),
@@ -88,7 +88,7 @@ def test_flip_scores_are_mirrored() -> None:
 
 def test_loss_keys_with_auxiliary_head() -> None:
     model = Segmentor(
-        backbone=dict(type="MobileNetV2", output_stride=16, out_taps=("layer14", "layer18")),
+        backbone=dict(type="MobileNetV2", output_stride=16),
         decode_head=dict(type="ASPPHead", num_classes=4, dilations=()),
         auxiliary_head=dict(type="FCNHead", num_classes=4, in_tap="layer14", channels=32),
         data_preprocessor=PREPROCESSOR,
@@ -102,14 +102,23 @@ def test_loss_keys_with_auxiliary_head() -> None:
     assert model(data["inputs"], mode="tensor").shape == (2, 4, 4, 4)
 
 
-def test_head_tap_must_be_returned_by_the_backbone() -> None:
-    with pytest.raises(ValueError, match=r"'layer18'.*add it to backbone.out_taps"):
+def test_backbone_returns_the_taps_the_heads_read_and_out_taps_is_refused() -> None:
+    assert build().backbone.out_taps == ("layer18",)
+    with pytest.raises(ValueError, match=r"remove backbone.out_taps"):
         build(out_taps=("layer14",))
+    with pytest.raises(ValueError, match=r"\['layer99'\].*available: layer1, layer2"):
+        Segmentor(
+            backbone=dict(type="MobileNetV2"),
+            decode_head=dict(type="ASPPHead", num_classes=4, in_tap="layer99"),
+        )
 
 
 def test_unused_final_conv_is_not_built_and_torchvision_weights_load(tmp_path: Path) -> None:
     assert build().backbone.final_conv is None
-    assert build(out_taps=("layer18", "final")).backbone.final_conv is not None
+    final = Segmentor(
+        backbone=dict(type="MobileNetV2"), decode_head=dict(type="ASPPHead", num_classes=4, in_tap="final")
+    )
+    assert final.backbone.final_conv is not None
     reference = torchvision.models.mobilenet_v2()
     path = tmp_path / "mobilenet_v2.pth"
     torch.save(reference.state_dict(), path)
@@ -134,7 +143,7 @@ def test_overfits_a_few_toy_images(tmp_path: Path) -> None:
     )
     batch = pseudo_collate([dataset[i] for i in range(len(dataset))])
     model = Segmentor(
-        backbone=dict(type="MobileNetV2", output_stride=8, out_taps=("layer18",)),
+        backbone=dict(type="MobileNetV2", output_stride=8),
         decode_head=dict(type="ASPPHead", num_classes=len(TOY_VOC_CLASSES), dilations=(), dropout=0.0),
         data_preprocessor=PREPROCESSOR,
     )

@@ -14,7 +14,7 @@ from visionkit.structures import DataSample
 def build(test_cfg: dict | None = None) -> Segmentor:
     torch.manual_seed(0)
     model = Segmentor(
-        backbone=dict(type="MobileNetV2", widen_factor=0.35, output_stride=16, out_taps=("layer18",)),
+        backbone=dict(type="MobileNetV2", widen_factor=0.35, output_stride=16),
         decode_head=dict(type="ASPPHead", num_classes=3, dilations=(), channels=16),
         test_cfg=test_cfg,
     )

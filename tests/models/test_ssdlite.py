@@ -8,7 +8,7 @@ from mmengine.config import Config
 from tests.analysis import hand_counts
 from visionkit.analysis.complexity import count_complexity
 from visionkit.models import SSDDetector, SSDLiteExtraLayers
-from visionkit.models.heads.ssdlite_head import multiclass_nms, rescale_boxes
+from visionkit.models.box_ops import multiclass_nms, rescale_boxes
 from visionkit.registry import MODELS
 from visionkit.structures import DataSample
 
@@ -17,9 +17,7 @@ def build_detector(
     num_classes: int = 3, style: str = "tf", backbone_init_cfg: dict | None = None
 ) -> SSDDetector:
     return SSDDetector(
-        backbone=dict(
-            type="MobileNetV2", out_taps=("layer15_expansion", "final"), init_cfg=backbone_init_cfg
-        ),
+        backbone=dict(type="MobileNetV2", init_cfg=backbone_init_cfg),
         neck=dict(type="SSDLiteExtraLayers"),
         head=dict(type="SSDLiteHead", num_classes=num_classes),
         anchor_generator=dict(type="SSDAnchorGenerator", style=style),

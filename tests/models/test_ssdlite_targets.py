@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from visionkit.models.heads.ssdlite_head import SSDLiteHead, multiclass_nms
+from visionkit.models.box_ops import multiclass_nms
+from visionkit.models.heads.ssdlite_head import SSDLiteHead
 from visionkit.structures import DataSample
 
 # A0..A3 as in test_matching: three 10 px cells in the corner and one far away.
@@ -65,10 +66,11 @@ def test_no_ground_truth_is_all_background():
     assert labels.tolist() == [[3, 3, 3, 3]] and not targets.any()
 
 
-def test_loss_settings_reach_the_loss():
-    head = build_head(
+def test_loss_is_built_from_its_config():
+    settings = dict(
         neg_pos_ratio=2, min_negatives=5, smooth_l1_beta=0.25, loss_cls_weight=0.5, loss_bbox_weight=4.0
     )
+    head = build_head(loss=dict(type="SSDLoss", **settings))
     loss = head.loss_module
     assert (loss.neg_pos_ratio, loss.min_negatives, loss.smooth_l1_beta) == (2, 5, 0.25)
     assert (loss.loss_cls_weight, loss.loss_bbox_weight) == (0.5, 4.0)

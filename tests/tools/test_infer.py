@@ -63,7 +63,7 @@ def test_detection_draws_boxes_and_lists_them(tmp_path: Path, astronaut_voc: Pat
     checkpoint = save_checkpoint("configs/ssdlite_mnv2_toy.py", tmp_path / "det.pth")
     out = tmp_path / "out"
     image = astronaut_voc / "JPEGImages" / "astronaut.jpg"
-    run_tool(
+    result = run_tool(
         "infer.py", "configs/ssdlite_mnv2_toy.py", checkpoint, str(image), "--out-dir", str(out),
         "--score-thr", "0.0",
     )  # fmt: skip
@@ -75,6 +75,11 @@ def test_detection_draws_boxes_and_lists_them(tmp_path: Path, astronaut_voc: Pat
         x1, y1, x2, y2 = detection["bbox_xyxy"]
         assert 0 <= x1 <= x2 <= 300 and 0 <= y1 <= y2 <= 400
         assert 0.0 <= detection["score"] <= 1.0
+    counts = {}
+    for detection in detections:
+        counts[detection["label"]] = counts.get(detection["label"], 0) + 1
+    said = result.stdout.split(f"{image}: ", 1)[1].splitlines()[0]
+    assert {part.split(" ", 1)[1]: int(part.split(" ")[0]) for part in said.split(", ")} == counts
 
 
 def test_classification_prints_top_k_with_class_names(tmp_path: Path, astronaut_voc: Path) -> None:
@@ -126,3 +131,22 @@ def test_prepare_image_refuses_arrays_that_are_not_uint8_rgb() -> None:
     for array in (np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.uint8), np.zeros((8, 8, 4), np.uint8)):
         with pytest.raises(ValueError, match=r"image arrays must be \(H, W, 3\) uint8 RGB, got"):
             prepare_image(array, [])
+
+
+def test_pil_images_and_bgr_arrays_give_the_rgb_arrays_prediction(tmp_path) -> None:
+    """One photo as a path, an RGB array, a PIL image and (channel_order="bgr") a cv2-order array."""
+    from visionkit.apis import inference_model
+
+    model = calibrate_batchnorm(
+        randomise_batchnorm(init_model(str(REPO / "configs/mobilenet_v2_toy.py"))), (96, 96)
+    )
+    rgb = np.random.default_rng(0).integers(0, 255, (96, 96, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "photo.png")
+    scores = [
+        s.pred_score
+        for s in inference_model(model, [tmp_path / "photo.png", rgb, Image.fromarray(rgb)])
+        + inference_model(model, rgb[..., ::-1].copy(), channel_order="bgr")
+    ]
+    assert all(torch.allclose(scores[0], s, atol=1e-6) for s in scores[1:])
+    swapped = inference_model(model, rgb[..., ::-1].copy())[0].pred_score  # BGR read as RGB: differs
+    assert not torch.allclose(scores[0], swapped, atol=1e-4)

@@ -1,4 +1,4 @@
-"""tools/quickstart.py's steps: the commands it runs per task and the summary it prints.
+"""tools/quickstart.py's steps: the commands it runs per task, the summary table and how a failure reads.
 
 The steps themselves (make_toy_data, train, test) have their own end-to-end tests; here they are recorded
 and stand-ins write what the real tools would (``last_checkpoint``, ``test_metrics.json``).
@@ -11,56 +11,83 @@ import pytest
 
 from .run_tool import load_tool
 
+METRICS = {
+    "mobilenet_v2_toy.py": {"accuracy/top1": 97.5},
+    "ssdlite_mnv2_toy.py": {"coco/bbox_mAP": 0.61234, "coco/bbox_mAP_50": 0.9049, "coco/bbox_mAP_75": 0.7},
+    "deeplabv3lite_mnv2_toy.py": {"mIoU": 81.234, "aAcc": 97.0},
+    "multitask_mnv2_toy.py": {"detection/coco/bbox_mAP": 0.5, "segmentation/mIoU": 80.0},
+}
+
 
 @pytest.fixture
 def quickstart(monkeypatch, tmp_path):
     tool = load_tool("quickstart")
     steps: list[tuple[str, ...]] = []
 
-    def run_step(*args: str) -> None:
+    def run_step(*args: str, log=None, verbose=False) -> None:
         steps.append(args)
-        if args[0] == "tools/train.py":
+        if args[0] == "train.py":
             work_dir = Path(args[args.index("--work-dir") + 1])
             work_dir.mkdir(parents=True, exist_ok=True)
             (work_dir / "last_checkpoint").write_text(str(work_dir / "epoch_3.pth"))
-        elif args[0] == "tools/test.py":
+        elif args[0] == "test.py":
             work_dir = Path(args[args.index("--work-dir") + 1])
-            (work_dir / "test_metrics.json").write_text(json.dumps({"config": args[1]}))
+            (work_dir / "test_metrics.json").write_text(json.dumps(METRICS[Path(args[1]).name]))
 
     monkeypatch.setattr(tool, "run_step", run_step)
     return tool, steps, tmp_path / "qs"
 
 
-def test_each_task_makes_its_data_trains_then_tests_its_last_checkpoint(quickstart, capsys):
+def test_detection_alone_first_trains_the_classifier_and_starts_from_its_checkpoint(quickstart):
     tool, steps, root = quickstart
-    tool.main(["detection", "multitask", "--work-dir", str(root)])
-    det, mt = str(root / "detection"), str(root / "multitask")
+    tool.main(["detection", "--work-dir", str(root)])
+    det, cls = str(root / "detection"), str(root / "classification")
     assert steps == [
-        ("tools/make_toy_data.py", "coco"),
-        ("tools/train.py", "configs/ssdlite_mnv2_toy.py", "--work-dir", det),
-        ("tools/test.py", "configs/ssdlite_mnv2_toy.py", f"{det}/epoch_3.pth", "--work-dir", det,
-         "--out", f"{det}/predictions.pkl"),
-        ("tools/make_toy_data.py", "coco"),
-        ("tools/make_toy_data.py", "voc"),
-        ("tools/train.py", "configs/multitask_mnv2_toy.py", "--work-dir", mt),
-        ("tools/test.py", "configs/multitask_mnv2_toy.py", f"{mt}/epoch_3.pth", "--work-dir", mt,
-         "--out", f"{mt}/predictions.pkl"),
+        ("make_toy_data.py", "coco"),
+        ("make_toy_data.py", "classification"),
+        ("train.py", "configs/mobilenet_v2_toy.py", "--work-dir", cls),
+        ("train.py", "configs/ssdlite_mnv2_toy.py", "--work-dir", det,
+         "--cfg-options", f"model.backbone.init_cfg.checkpoint={cls}/epoch_3.pth"),
+        ("test.py", "configs/ssdlite_mnv2_toy.py", f"{det}/epoch_3.pth", "--work-dir", det,
+         "--out", f"{det}/predictions.pkl", "--show-dir", f"{det}/pictures", "--show-limit", "8"),
     ]  # fmt: skip
-    summary = json.loads(capsys.readouterr().out.split("):\n", 1)[1])
-    assert list(summary) == ["detection", "multitask"]
-    assert summary["detection"]["config"] == "configs/ssdlite_mnv2_toy.py"  # each task's own metrics file
-    assert summary["multitask"]["config"] == "configs/multitask_mnv2_toy.py"
 
 
-def test_default_runs_the_three_single_tasks(quickstart):
+def test_default_trains_the_classifier_once_and_seeds_both_other_tasks_from_it(quickstart):
     tool, steps, root = quickstart
     tool.main(["--work-dir", str(root)])
-    trained = [s[1] for s in steps if s[0] == "tools/train.py"]
-    assert trained == [
+    trained = [s for s in steps if s[0] == "train.py"]
+    assert [s[1] for s in trained] == [
         "configs/mobilenet_v2_toy.py",
         "configs/ssdlite_mnv2_toy.py",
         "configs/deeplabv3lite_mnv2_toy.py",
     ]
+    pretrained = f"model.backbone.init_cfg.checkpoint={root}/classification/epoch_3.pth"
+    assert [s[-1] for s in trained[1:]] == [pretrained, pretrained]
+    assert len([s for s in steps if s[0] == "test.py"]) == 3  # the classifier is tested too
+
+
+def test_summary_is_a_rounded_table_naming_the_pictures(quickstart, capsys):
+    tool, _, root = quickstart
+    rows = tool.main(["--work-dir", str(root)])
+    out = capsys.readouterr().out
+    assert [r[2] for r in rows] == ["top-1 97.5%", "mAP 0.612, AP50 0.905", "mIoU 81.2%"]
+    table = out.split("\n\n", 1)[1]
+    assert table.splitlines()[0].split() == ["task", "config", "result", "minutes"]
+    assert "0.61234" not in out and "{" not in out  # rounded, not raw JSON
+    assert f"{root}/<task>/pictures/*.png" in table
+    # One line per task starting, one with its result, before the table.
+    assert [line.split()[1] for line in out.split("\n\n")[0].splitlines()[1::2]] == [
+        "classification:",
+        "detection:",
+        "segmentation:",
+    ]
+
+
+def test_multitask_result_names_each_task(quickstart):
+    tool, _, root = quickstart
+    (row,) = tool.main(["multitask", "--work-dir", str(root)])
+    assert row[2] == "detection mAP 0.500, segmentation mIoU 80.0%"
 
 
 def test_unknown_task_is_refused_with_the_choices(quickstart, capsys):
@@ -69,3 +96,24 @@ def test_unknown_task_is_refused_with_the_choices(quickstart, capsys):
         tool.main(["detecton", "--work-dir", str(root)])
     assert "unknown task(s) detecton; choose from classification, detection" in capsys.readouterr().err
     assert steps == []
+
+
+def test_a_failing_step_leaves_its_error_last_and_alone(tmp_path, capsys):
+    """The step's output goes to the log; the console ends with its error line and where the log is."""
+    tool = load_tool("quickstart")
+    failing = tmp_path / "failing_tool.py"
+    failing.write_text(
+        "import sys\n"
+        "for i in range(300):\n    print('setup line', i)\n"
+        "sys.exit(\"error: Dataset root 'data/toy/coco' not found: run tools/make_toy_data.py coco\")\n"
+    )
+    log = tmp_path / "w" / "quickstart.log"
+    with pytest.raises(tool.StepFailed) as failure:
+        tool.run_step(str(failing), log=log)
+    message = str(failure.value)
+    assert message.splitlines() == [
+        "error: Dataset root 'data/toy/coco' not found: run tools/make_toy_data.py coco",
+        f"(full output: {log})",
+    ]
+    assert "setup line 299" in log.read_text()
+    assert capsys.readouterr().out == ""  # nothing of the step reached the console

@@ -48,16 +48,19 @@ def time_side_by_side(
     ]
 
 
-def format_timings(timings: list[Timing], reference: str) -> str:
-    """A text table; ``speed`` is the reference's median time over the row's (> 1: faster than it)."""
+def format_timings(
+    timings: list[Timing], reference: str, share: Callable[[Timing], float] | None = None
+) -> str:
+    """A text table; ``speed`` is the reference's median time over the row's (> 1: faster than it);
+    ``share(timing)`` adds a column, e.g. the share of the CPU's float peak (:mod:`.cpu_peak`)."""
     base = {t.batch: t.median_ms for t in timings if t.name == reference}
     width = max(len(t.name) for t in timings)
-    header = f"{'model':<{width}}  batch  median ms  p90 ms    img/s  speed"
+    header = f"{'model':<{width}}  batch  median ms  p90 ms    img/s  speed" + ("  peak" if share else "")
     lines = [f"speed relative to: {reference}", header, "-" * len(header)]
     for t in timings:
         ratio = base[t.batch] / t.median_ms if t.batch in base else float("nan")
         lines.append(
             f"{t.name:<{width}}  {t.batch:>5}  {t.median_ms:>9.2f}  {t.p90_ms:>6.2f}  {t.images_per_s:>7.1f}"
-            f"  {ratio:.2f}x"
+            f"  {ratio:.2f}x" + (f"  {100 * share(t):>4.0f}%" if share else "")
         )
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from ..apis.inference import build_test_pipeline, prepare_image
 from ..deploy.onnx_runtime_model import OnnxRuntimeModel, pad_stack
+from ..registry import MODELS
 from .score_prior import apply_score_prior
 from .torchvision_references import (
     IMAGENET_MEAN,
@@ -30,7 +31,6 @@ from .torchvision_references import (
     ssdlite_mobilenet_v2,
 )
 
-TASKS = {"ImageClassifier": "classification", "SSDDetector": "detection", "Segmentor": "segmentation"}
 Images = Sequence[np.ndarray]
 
 
@@ -47,11 +47,11 @@ class Candidate(NamedTuple):
 
 
 def task_of(cfg: Config) -> str:
-    """'classification', 'detection' or 'segmentation', from the config's model type."""
-    kind = cfg.model.type
-    if kind not in TASKS:
-        raise ValueError(f"No benchmark for model type '{kind}'; supported: {', '.join(TASKS)}")
-    return TASKS[kind]
+    """The ``task`` of the config's model type (a registered task model)."""
+    kind = MODELS.get(cfg.model.type) if cfg.model.type in MODELS else None
+    if not getattr(kind, "task", ""):
+        raise ValueError(f"No benchmark for model type '{cfg.model.type}': it is not a task model")
+    return kind.task
 
 
 def _batcher(cfg: Config) -> Callable[[Images], dict]:
@@ -97,11 +97,11 @@ def _normalise(image: np.ndarray) -> Tensor:
 
 def torchvision_candidate(task: str, model: nn.Module, cfg: Config) -> Candidate:
     """The torchvision twin of ``model``, with torchvision's preprocessing and post-processing."""
-    if task == "classification":
-        return _classification_reference(model, cfg)
-    if task == "detection":
-        return _detection_reference(model.head, cfg)
-    return _segmentation_reference(model.decode_head, cfg)
+    if task not in TORCHVISION_TWINS:
+        raise ValueError(
+            f"No torchvision twin for task '{task}'; there are twins for {', '.join(TORCHVISION_TWINS)}"
+        )
+    return TORCHVISION_TWINS[task](model, cfg)
 
 
 def _classification_reference(model: nn.Module, cfg: Config) -> Candidate:
@@ -122,7 +122,8 @@ def _classification_reference(model: nn.Module, cfg: Config) -> Candidate:
     return Candidate(f"torchvision mobilenet_v2 {width:g}", end_to_end, model_only)
 
 
-def _detection_reference(head: nn.Module, cfg: Config) -> Candidate:
+def _detection_reference(model: nn.Module, cfg: Config) -> Candidate:
+    head = model.head
     reference = ssdlite_mobilenet_v2(
         num_classes=head.num_classes,
         size=cfg.get("image_size", 320),
@@ -148,7 +149,8 @@ def _detection_reference(head: nn.Module, cfg: Config) -> Candidate:
     )
 
 
-def _segmentation_reference(decode_head: nn.Module, cfg: Config) -> Candidate:
+def _segmentation_reference(model: nn.Module, cfg: Config) -> Candidate:
+    decode_head = model.decode_head
     rates = tuple(cfg.model.decode_head.get("dilations", ()))
     reference = deeplabv3_mobilenet_v2(decode_head.num_classes, rates).eval()
 
@@ -161,6 +163,14 @@ def _segmentation_reference(decode_head: nn.Module, cfg: Config) -> Candidate:
         return lambda: reference.classifier(reference.backbone(inputs)["out"])
 
     return Candidate(f"torchvision deeplabv3 mobilenet_v2 aspp{list(rates)}", end_to_end, model_only)
+
+
+# task -> the twin's builder (model, cfg) -> Candidate: torchvision's model of the same architecture.
+TORCHVISION_TWINS: dict[str, Callable[[nn.Module, Config], Candidate]] = {
+    "classification": _classification_reference,
+    "detection": _detection_reference,
+    "segmentation": _segmentation_reference,
+}
 
 
 def prepare_visionkit_detector(model: nn.Module) -> None:

@@ -3,8 +3,9 @@
     model = init_model("configs/deeplabv3lite_mnv2_voc.py", "work_dirs/.../epoch_50.pth")
     samples = inference_model(model, ["a.jpg", image_array])      # DataSamples with predictions
 
-Images are file paths or (H, W, 3) uint8 RGB arrays. The config's test pipeline prepares them, minus
-the steps that read annotations; predictions come back at each image's original size.
+Images are file paths, PIL images (any mode; converted to RGB) or (H, W, 3) uint8 arrays in RGB channel
+order (pass ``channel_order="bgr"`` for arrays read by ``cv2.imread``). The config's test pipeline
+prepares them, minus the steps that read annotations; predictions come back at each image's original size.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
+from PIL import Image
 from torch import nn
 
 from ..datasets.transforms.build import build_pipeline
@@ -31,7 +33,8 @@ from ..structures import DataSample
 
 # Pipeline steps that read ground truth; inference has none.
 ANNOTATION_LOADERS = frozenset({"LoadSegMap"})
-ImageInput = str | Path | np.ndarray
+ImageInput = str | Path | np.ndarray | Image.Image
+CHANNEL_ORDERS = ("rgb", "bgr")
 
 
 def init_model(
@@ -51,11 +54,16 @@ def init_model(
     settings, else ``{}``.
 
     A ``.onnx`` checkpoint (from ``tools/export.py``) gives an :class:`OnnxRuntimeModel` instead, which
-    :func:`inference_model` runs through ONNX Runtime (``pip install -e ".[deploy]"``).
+    :func:`inference_model` runs through ONNX Runtime (``pip install -e ".[deploy]"``); a ``.pte``
+    (ExecuTorch) an :class:`ExecuTorchModel` (``pip install -e ".[mobile]"``).
     """
     cfg = load_config(config, cfg_options) if isinstance(config, (str, Path)) else config
     if checkpoint is not None and str(checkpoint).endswith(".onnx"):
         return OnnxRuntimeModel(cfg, checkpoint, device)
+    if checkpoint is not None and str(checkpoint).endswith(".pte"):
+        from ..deploy.executorch_export import ExecuTorchModel  # the optional mobile extra
+
+        return ExecuTorchModel(cfg, checkpoint, device)
     init_default_scope(cfg.get("default_scope", "visionkit"))
     model = MODELS.build(cfg.model)
     meta: dict[str, Any] = {}
@@ -76,11 +84,35 @@ def build_test_pipeline(cfg: Config) -> list:
     return build_pipeline([s for s in steps if s.get("type") not in ANNOTATION_LOADERS])
 
 
-def prepare_image(image: ImageInput, pipeline: list) -> dict:
-    """One image (path or (H, W, 3) uint8 RGB array) through ``pipeline`` -> ``{inputs, data_samples}``."""
-    if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"image arrays must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+def as_rgb_array(image: np.ndarray | Image.Image, channel_order: str = "rgb") -> np.ndarray:
+    """A PIL image or (H, W, 3) uint8 array in ``channel_order`` -> (H, W, 3) uint8 RGB array.
+
+    PIL images know their mode and are converted (grey, palette, RGBA -> RGB). An array's channel order
+    cannot be read from its values, so it is the caller's word: ``"rgb"`` (PIL, torchvision, matplotlib)
+    or ``"bgr"`` (``cv2.imread``, mmcv). Shape and dtype are checked; a 4-channel array is refused.
+    """
+    if channel_order not in CHANNEL_ORDERS:
+        raise ValueError(f"channel_order must be one of {CHANNEL_ORDERS}, got {channel_order!r}")
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"))
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        hint = (
+            " (RGBA? drop the alpha channel: image[..., :3])"
+            if image.ndim == 3 and image.shape[2] == 4
+            else ""
+        )
+        raise ValueError(
+            f"image arrays must be (H, W, 3) uint8 {channel_order.upper()}, got {image.shape} "
+            f"{image.dtype}{hint}; a PIL image or a file path also works"
+        )
+    return np.ascontiguousarray(image[..., ::-1]) if channel_order == "bgr" else image
+
+
+def prepare_image(image: ImageInput, pipeline: list, channel_order: str = "rgb") -> dict:
+    """One image (path, PIL image or (H, W, 3) uint8 array in ``channel_order``) through ``pipeline``
+    -> ``{inputs, data_samples}``."""
+    if isinstance(image, (np.ndarray, Image.Image)):
+        image = as_rgb_array(image, channel_order)
         results: dict[str, Any] = {"img": image, "ori_shape": image.shape[:2], "img_shape": image.shape[:2]}
         steps = [s for s in pipeline if type(s).__name__ != "LoadImage"]
     else:
@@ -92,15 +124,22 @@ def prepare_image(image: ImageInput, pipeline: list) -> dict:
 
 @torch.no_grad()
 def inference_model(
-    model: nn.Module, images: ImageInput | Sequence[ImageInput], batch_size: int = 1
+    model: nn.Module,
+    images: ImageInput | Sequence[ImageInput],
+    batch_size: int = 1,
+    channel_order: str = "rgb",
 ) -> list[DataSample]:
-    """Predict on ``images``; one :class:`DataSample` per image, in order, with the task's predictions."""
-    single = isinstance(images, (str, Path, np.ndarray))
+    """Predict on ``images``; one :class:`DataSample` per image, in order, with the task's predictions.
+
+    ``images``: one or a sequence of file paths, PIL images and (H, W, 3) uint8 arrays; arrays are in
+    ``channel_order`` (``"rgb"``, or ``"bgr"`` for ``cv2.imread`` arrays; see :func:`as_rgb_array`).
+    """
+    single = isinstance(images, (str, Path, np.ndarray, Image.Image))
     items = [images] if single else list(images)
     pipeline = build_test_pipeline(model.cfg)
     samples: list[DataSample] = []
     for start in range(0, len(items), batch_size):
         chunk = items[start : start + batch_size]
-        batch = pseudo_collate([prepare_image(image, pipeline) for image in chunk])
+        batch = pseudo_collate([prepare_image(image, pipeline, channel_order) for image in chunk])
         samples += model.test_step(batch)
     return samples

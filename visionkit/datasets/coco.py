@@ -100,6 +100,14 @@ class CocoDetection(BaseDataset):
         categories = sorted(coco.loadCats(coco.getCatIds()), key=lambda c: c["id"])
         self.label_to_cat_id = tuple(c["id"] for c in categories)
         self.cat_id_to_label = {cat_id: label for label, cat_id in enumerate(self.label_to_cat_id)}
+        declared = self._metainfo.get("classes")
+        names = tuple(c["name"] for c in categories)
+        if declared is not None and tuple(declared) != names:
+            raise AnnotationError(
+                f"'{self.ann_file}' has the categories {names} (in category id order) but the config "
+                f"declares classes {tuple(declared)}: make metainfo.classes (custom_data.classes) list the "
+                f"file's category names in id order"
+            )
         self._metainfo.update(
             classes=tuple(c["name"] for c in categories),
             cat_ids=self.label_to_cat_id,

@@ -1,46 +1,14 @@
-"""Per-class NMS over a batch as one operator: torchvision's in PyTorch, ONNX ``NonMaxSuppression`` in graphs.
+"""ONNX translation of :func:`visionkit.models.box_ops.nms.multiclass_nms_mask`: ``NonMaxSuppression``.
 
-``torchvision::nms`` exports as ONNX NMS for one image and one class; separating images and classes with
-coordinate offsets (what ``batched_nms`` does) loses float precision as batch x classes grows. ONNX's own
-operator has batch and class axes, so this custom op maps onto it exactly and keeps a fixed-shape output.
+The op is per-image, per-class NMS over a batch; ONNX's ``NonMaxSuppression`` has batch and class axes, so
+it maps onto it exactly and keeps a fixed-shape output.
 """
 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
-from torchvision.ops import batched_nms
 
-
-@torch.library.custom_op("visionkit::multiclass_nms_mask", mutates_args=())
-def multiclass_nms_mask(
-    boxes: Tensor, scores: Tensor, labels: Tensor, num_classes: int, iou_thr: float, score_thr: float
-) -> Tensor:
-    """Which candidates survive per-image, per-class NMS.
-
-    Args:
-        boxes: (N, S, 4) xyxy; scores: (N, S); labels: (N, S) int64 in 0..num_classes-1.
-        iou_thr: a box is suppressed by a higher-scoring one of its class with IoU above this.
-        score_thr: candidates at or below this never survive (must be >= 0).
-
-    Returns:
-        keep (N, S) bool.
-    """
-    keep = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
-    for image, (image_boxes, image_scores, image_labels) in enumerate(
-        zip(boxes, scores, labels, strict=True)
-    ):
-        candidates = torch.nonzero(image_scores > score_thr).squeeze(1)
-        kept = batched_nms(
-            image_boxes[candidates], image_scores[candidates], image_labels[candidates], iou_thr
-        )
-        keep[image, candidates[kept]] = True
-    return keep
-
-
-@multiclass_nms_mask.register_fake
-def _(boxes: Tensor, scores: Tensor, labels: Tensor, num_classes: int, iou_thr: float, score_thr: float):
-    return scores.new_empty(scores.shape, dtype=torch.bool)
+from ..models.box_ops import nms  # noqa: F401  (registers torch.ops.visionkit.multiclass_nms_mask)
 
 
 def multiclass_nms_mask_onnx(boxes, scores, labels, num_classes: int, iou_thr: float, score_thr: float):

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,8 @@ import torch
 from mmengine.config import Config
 from torch import Tensor
 
-from ..models.heads.seg_head import seg_logits_to_samples
-from ..models.heads.ssdlite_head import min_size_in_input, multiclass_nms, rescale_boxes
+from ..models.tasks.image_groups import set_batch_input_shape
+from ..registry import MODELS
 from ..structures import DataSample
 from .onnx_export import METADATA_KEY
 
@@ -64,9 +64,23 @@ class OnnxRuntimeModel:
         if METADATA_KEY not in metadata:
             raise ValueError(f"'{path}' has no '{METADATA_KEY}' metadata: export it with tools/export.py")
         self.meta = json.loads(metadata[METADATA_KEY])
+        if "model_type" not in self.meta:
+            raise ValueError(
+                f"'{path}' was exported by an older visionkit: export it again with tools/export.py"
+            )
+        # The task model's class turns the graph's outputs into predictions, as its own predict does.
+        self.task_model = MODELS.get(self.meta["model_type"])
         self.cfg = cfg
         config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
         self.dataset_meta = dict(self.meta["dataset_meta"] or config_meta)
+
+    def eval(self) -> OnnxRuntimeModel:
+        """A graph is always in inference mode; here so that test loops can call it as on a module."""
+        return self
+
+    def named_modules(self) -> Iterator[tuple[str, Any]]:
+        """No PyTorch modules: hooks that walk a model's modules (the class count check) find none."""
+        return iter(())
 
     def run(self, images: Tensor) -> dict[str, Tensor]:
         """images (N, 3, H, W) float32 raw pixels -> the graph's outputs by name."""
@@ -97,44 +111,5 @@ class OnnxRuntimeModel:
                 f"{images.shape[-2]}x{images.shape[-1]}: export with --shape {images.shape[-2]} "
                 f"{images.shape[-1]}"
             )
-        for sample in samples:
-            sample.set_metainfo({"batch_input_shape": tuple(images.shape[-2:])})
-        outputs = self.run(images)
-        task = self.meta["task"]
-        if task == "classification":
-            self._classification(outputs, samples)
-        elif task == "segmentation":
-            with_logits = bool(self.cfg.model.get("test_cfg", {}).get("with_logits", False))
-            seg_logits_to_samples(outputs["logits"], samples, with_logits)
-        else:
-            self._detection(outputs, samples)
-
-    @staticmethod
-    def _classification(outputs: dict[str, Tensor], samples: list[DataSample]) -> list[DataSample]:
-        for sample, score in zip(samples, outputs["scores"], strict=True):
-            sample.pred_score, sample.pred_label = score, int(score.argmax())
-        return samples
-
-    def _detection(self, outputs: dict[str, Tensor], samples: list[DataSample]) -> list[DataSample]:
-        nms = self.meta["nms"]
-        for index, sample in enumerate(samples):
-            img_shape = sample.metainfo.get("img_shape", sample.metainfo["batch_input_shape"])
-            ori_shape = sample.metainfo.get("ori_shape", img_shape)
-            if "num_detections" in outputs:
-                count = int(outputs["num_detections"][index])
-                boxes, scores = outputs["boxes"][index, :count], outputs["scores"][index, :count]
-                labels = outputs["labels"][index, :count]
-            else:
-                boxes, scores, labels = multiclass_nms(
-                    outputs["boxes"][index],
-                    outputs["scores"][index],
-                    nms["score_thr"],
-                    nms["nms_pre"],
-                    nms["iou_thr"],
-                    nms["max_per_img"],
-                    nms.get("level_sizes"),
-                    min_size_in_input(nms.get("min_bbox_size"), img_shape[:2], ori_shape[:2]),
-                )
-            sample.pred_bboxes = rescale_boxes(boxes, img_shape[:2], ori_shape[:2])
-            sample.pred_scores, sample.pred_labels = scores, labels
-        return samples
+        set_batch_input_shape(images, samples)
+        self.task_model.outputs_to_samples(self.run(images), samples, self.meta["settings"])

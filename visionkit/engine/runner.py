@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from mmengine.device import get_device
@@ -14,6 +15,7 @@ from torch import nn
 from ..models.checkpoint import CheckpointReadError
 from ..registry import RUNNERS
 from .checkpoint_io import load_runner_checkpoint, save_checkpoint_atomically
+from .console import quiet_console
 from .dist import cpu_ddp_wrapper_cfg, init_distributed
 
 
@@ -27,7 +29,16 @@ class Runner(MMEngineRunner):
 
     Distributed runs start through :mod:`visionkit.engine.dist`: the backend and device follow the
     machine (gloo + CPU without CUDA, nccl + GPU ``LOCAL_RANK`` with it) unless the config says otherwise.
+
+    The set-up dump (environment, config, hook table, experiment name) goes to the log file only, unless
+    the config sets ``verbose = True`` (the tools' ``--verbose``); see :mod:`visionkit.engine.console`.
     """
+
+    def build_logger(self, *args: Any, **kwargs: Any) -> logging.Logger:
+        logger = super().build_logger(*args, **kwargs)
+        if not self.cfg.get("verbose", False):
+            quiet_console(logger)
+        return logger
 
     def load_checkpoint(
         self, filename: str, map_location: Any = "cpu", strict: bool | None = None, revise_keys: Any = None

@@ -3,6 +3,7 @@
 from .accuracy import Accuracy, topk_accuracy
 from .coco_metric import CocoMetric
 from .iou_metric import IoUMetric, confusion_matrix, iou_from_confusion
+from .plot_dir import set_plot_dir
 from .task_metric import TaskMetric
 
 __all__ = [
@@ -12,5 +13,6 @@ __all__ = [
     "TaskMetric",
     "confusion_matrix",
     "iou_from_confusion",
+    "set_plot_dir",
     "topk_accuracy",
 ]

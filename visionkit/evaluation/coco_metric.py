@@ -16,6 +16,7 @@ from pycocotools.cocoeval import COCOeval
 
 from ..datasets.coco import load_coco
 from ..registry import METRICS
+from ..visualization.plots import plot_pr_curves
 
 # Names of COCOeval.stats, in its order (maxDets 1, 10, 100; areas all / small / medium / large).
 STAT_NAMES = (
@@ -112,6 +113,7 @@ class CocoMetric(BaseMetric):
             custom data: ``bbox_mAP`` is then AP50, and metrics of absent thresholds are left out.
         format_only: only write ``<outfile_prefix>.bbox.json`` (e.g. for the test-dev server).
         outfile_prefix: where to write the results JSON (also when evaluating); None writes nothing.
+        plot_dir: also write per-class precision-recall curves there as ``pr_curves.png`` (None: no plot).
     """
 
     default_prefix = "coco"
@@ -125,8 +127,10 @@ class CocoMetric(BaseMetric):
         outfile_prefix: str | None = None,
         collect_device: str = "cpu",
         prefix: str | None = None,
+        plot_dir: str | None = None,
     ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        self.plot_dir = plot_dir
         if format_only and outfile_prefix is None:
             raise ValueError("CocoMetric(format_only=True) writes results only: set outfile_prefix")
         self.ann_file = ann_file
@@ -200,9 +204,18 @@ class CocoMetric(BaseMetric):
         with contextlib.redirect_stdout(summary):
             coco_eval.summarize()
         print_log("\n" + summary.getvalue().rstrip(), logger="current")
+        names = meta.get("classes") or [c["name"] for c in coco_gt.loadCats(list(cat_ids))]
         if self.classwise:
-            names = meta.get("classes") or [c["name"] for c in coco_gt.loadCats(list(cat_ids))]
             print_log("\n" + classwise_table(coco_eval, names), logger="current")
+        if self.plot_dir is not None:
+            path = plot_pr_curves(
+                coco_eval.eval["precision"],
+                coco_eval.params.recThrs,
+                coco_eval.params.iouThrs,
+                names,
+                os.path.join(self.plot_dir, "pr_curves.png"),
+            )
+            print_log(f"CocoMetric: precision-recall curves written to {path}", logger="current")
         thrs = list(np.round(coco_eval.params.iouThrs, 2))
         absent = {"bbox_mAP_50": 0.5 not in thrs, "bbox_mAP_75": 0.75 not in thrs}
         return {

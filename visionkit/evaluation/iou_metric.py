@@ -7,6 +7,7 @@ IoU is not averaged per image.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import torch
@@ -15,6 +16,7 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from ..registry import METRICS
+from ..visualization.plots import plot_confusion_matrix
 
 IGNORE_INDEX = 255
 
@@ -76,6 +78,7 @@ class IoUMetric(BaseMetric):
     Args:
         num_classes: K; by default the length of ``dataset_meta['classes']``.
         ignore_index: ground-truth label that is skipped.
+        plot_dir: also write the confusion matrix there as ``confusion_matrix.png`` (None: no plot).
     """
 
     default_prefix = None
@@ -86,9 +89,11 @@ class IoUMetric(BaseMetric):
         ignore_index: int = IGNORE_INDEX,
         collect_device: str = "cpu",
         prefix: str | None = None,
+        plot_dir: str | None = None,
     ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.num_classes, self.ignore_index = num_classes, ignore_index
+        self.plot_dir = plot_dir
 
     @property
     def class_names(self) -> Sequence[str]:
@@ -123,7 +128,13 @@ class IoUMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         names = self.class_names
-        scores = iou_from_confusion(sum(results, torch.zeros(len(names), len(names), dtype=torch.int64)))
+        matrix = sum(results, torch.zeros(len(names), len(names), dtype=torch.int64))
+        scores = iou_from_confusion(matrix)
+        if self.plot_dir is not None:
+            path = plot_confusion_matrix(
+                matrix.numpy(), names, os.path.join(self.plot_dir, "confusion_matrix.png")
+            )
+            print_log(f"IoUMetric: confusion matrix written to {path}", logger="current")
         width = max(len("class"), *(len(n) for n in names))
         rows = [f"{'class':<{width}}  {'IoU':>6}  {'Acc':>6}"]
         rows += [

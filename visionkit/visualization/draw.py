@@ -1,17 +1,23 @@
-"""Drawing predictions onto images: segmentation overlays with a legend, detection boxes, palette PNGs."""
+"""Drawing predictions onto images with torchvision's drawing utilities (``torchvision.utils``).
+
+Every picture visionkit writes (``tools/infer.py``, ``tools/test.py --show-dir``, the quick start,
+``tools/analysis/browse_dataset.py``) goes through these functions. Images are (H, W, 3) uint8 RGB arrays;
+each function returns a new array and leaves its input unchanged.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
-from PIL import Image
+import torch
+from PIL import Image, ImageDraw, ImageFont
+from torchvision.utils import draw_bounding_boxes, draw_segmentation_masks
 
 from ..datasets.voc_palette import voc_palette
 
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
+IGNORE_INDEX = 255
 
 
 def save_palette_png(path: str | Path, seg_map: np.ndarray) -> None:
@@ -28,9 +34,39 @@ def class_colours(num_classes: int, palette: Sequence[Sequence[int]] | None = No
     return voc_palette()[:num_classes]
 
 
-def _text_size(text: str, scale: float) -> tuple[int, int]:
-    (width, height), baseline = cv2.getTextSize(text, _FONT, scale, 1)
-    return width, height + baseline
+def _to_tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+
+
+def _to_array(image: torch.Tensor) -> np.ndarray:
+    return image.permute(1, 2, 0).contiguous().numpy()
+
+
+def _font_size(image: np.ndarray) -> int:
+    return max(10, min(image.shape[:2]) // 25)
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def draw_text_rows(image: np.ndarray, rows: Sequence[tuple[str, Sequence[int] | None]]) -> np.ndarray:
+    """A white strip right of ``image`` listing ``(text, swatch colour or None)`` rows, top to bottom."""
+    size = _font_size(image)
+    font = _font(size)
+    row = size + 6
+    text_w = max((int(font.getlength(text)) for text, _ in rows), default=0)
+    width = image.shape[1] + (row + text_w + 16 if rows else 0)
+    height = max(image.shape[0], row * len(rows) + 10)
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    canvas.paste(Image.fromarray(image), (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    for i, (text, colour) in enumerate(rows):
+        top, left = 5 + i * row, image.shape[1] + 6
+        if colour is not None:
+            draw.rectangle((left, top, left + row - 6, top + row - 6), fill=tuple(int(c) for c in colour))
+        draw.text((left + row, top), text, fill=(0, 0, 0), font=font)
+    return np.asarray(canvas)
 
 
 def overlay_segmentation(
@@ -40,52 +76,56 @@ def overlay_segmentation(
     palette: Sequence[Sequence[int]] | None = None,
     alpha: float = 0.5,
 ) -> np.ndarray:
-    """Blend class colours over ``image`` (H, W, 3) uint8 RGB and add a legend of the classes present.
+    """Blend class colours over ``image`` (H, W, 3) and add a legend of the classes present.
 
-    The legend is a white strip to the right of the image: one colour swatch and name per class that
-    occurs in ``seg_map`` (H, W). Returns an (H', W + legend, 3) uint8 RGB image.
+    ``seg_map`` (H, W) holds class indices; a class named ``"background"`` and the ignore index 255 are
+    not coloured, so an image where nothing was found comes back as it was (plus an empty legend). The
+    legend is a white strip to the right: one colour swatch and name per coloured class present.
+    Returns an (H', W + legend, 3) uint8 RGB image.
     """
     colours = class_colours(len(classes), palette)
-    valid = seg_map < len(classes)
-    coloured = image.copy()
-    coloured[valid] = colours[seg_map[valid]]
-    blended = cv2.addWeighted(image, 1 - alpha, coloured, alpha, 0)
-    present = [int(c) for c in np.unique(seg_map[valid])]
-    scale = max(0.4, min(image.shape[:2]) / 600)
-    row = _text_size("Ag", scale)[1] + 6
-    legend_w = 20 + row + max((_text_size(classes[c], scale)[0] for c in present), default=0)
-    height = max(image.shape[0], row * len(present) + 10)
-    canvas = np.full((height, image.shape[1] + legend_w, 3), 255, dtype=np.uint8)
-    canvas[: image.shape[0], : image.shape[1]] = blended
-    for i, cls in enumerate(present):
-        top, left = 5 + i * row, image.shape[1] + 8
-        cv2.rectangle(canvas, (left, top), (left + row - 6, top + row - 6), colours[cls].tolist(), -1)
-        cv2.putText(
-            canvas, classes[cls], (left + row, top + row - 10), _FONT, scale, (0, 0, 0), 1, cv2.LINE_AA
+    present = [int(c) for c in np.unique(seg_map) if c < len(classes) and classes[int(c)] != "background"]
+    blended = image
+    if present:
+        masks = torch.from_numpy(np.stack([seg_map == c for c in present]))
+        colour_list = [tuple(int(v) for v in colours[c]) for c in present]
+        blended = _to_array(
+            draw_segmentation_masks(_to_tensor(image), masks, alpha=alpha, colors=colour_list)
         )
-    return canvas
+    return draw_text_rows(blended, [(classes[c], colours[c]) for c in present])
 
 
 def draw_detections(
     image: np.ndarray,
     boxes: np.ndarray,
     labels: np.ndarray,
-    scores: np.ndarray,
+    scores: np.ndarray | None,
     classes: Sequence[str],
     score_thr: float = 0.3,
 ) -> np.ndarray:
-    """Draw boxes (N, 4) xyxy pixels with "name score" captions onto a copy of ``image`` (RGB uint8)."""
-    canvas = image.copy()
+    """Draw boxes (N, 4) xyxy pixels with "name score" captions (name only without ``scores``).
+
+    Boxes scoring below ``score_thr`` are left out. Each class keeps one colour in every picture.
+    """
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    keep = np.ones(len(boxes), bool) if scores is None else np.asarray(scores) >= score_thr
+    if not keep.any():
+        return image.copy()
     colours = class_colours(max(len(classes), 1) + 1)[1:]  # skip black (VOC background)
-    scale = max(0.4, min(image.shape[:2]) / 800)
-    for box, label, score in zip(boxes, labels, scores, strict=True):
-        if score < score_thr:
-            continue
-        x1, y1, x2, y2 = np.rint(box).astype(int).tolist()
-        colour = colours[int(label) % len(colours)].tolist()
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 2)
-        caption = f"{classes[int(label)] if int(label) < len(classes) else label} {score:.2f}"
-        width, height = _text_size(caption, scale)
-        cv2.rectangle(canvas, (x1, max(y1 - height, 0)), (x1 + width, max(y1, height)), colour, -1)
-        cv2.putText(canvas, caption, (x1, max(y1, height) - 3), _FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
-    return canvas
+    captions, colour_list = [], []
+    for index in np.flatnonzero(keep):
+        label = int(labels[index])
+        name = classes[label] if label < len(classes) else str(label)
+        captions.append(name if scores is None else f"{name} {float(scores[index]):.2f}")
+        colour_list.append(tuple(int(v) for v in colours[label % len(colours)]))
+    drawn = draw_bounding_boxes(
+        _to_tensor(image),
+        torch.from_numpy(boxes[keep]),
+        labels=captions,
+        colors=colour_list,
+        width=2,
+        fill_labels=True,
+        label_colors="white",
+    )
+    return _to_array(drawn)

@@ -7,7 +7,7 @@ model = dict(
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
     ),
-    backbone=dict(type="MobileNetV2", widen_factor=1.0, output_stride=16, out_taps=("layer18",)),
+    backbone=dict(type="MobileNetV2", widen_factor=1.0, output_stride=16),
     # in_channels defaults to the backbone tap's channels. Rates (6, 12, 18) at output stride 16;
     # double them at output stride 8; dilations=() is the paper's mobile model (no atrous branches).
     decode_head=dict(

@@ -8,10 +8,10 @@ model = dict(
         std=[58.395, 57.12, 57.375],
         pad_size_divisor=1,
     ),
-    # Taps: layer-15 expansion (576 ch, stride 16) and the final 1280-ch layer (stride 32). For ImageNet
-    # weights add init_cfg=dict(type="Pretrained", checkpoint="torchvision://mobilenet_v2").
-    backbone=dict(type="MobileNetV2", widen_factor=1.0, out_taps=("layer15_expansion", "final")),
-    # Runs on the last tap; in_channels and the head's in_channels come from the backbone and neck.
+    # For ImageNet weights add init_cfg=dict(type="Pretrained", checkpoint="torchvision://mobilenet_v2").
+    backbone=dict(type="MobileNetV2", widen_factor=1.0),
+    # Runs on the last of head.in_taps; in_channels and the head's in_channels come from the backbone's
+    # tap table and the neck.
     neck=dict(type="SSDLiteExtraLayers", out_channels=(512, 256, 256, 128), widen_factor=1.0),
     # TF object detection ssdlite_mobilenet_v2_coco anchors. mmdetection's setting instead:
     # anchor_generator=dict(
@@ -35,14 +35,19 @@ model = dict(
     head=dict(
         type="SSDLiteHead",
         num_classes=80,  # + 1 background score, last
+        # Taps read: layer-15 expansion (576 ch, stride 16) and the final 1280-ch layer (stride 32).
+        in_taps=("layer15_expansion", "final"),
         box_stds=(0.1, 0.1, 0.2, 0.2),  # TF box coder scales (10, 10, 5, 5)
         pos_iou=0.5,
         neg_iou=0.5,
-        neg_pos_ratio=3,
-        min_negatives=3,  # TF's min_negatives_per_image; 0 = torchvision / mmdet
-        smooth_l1_beta=1.0,
-        loss_cls_weight=1.0,
-        loss_bbox_weight=1.0,
+        loss=dict(
+            type="SSDLoss",
+            neg_pos_ratio=3,
+            min_negatives=3,  # TF's min_negatives_per_image; 0 = torchvision / mmdet
+            smooth_l1_beta=1.0,
+            loss_cls_weight=1.0,
+            loss_bbox_weight=1.0,
+        ),
         # Inference (TF: NMS IoU 0.6, 100 detections; mmdet: score 0.02, nms_pre 1000, IoU 0.45, 200).
         score_thr=0.01,
         nms_pre=1000,

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 import numpy as np
+import torch
 
 from ...registry import TRANSFORMS
 
@@ -46,6 +47,12 @@ class Albumentations:
     Labels come back as int64 (albumentations 2.x returns floats for label lists) and boxes removed by
     the transforms are removed together with their labels.
 
+    Random draws are seeded from the data loader worker's seed (``get_worker_info().seed``: drawn per
+    worker and per epoch from the main process's torch generator, which ``randomness.seed`` seeds), or
+    from ``torch.initial_seed()`` outside workers. So the same seed gives the same augmentations, two
+    workers never repeat each other's, and a new epoch's workers draw anew (albumentations alone seeds
+    from the OS, and forked workers would share one generator state).
+
     Args:
         transforms: albumentations transforms as config dicts.
         min_visibility: boxes keeping less than this fraction of their area are dropped.
@@ -57,8 +64,19 @@ class Albumentations:
             format="pascal_voc", label_fields=["labels"], min_visibility=min_visibility, clip=True
         )
         self.pipeline = A.Compose([build_albumentation(t) for t in transforms], bbox_params=bbox_params)
+        self._seeded_for: int | None = None
+
+    def _seed_for_this_process(self) -> None:
+        worker = torch.utils.data.get_worker_info()
+        # Not torch.initial_seed() in a worker: mmengine's worker_init_fn re-seeds torch with the same
+        # value every epoch; the worker's own seed changes with each epoch's iterator.
+        seed = worker.seed if worker is not None else torch.initial_seed()
+        if seed != self._seeded_for:
+            self.pipeline.set_random_seed(seed % 2**32)
+            self._seeded_for = seed
 
     def __call__(self, results: dict) -> dict:
+        self._seed_for_this_process()
         inputs: dict[str, Any] = {"image": results["img"]}
         has_boxes = "gt_bboxes" in results
         if "gt_seg_map" in results:

@@ -1,8 +1,11 @@
-"""visionkit's Runner hooks: checking for non-finite training, model vs data set, atomic checkpoints."""
+"""visionkit's Runner hooks: checking for non-finite training, model vs data set, atomic checkpoints,
+pictures of test predictions."""
 
 from .checkpoint_hook import CheckpointHook
 from .class_count_check_hook import ClassCountCheckHook, ClassCountMismatchError
 from .non_finite_check_hook import NonFiniteCheckHook, NonFiniteError
+from .progress_bar_hook import ProgressBarHook
+from .visualization_hook import VisualizationHook
 
 __all__ = [
     "CheckpointHook",
@@ -10,4 +13,6 @@ __all__ = [
     "ClassCountMismatchError",
     "NonFiniteCheckHook",
     "NonFiniteError",
+    "ProgressBarHook",
+    "VisualizationHook",
 ]

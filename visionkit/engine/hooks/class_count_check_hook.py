@@ -38,9 +38,35 @@ def class_count_mismatches(model: nn.Module, metainfo: dict, split: str) -> list
     return problems
 
 
+def split_class_mismatches(train_meta: dict, val_meta: dict) -> list[str]:
+    """One line per task whose val classes differ from training's (names in label order).
+
+    A label must mean the same class in both; a multi-task data set is compared task by task.
+    """
+    pairs = [("", train_meta, val_meta)]
+    if "tasks" in train_meta:
+        val_tasks = val_meta.get("tasks") or {}
+        pairs = [(f"{t} ", m, val_tasks.get(t, {})) for t, m in (train_meta.get("tasks") or {}).items()]
+    problems = []
+    for task, train, val in pairs:
+        train_classes, val_classes = train.get("classes"), val.get("classes")
+        if (
+            train_classes is not None
+            and val_classes is not None
+            and tuple(train_classes) != tuple(val_classes)
+        ):
+            problems.append(
+                f"the {task}val data set's classes {tuple(val_classes)} differ from training's "
+                f"{tuple(train_classes)}: labels would mean different classes; give both splits the same "
+                f"classes in the same order (custom_data.classes, docs/configs.md)"
+            )
+    return problems
+
+
 @HOOKS.register_module()
 class ClassCountCheckHook(Hook):
-    """Raises :class:`ClassCountMismatchError` before training / testing when heads and data disagree."""
+    """Raises :class:`ClassCountMismatchError` before training / testing when heads and data disagree,
+    or (before training) when the val set's classes differ from the training set's."""
 
     priority = "VERY_HIGH"
 
@@ -62,6 +88,13 @@ class ClassCountCheckHook(Hook):
 
     def before_train(self, runner) -> None:
         self._check(runner, ("train", "val"))
+        train, val = self._dataset(runner, "train"), self._dataset(runner, "val")
+        if train is not None and val is not None:
+            problems = split_class_mismatches(
+                dict(getattr(train, "metainfo", {}) or {}), dict(getattr(val, "metainfo", {}) or {})
+            )
+            if problems:
+                raise ClassCountMismatchError("The data sets do not agree:\n  " + "\n  ".join(problems))
 
     def before_val(self, runner) -> None:
         self._check(runner, ("val",))

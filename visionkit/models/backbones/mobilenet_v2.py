@@ -31,13 +31,13 @@ from collections.abc import Sequence
 from functools import partial
 from typing import NamedTuple
 
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from ...registry import MODELS
 from ..checkpoint import load_checkpoint
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
 from .mmdet_mobilenet_v2_keys import convert_mmdet_backbone_keys
+from .taps import TapInfo, TappedBackbone
 from .torchvision_mobilenet_v2_keys import convert_torchvision_backbone_keys
 
 # (expansion t, output channels c, repeats n, first stride s): paper Table 2.
@@ -54,13 +54,51 @@ FINAL_CHANNELS = 1280
 FINAL_LAYER = 19
 
 
-class TapInfo(NamedTuple):
-    channels: int
+class BlockSpec(NamedTuple):
+    """One inverted residual of the layout: its arguments and its stage (1..7) in ``ARCH``."""
+
+    in_channels: int
+    out_channels: int
     stride: int
+    expand_ratio: int
+    dilation: int
+    stage: int
+
+
+def mobilenet_v2_layout(
+    widen_factor: float, output_stride: int
+) -> tuple[list[BlockSpec], dict[str, TapInfo]]:
+    """The 17 blocks and the tap table of MobileNetV2 at ``widen_factor`` and ``output_stride``.
+
+    Below output stride 32 the block that would pass it keeps the current rate with stride 1, and the rate
+    is multiplied by its stride for the blocks after it (TF slim's ``mobilenet_base``).
+    """
+    stem_channels = make_divisible(32 * widen_factor)
+    taps = {"layer1": TapInfo(stem_channels, 2)}
+    specs: list[BlockSpec] = []
+    in_channels, stride, rate = stem_channels, 2, 1
+    for stage, (t, c, n, s) in enumerate(ARCH, start=1):
+        out_channels = make_divisible(c * widen_factor)
+        for i in range(n):
+            block_stride = s if i == 0 else 1
+            layer = len(specs) + 2
+            if t != 1:
+                taps[f"layer{layer}_expansion"] = TapInfo(round(in_channels * t), stride)
+            if stride == output_stride and block_stride > 1:
+                specs.append(BlockSpec(in_channels, out_channels, 1, t, rate, stage))
+                rate *= block_stride
+            else:
+                specs.append(BlockSpec(in_channels, out_channels, block_stride, t, rate, stage))
+                stride *= block_stride
+            taps[f"layer{layer}"] = TapInfo(out_channels, stride)
+            in_channels = out_channels
+    final_channels = make_divisible(FINAL_CHANNELS * max(1.0, widen_factor))
+    taps[f"layer{FINAL_LAYER}"] = taps["final"] = TapInfo(final_channels, stride)
+    return specs, taps
 
 
 @MODELS.register_module()
-class MobileNetV2(BaseModule):
+class MobileNetV2(TappedBackbone):
     """MobileNetV2 feature extractor returning a dict of named taps.
 
     Args:
@@ -100,38 +138,18 @@ class MobileNetV2(BaseModule):
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
         norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
 
-        stem_channels = make_divisible(32 * widen_factor)
-        self.stem = ConvNormAct(3, stem_channels, 3, stride=2, **norm)
-        self.taps: dict[str, TapInfo] = {"layer1": TapInfo(stem_channels, 2)}
-        self.stage_of_block: list[int] = []
-        self.blocks = nn.ModuleList()
-        in_channels, stride, rate = stem_channels, 2, 1
-        for stage, (t, c, n, s) in enumerate(ARCH, start=1):
-            out_channels = make_divisible(c * widen_factor)
-            for i in range(n):
-                block_stride = s if i == 0 else 1
-                layer = len(self.blocks) + 2
-                if t != 1:
-                    self.taps[f"layer{layer}_expansion"] = TapInfo(round(in_channels * t), stride)
-                if stride == output_stride and block_stride > 1:
-                    block = InvertedResidual(in_channels, out_channels, 1, t, dilation=rate, **norm)
-                    rate *= block_stride
-                else:
-                    block = InvertedResidual(in_channels, out_channels, block_stride, t, rate, **norm)
-                    stride *= block_stride
-                self.blocks.append(block)
-                self.stage_of_block.append(stage)
-                self.taps[f"layer{layer}"] = TapInfo(out_channels, stride)
-                in_channels = out_channels
-        final_channels = make_divisible(FINAL_CHANNELS * max(1.0, widen_factor))
-        self.taps[f"layer{FINAL_LAYER}"] = self.taps["final"] = TapInfo(final_channels, stride)
-
-        unknown = [name for name in out_taps if name not in self.taps]
-        if unknown or not out_taps:
-            raise ValueError(
-                f"Unknown MobileNetV2 taps {unknown or '(none requested)'}; available: {', '.join(self.taps)}"
+        self.stem = ConvNormAct(3, make_divisible(32 * widen_factor), 3, stride=2, **norm)
+        specs, self.taps = mobilenet_v2_layout(widen_factor, output_stride)
+        self.stage_of_block = [spec.stage for spec in specs]
+        self.blocks = nn.ModuleList(
+            InvertedResidual(
+                spec.in_channels, spec.out_channels, spec.stride, spec.expand_ratio, spec.dilation, **norm
             )
-        self.out_taps = tuple(out_taps)
+            for spec in specs
+        )
+        in_channels, final_channels = specs[-1].out_channels, self.taps["final"].channels
+
+        self.set_out_taps(out_taps)
         self._deepest_layer = max(self._layer_number(name) for name in self.out_taps)
         # The 1x1 conv to 1280 exists only when a tap needs it: DeepLab on layer18 never runs it, and the
         # paper's Table 7 parameter counts leave it out. A whole network's checkpoint still loads.
@@ -153,13 +171,10 @@ class MobileNetV2(BaseModule):
         for block in self.blocks:
             block.memory_efficient_splits = splits
 
-    def tap_channels(self, name: str) -> int:
-        """Channels of tap ``name``, known without a forward pass."""
-        return self.taps[name].channels
-
-    def tap_stride(self, name: str) -> int:
-        """Output stride (input pixels per feature pixel) of tap ``name``."""
-        return self.taps[name].stride
+    @classmethod
+    def tap_table(cls, widen_factor: float = 1.0, output_stride: int = 32, **_: object) -> dict[str, TapInfo]:
+        """Every tap (channels, stride) at ``widen_factor`` and ``output_stride``, without building it."""
+        return mobilenet_v2_layout(widen_factor, output_stride)[1]
 
     def _skip_absent_final_conv(self, state_dict: dict, prefix: str, *args: object) -> None:
         if self.final_conv is None:
@@ -221,8 +236,9 @@ class MobileNetV2(BaseModule):
         return self
 
     def init_weights(self) -> None:
-        """torchvision's MobileNetV2 init, or a pretrained checkpoint when ``init_cfg`` says so."""
-        if self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained":
+        """torchvision's MobileNetV2 init, or a pretrained checkpoint when ``init_cfg`` names one."""
+        pretrained = self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained"
+        if pretrained and self.init_cfg.get("checkpoint") is not None:
             load_checkpoint(self, self.init_cfg["checkpoint"], prefix=self.init_cfg.get("prefix"))
             self._is_init = True
             return

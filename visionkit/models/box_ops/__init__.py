@@ -1,8 +1,23 @@
-"""Box operations: anchors, box coding and matching, as pure functions over tensors."""
+"""Box operations: anchors, box coding, matching and NMS, as pure functions over tensors."""
 
-from .anchors import SSDAnchorGenerator, mmdet_box_sizes, mmdet_ssd_anchors, tf_box_specs, tf_ssd_anchors
+from .anchors import (
+    SSDAnchorGenerator,
+    flatten_levels,
+    mmdet_box_sizes,
+    mmdet_ssd_anchors,
+    tf_box_specs,
+    tf_ssd_anchors,
+)
 from .box_coder import decode_boxes, encode_boxes
 from .matching import BACKGROUND, IGNORE, match_anchors
+from .nms import (
+    min_size_in_input,
+    multiclass_nms,
+    multiclass_nms_mask,
+    padded_multiclass_nms,
+    rescale_boxes,
+    top_candidates,
+)
 
 __all__ = [
     "BACKGROUND",
@@ -10,9 +25,16 @@ __all__ = [
     "SSDAnchorGenerator",
     "decode_boxes",
     "encode_boxes",
+    "flatten_levels",
     "match_anchors",
+    "min_size_in_input",
     "mmdet_box_sizes",
     "mmdet_ssd_anchors",
+    "multiclass_nms",
+    "multiclass_nms_mask",
+    "padded_multiclass_nms",
+    "rescale_boxes",
     "tf_box_specs",
     "tf_ssd_anchors",
+    "top_candidates",
 ]

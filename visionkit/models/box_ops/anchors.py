@@ -246,3 +246,11 @@ class SSDAnchorGenerator:
     def __repr__(self) -> str:
         settings = ", ".join(f"{name}={value}" for name, value in self.settings.items())
         return f"SSDAnchorGenerator(style='{self.style}', num_levels={self.num_levels}, {settings})"
+
+
+def flatten_levels(outs: list[Tensor], channels: int) -> Tensor:
+    """Per-level head outputs (N, A_k * channels, H, W) -> (N, sum_k H * W * A_k, channels) in anchor order.
+
+    Written without ``len(tensor)`` so an ONNX export keeps the batch axis dynamic.
+    """
+    return torch.cat([out.permute(0, 2, 3, 1).flatten(1).unflatten(1, (-1, channels)) for out in outs], dim=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -9,6 +11,13 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ...structures import DataSample
+
+
+def scores_to_samples(scores: Tensor, data_samples: Sequence[DataSample]) -> Sequence[DataSample]:
+    """scores (N, K) probabilities -> each sample's ``pred_score`` (K,) and ``pred_label`` (int)."""
+    for sample, score in zip(data_samples, scores, strict=True):
+        sample.pred_score, sample.pred_label = score, int(score.argmax())
+    return data_samples
 
 
 @MODELS.register_module()
@@ -59,10 +68,6 @@ class ClassifierHead(BaseModule):
         loss = F.cross_entropy(logits, target, label_smoothing=self.label_smoothing)
         return {"loss_cls": loss * self.loss_weight}
 
-    def predict(self, feats: dict[str, Tensor], data_samples: list[DataSample]) -> list[DataSample]:
+    def predict(self, feats: dict[str, Tensor], data_samples: Sequence[DataSample]) -> Sequence[DataSample]:
         """Adds ``pred_score`` (num_classes,) softmax and ``pred_label`` (int) to each sample."""
-        scores = self(feats).softmax(dim=1)
-        for sample, score in zip(data_samples, scores, strict=True):
-            sample.pred_score = score
-            sample.pred_label = int(score.argmax())
-        return data_samples
+        return scores_to_samples(self(feats).softmax(dim=1), data_samples)

@@ -12,101 +12,71 @@ from collections.abc import Sequence
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor, nn
-from torchvision.ops import batched_nms, clip_boxes_to_image
+from torchvision.ops import clip_boxes_to_image
 
 from ...registry import MODELS, TASK_UTILS
 from ...structures import DataSample
-from ..box_ops import IGNORE, SSDAnchorGenerator, decode_boxes, encode_boxes, match_anchors
+from ..box_ops import (
+    IGNORE,
+    SSDAnchorGenerator,
+    decode_boxes,
+    encode_boxes,
+    flatten_levels,
+    match_anchors,
+    min_size_in_input,
+    multiclass_nms,
+    rescale_boxes,
+)
 from ..layers import ConvNormAct
-from ..losses import SSDLoss
 
 
-def top_candidates(
-    scores: Tensor, score_thr: float, nms_pre: int, level_sizes: Sequence[int] | None = None
-) -> tuple[Tensor, Tensor, Tensor]:
-    """The highest scoring (anchor, class) pairs above ``score_thr``, best first within each level.
-
-    Args:
-        scores: (A, K) class probabilities without background.
-        nms_pre: pairs kept over all levels together, or per level when ``level_sizes`` (anchors of each
-            level, summing to A) is given (mmdetection's ``nms_pre``).
-
-    Returns:
-        anchor indices (P,), labels (P,) int64 and scores (P,).
-    """
-    num_classes = scores.shape[1]
-    anchor_indices, labels, top = [], [], []
-    start = 0
-    for size in level_sizes if level_sizes is not None else [len(scores)]:
-        level = scores[start : start + size].flatten()
-        candidates = torch.nonzero(level > score_thr).squeeze(1)
-        level_top, order = level[candidates].topk(min(nms_pre, len(candidates)))
-        candidates = candidates[order]
-        anchor_indices.append(candidates // num_classes + start)
-        labels.append(candidates % num_classes)
-        top.append(level_top)
-        start += size
-    return torch.cat(anchor_indices), torch.cat(labels), torch.cat(top)
-
-
-def multiclass_nms(
-    boxes: Tensor,
-    scores: Tensor,
+def detections_to_samples(
+    outputs: dict[str, Tensor],
+    data_samples: Sequence[DataSample],
     score_thr: float,
     nms_pre: int,
-    iou_thr: float,
+    nms_iou: float,
     max_per_img: int,
+    nms_pre_per_level: bool = False,
+    clip_border: bool = False,
+    min_bbox_size: float | None = None,
     level_sizes: Sequence[int] | None = None,
-    min_size: tuple[float, float] | None = None,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Per-class NMS of one image's decoded anchors.
+) -> Sequence[DataSample]:
+    """Detections into each sample: ``pred_bboxes`` (D, 4) xyxy original pixels, ``pred_scores`` (D,),
+    ``pred_labels`` (D,) int64, rescaled by the sample's ``img_shape`` -> ``ori_shape`` (both default to
+    ``batch_input_shape``).
 
-    Args:
-        boxes: (A, 4) xyxy; scores: (A, K) class probabilities without background.
-        score_thr: (anchor, class) pairs at or below it are dropped.
-        nms_pre: at most this many (anchor, class) pairs, the highest scoring over all classes and
-            levels (per level with ``level_sizes``, see :func:`top_candidates`), go into NMS.
-        iou_thr: NMS IoU threshold, applied within each class.
-        max_per_img: detections kept after NMS, highest score first.
-        min_size: (width, height); candidates not larger in both are dropped before NMS.
-
-    Returns:
-        boxes (D, 4), scores (D,), labels (D,) int64 with D <= max_per_img.
+    ``outputs``: either per-anchor ``scores`` (N, A, K) and decoded ``boxes`` (N, A, 4) in input pixels,
+    which go through :func:`multiclass_nms` with the given settings (boxes clipped to ``img_shape`` first
+    with ``clip_border``; ``nms_pre_per_level`` needs ``level_sizes``, the anchors of each level), or the
+    padded result of :func:`padded_multiclass_nms` (``boxes``, ``scores``, ``labels``, ``num_detections``).
     """
-    anchor_index, labels, top_scores = top_candidates(scores, score_thr, nms_pre, level_sizes)
-    boxes = boxes[anchor_index]
-    if min_size is not None:
-        sizes = boxes[:, 2:] - boxes[:, :2]
-        valid = (sizes > sizes.new_tensor(min_size)).all(dim=1)
-        boxes, labels, top_scores = boxes[valid], labels[valid], top_scores[valid]
-    keep = batched_nms(boxes, top_scores, labels, iou_thr)[:max_per_img]
-    return boxes[keep], top_scores[keep], labels[keep]
-
-
-def rescale_boxes(boxes: Tensor, img_shape: Sequence[int], ori_shape: Sequence[int]) -> Tensor:
-    """Boxes (D, 4) xyxy in network-input pixels of an image resized ``ori_shape`` -> ``img_shape``
-    (both (H, W)) -> xyxy in original pixels, clipped to the original image."""
-    scale_y, scale_x = ori_shape[0] / img_shape[0], ori_shape[1] / img_shape[1]
-    boxes = boxes * boxes.new_tensor([scale_x, scale_y, scale_x, scale_y])
-    limits = boxes.new_tensor([ori_shape[1], ori_shape[0], ori_shape[1], ori_shape[0]])
-    return torch.minimum(boxes.clamp(min=0), limits)
-
-
-def min_size_in_input(
-    min_bbox_size: float | None, img_shape: Sequence[int], ori_shape: Sequence[int]
-) -> tuple[float, float] | None:
-    """``min_bbox_size`` original-image pixels as (width, height) network-input pixels (shapes (H, W))."""
-    if min_bbox_size is None:
-        return None
-    return min_bbox_size * img_shape[1] / ori_shape[1], min_bbox_size * img_shape[0] / ori_shape[0]
-
-
-def flatten_levels(outs: list[Tensor], channels: int) -> Tensor:
-    """Per-level (N, A_k * channels, H, W) -> (N, sum_k H * W * A_k, channels) in anchor order.
-
-    Written without ``len(tensor)`` so an ONNX export keeps the batch axis dynamic.
-    """
-    return torch.cat([out.permute(0, 2, 3, 1).flatten(1).unflatten(1, (-1, channels)) for out in outs], dim=1)
+    if nms_pre_per_level and level_sizes is None and "num_detections" not in outputs:
+        raise ValueError("nms_pre_per_level needs the anchors of each level (level_sizes)")
+    for index, sample in enumerate(data_samples):
+        img_shape = sample.metainfo.get("img_shape", sample.metainfo["batch_input_shape"])[:2]
+        ori_shape = sample.metainfo.get("ori_shape", img_shape)[:2]
+        if "num_detections" in outputs:
+            count = int(outputs["num_detections"][index])
+            boxes, scores = outputs["boxes"][index, :count], outputs["scores"][index, :count]
+            labels = outputs["labels"][index, :count]
+        else:
+            boxes = outputs["boxes"][index]
+            if clip_border:
+                boxes = clip_boxes_to_image(boxes, tuple(img_shape))
+            boxes, scores, labels = multiclass_nms(
+                boxes,
+                outputs["scores"][index],
+                score_thr,
+                nms_pre,
+                nms_iou,
+                max_per_img,
+                level_sizes if nms_pre_per_level else None,
+                min_size_in_input(min_bbox_size, img_shape, ori_shape),
+            )
+        sample.pred_bboxes = rescale_boxes(boxes, img_shape, ori_shape)
+        sample.pred_scores, sample.pred_labels = scores, labels
+    return data_samples
 
 
 class PredictionBlock(nn.Sequential):
@@ -128,10 +98,11 @@ class SSDLiteHead(BaseModule):
     Args:
         num_classes: K object classes (80 for COCO); scores have K + 1 per anchor, background at K.
         in_channels: channels of each input feature map (:class:`SSDDetector` fills them in).
+        in_taps: the backbone taps read, in order, before the neck's maps (the neck runs on the last).
         anchor_generator: an :class:`SSDAnchorGenerator` or its config; anchors per location come from it.
         box_stds: box coder stds (TF's scales 10, 10, 5, 5).
         pos_iou, neg_iou: matching thresholds, see :func:`match_anchors`.
-        neg_pos_ratio, min_negatives, smooth_l1_beta, loss_cls_weight, loss_bbox_weight: see :class:`SSDLoss`.
+        loss: the loss config (default ``dict(type='SSDLoss')``, see :class:`SSDLoss`).
         score_thr, nms_pre, nms_iou, max_per_img: inference, see :func:`multiclass_nms` (defaults: TF's
             NMS IoU 0.6 and 100 detections; mmdet uses 0.02, 1000, 0.45, 200).
         nms_pre_per_level: ``nms_pre`` counts per feature level (mmdet) instead of over all of them.
@@ -151,14 +122,11 @@ class SSDLiteHead(BaseModule):
         num_classes: int,
         in_channels: Sequence[int],
         anchor_generator: dict | SSDAnchorGenerator,
+        in_taps: Sequence[str] = ("layer15_expansion", "final"),
         box_stds: Sequence[float] = (0.1, 0.1, 0.2, 0.2),
         pos_iou: float = 0.5,
         neg_iou: float = 0.5,
-        neg_pos_ratio: int = 3,
-        min_negatives: int = 3,
-        smooth_l1_beta: float = 1.0,
-        loss_cls_weight: float = 1.0,
-        loss_bbox_weight: float = 1.0,
+        loss: dict | None = None,
         score_thr: float = 0.01,
         nms_pre: int = 1000,
         nms_iou: float = 0.6,
@@ -194,9 +162,8 @@ class SSDLiteHead(BaseModule):
         )
         self.nms_pre_per_level, self.clip_border = nms_pre_per_level, clip_border
         self.min_bbox_size, self.clamp_shrink = min_bbox_size, clamp_shrink
-        self.loss_module = SSDLoss(
-            neg_pos_ratio, min_negatives, smooth_l1_beta, loss_cls_weight, loss_bbox_weight
-        )
+        self.in_taps = tuple(in_taps)
+        self.loss_module = MODELS.build(loss if loss is not None else dict(type="SSDLoss"))
         norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
         self.cls_convs = nn.ModuleList(
             PredictionBlock(c, n * (num_classes + 1), **norm)
@@ -260,37 +227,38 @@ class SSDLiteHead(BaseModule):
         cls_logits = flatten_levels(cls_scores, self.num_classes + 1)
         return self.loss_module(cls_logits, flatten_levels(bbox_preds, 4), labels, box_targets)
 
-    def predict(self, feats: Sequence[Tensor], data_samples: Sequence[DataSample]) -> Sequence[DataSample]:
-        """Adds ``pred_bboxes`` (D, 4) xyxy original-image pixels, ``pred_scores`` (D,) and
-        ``pred_labels`` (D,) int64 to each sample, using its metainfo ``img_shape`` and ``ori_shape``
-        (both default to the network input size)."""
-        cls_scores, bbox_preds = self(feats)
-        anchors = self.anchors(cls_scores, data_samples)
+    def decode(
+        self, cls_scores: list[Tensor], bbox_preds: list[Tensor], anchors: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """Per-level outputs and anchors (A, 4) -> ``scores`` (N, A, K) softmax without the background and
+        ``boxes`` (N, A, 4) decoded xyxy in input pixels."""
         scores = flatten_levels(cls_scores, self.num_classes + 1).softmax(dim=-1)[..., : self.num_classes]
         deltas = flatten_levels(bbox_preds, 4)
-        level_sizes = None
-        if self.nms_pre_per_level:
-            per_location = self.anchor_generator.num_anchors_per_location
-            sizes = [score.shape[-2:] for score in cls_scores]
-            level_sizes = [h * w * n for (h, w), n in zip(sizes, per_location, strict=True)]
-        for sample, image_scores, image_deltas in zip(data_samples, scores, deltas, strict=True):
-            img_shape = sample.metainfo.get("img_shape", sample.metainfo["batch_input_shape"])[:2]
-            ori_shape = sample.metainfo.get("ori_shape", img_shape)[:2]
-            boxes = decode_boxes(image_deltas, anchors, self.box_stds, clamp_shrink=self.clamp_shrink)
-            if self.clip_border:
-                boxes = clip_boxes_to_image(boxes, tuple(img_shape))
-            min_size = min_size_in_input(self.min_bbox_size, img_shape, ori_shape)
-            boxes, box_scores, labels = multiclass_nms(
-                boxes,
-                image_scores,
-                self.score_thr,
-                self.nms_pre,
-                self.nms_iou,
-                self.max_per_img,
-                level_sizes,
-                min_size,
-            )
-            sample.pred_bboxes = rescale_boxes(boxes, img_shape, ori_shape)
-            sample.pred_scores = box_scores
-            sample.pred_labels = labels
-        return data_samples
+        return scores, decode_boxes(deltas, anchors, self.box_stds, clamp_shrink=self.clamp_shrink)
+
+    def nms_settings(self) -> dict[str, float | int]:
+        """The inference settings of :func:`detections_to_samples` (JSON-able)."""
+        return dict(
+            score_thr=self.score_thr,
+            nms_pre=self.nms_pre,
+            nms_iou=self.nms_iou,
+            max_per_img=self.max_per_img,
+            nms_pre_per_level=self.nms_pre_per_level,
+            clip_border=self.clip_border,
+            min_bbox_size=self.min_bbox_size,
+        )
+
+    def level_sizes(self, cls_scores: list[Tensor]) -> list[int]:
+        """Anchors of each level (H_k * W_k * A_k) for per-level outputs."""
+        per_location = self.anchor_generator.num_anchors_per_location
+        sizes = [score.shape[-2:] for score in cls_scores]
+        return [h * w * n for (h, w), n in zip(sizes, per_location, strict=True)]
+
+    def predict(self, feats: Sequence[Tensor], data_samples: Sequence[DataSample]) -> Sequence[DataSample]:
+        """Adds ``pred_bboxes`` (D, 4) xyxy original-image pixels, ``pred_scores`` (D,) and
+        ``pred_labels`` (D,) int64 to each sample (:func:`detections_to_samples`)."""
+        cls_scores, bbox_preds = self(feats)
+        scores, boxes = self.decode(cls_scores, bbox_preds, self.anchors(cls_scores, data_samples))
+        outputs = {"scores": scores, "boxes": boxes}
+        level_sizes = self.level_sizes(cls_scores)
+        return detections_to_samples(outputs, data_samples, **self.nms_settings(), level_sizes=level_sizes)

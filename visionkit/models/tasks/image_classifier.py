@@ -2,55 +2,63 @@
 
 from __future__ import annotations
 
-from mmengine.model import BaseModel
+from collections.abc import Sequence
+from typing import Any
+
 from torch import Tensor
 
 from ...registry import MODELS
 from ...structures import DataSample
+from ..backbones import backbone_taps, build_tapped_backbone
 from ..backbones.torchvision_mobilenet_v2_keys import convert_torchvision_classifier_keys
-from .image_groups import image_shape_groups, pad_size_divisor
+from ..heads.classifier_head import scores_to_samples
+from .task_model import ExportHead, TaskModel
+
+
+class ClassifierExportHead(ExportHead):
+    """taps -> ``scores`` (N, K) softmax probabilities."""
+
+    output_names = ("scores",)
+
+    def __init__(self, head: Any, input_size: Sequence[int] | None) -> None:
+        super().__init__()
+        self.head = head
+        self.input_size = None if input_size is None else (int(input_size[0]), int(input_size[1]))
+
+    def forward(self, taps: dict[str, Tensor], inputs: Tensor) -> tuple[Tensor]:
+        return (self.head(taps).softmax(dim=1),)
 
 
 @MODELS.register_module()
-class ImageClassifier(BaseModel):
+class ImageClassifier(TaskModel):
     """Wires a backbone and a :class:`ClassifierHead`; holds no head logic.
 
-    ``head.in_channels`` defaults to the channels of the backbone tap the head reads, so width variants
-    only change the backbone. torchvision ``mobilenet_v2`` state dicts load directly
-    (``load_state_dict``, ``load_from`` or :func:`visionkit.models.load_checkpoint`).
+    ``head.in_channels`` defaults to the channels of the backbone tap the head reads (``head.in_tap``,
+    default ``final``), so width variants only change the backbone. torchvision ``mobilenet_v2`` state
+    dicts load directly (``load_state_dict``, ``load_from`` or :func:`visionkit.models.load_checkpoint`).
 
     ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> logits (N, K); ``'loss'`` -> dict of losses;
-    ``'predict'`` -> the data samples with ``pred_score`` and ``pred_label``, each group of equally sized
-    images run cropped to its ``img_shape`` (:func:`image_shape_groups`: the average pool must not see
-    another image's padding).
+    ``'predict'`` -> the data samples with ``pred_score`` and ``pred_label`` (see :class:`TaskModel`).
+    ``build_backbone=False`` builds the head alone, for a :class:`MultiTaskModel`.
     """
 
+    task = "classification"
+
     def __init__(
-        self, backbone: dict, head: dict, data_preprocessor: dict | None = None, init_cfg: dict | None = None
+        self,
+        backbone: dict,
+        head: dict,
+        data_preprocessor: dict | None = None,
+        init_cfg: dict | None = None,
+        build_backbone: bool = True,
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
         head = dict(head)
-        in_tap = head.setdefault("in_tap", "final")
-        if in_tap not in self.backbone.out_taps:
-            raise ValueError(
-                f"The head reads tap '{in_tap}' but the backbone returns only "
-                f"{self.backbone.out_taps}: add it to backbone.out_taps"
-            )
-        head.setdefault("in_channels", self.backbone.tap_channels(in_tap))
+        self.in_taps = (head.setdefault("in_tap", "final"),)
+        head.setdefault("in_channels", backbone_taps(backbone, self.in_taps)[self.in_taps[0]].channels)
+        self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
         self.head = MODELS.build(head)
         self._register_load_state_dict_pre_hook(convert_torchvision_classifier_keys)
-
-    def forward(
-        self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = "tensor"
-    ) -> Tensor | dict[str, Tensor] | list[DataSample]:
-        if data_samples is None:
-            data_samples = [] if mode == "tensor" else [DataSample() for _ in range(len(inputs))]
-        if mode != "predict":
-            return self.forward_taps(self.backbone(inputs), data_samples, mode)
-        for group_inputs, group in image_shape_groups(inputs, data_samples, pad_size_divisor(self)):
-            self.forward_taps(self.backbone(group_inputs), group, mode)
-        return data_samples
 
     def forward_taps(
         self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str
@@ -63,3 +71,14 @@ class ImageClassifier(BaseModel):
         if mode == "predict":
             return self.head.predict(taps, data_samples)
         raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
+
+    def export_head(self, input_size: Sequence[int] | None, postprocess: bool = True) -> ClassifierExportHead:
+        """Scores for a graph fixed to ``input_size`` (the test pipeline resizes to one size)."""
+        return ClassifierExportHead(self.head, input_size)
+
+    @classmethod
+    def outputs_to_samples(
+        cls, outputs: dict[str, Tensor], data_samples: Sequence[DataSample], settings: dict[str, Any]
+    ) -> Sequence[DataSample]:
+        """``scores`` (N, K) -> each sample's ``pred_score`` (K,) and ``pred_label`` (int)."""
+        return scores_to_samples(outputs["scores"], data_samples)

@@ -3,39 +3,61 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from mmengine.logging import print_log
-from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from ...registry import MODELS
 from ...structures import TASK_KEY, DataSample
+from ..backbones import build_tapped_backbone, union_taps
 from ..checkpoint import (
     CheckpointMismatchError,
     extract_state_dict,
     load_state_dict_checked,
     read_checkpoint,
 )
-from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
+from .task_model import ExportHead, TaskModel
+
+
+class MultiTaskExportHead(ExportHead):
+    """Every task's :class:`ExportHead` on the shared taps; outputs named ``'<task>.<output>'``.
+
+    The graph is fixed to ``input_size`` when any task's is (a detector's anchors), else dynamic.
+    """
+
+    def __init__(self, heads: dict[str, ExportHead]) -> None:
+        super().__init__()
+        self.heads = nn.ModuleDict(heads)
+        self.output_names = tuple(
+            f"{task}.{name}" for task, head in heads.items() for name in head.output_names
+        )
+        sizes = {head.input_size for head in heads.values() if head.input_size is not None}
+        if len(sizes) > 1:
+            raise ValueError(f"The tasks' graphs are fixed to different input sizes {sorted(sizes)}")
+        self.input_size = next(iter(sizes), None)
+
+    def forward(self, taps: dict[str, Tensor], inputs: Tensor) -> tuple[Tensor, ...]:
+        return tuple(out for head in self.heads.values() for out in head(taps, inputs))
 
 
 @MODELS.register_module()
-class MultiTaskModel(BaseModel):
+class MultiTaskModel(TaskModel):
     """Runs one backbone once, with the union of every task's taps, and every task's heads on it.
 
     Each task is a single-task model (``ImageClassifier``, ``SSDDetector``, ``Segmentor``) built from its
-    own config with a backbone reading only that task's taps, which sizes and checks its heads; that
-    backbone is then dropped, and the shared one feeds the task model's ``forward_taps``. So the head
-    logic stays in the single-task models, and a task's parameters are ``tasks.<task>.<its keys>``
-    (``tasks.detection.neck.*``, ``tasks.detection.head.*``...) beside the shared ``backbone.*``.
+    own config with ``build_backbone=False``: its heads, sized from the shared backbone's static tap table
+    and reading the taps they declare (``in_tap`` / ``in_taps``); the shared backbone feeds the task
+    model's ``forward_taps``. So the head logic stays in the single-task models, and a task's parameters
+    are ``tasks.<task>.<its keys>`` (``tasks.detection.neck.*``, ``tasks.detection.head.*``...) beside the
+    shared ``backbone.*``.
 
     Args:
         backbone: the shared backbone's config without ``out_taps``: they are the union of the tasks'.
         tasks: task name -> the task model's config (``type`` and its heads; no backbone or data
-            preprocessor) plus ``taps``, the backbone taps it reads in order (``SSDDetector`` reads them
-            all, the last feeding its neck), and optionally ``init_checkpoint``, a checkpoint of that
-            single-task model seeding its heads (see :meth:`load_task_checkpoint`).
+            preprocessor) plus optionally ``init_checkpoint``, a checkpoint of that single-task model
+            seeding its heads (see :meth:`load_task_checkpoint`).
         loss_weights: task name -> factor on that task's losses (default 1.0).
 
     ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> dict task -> that task model's tensor output;
@@ -43,9 +65,11 @@ class MultiTaskModel(BaseModel):
     ``'<task>.'`` (``detection.loss_cls``, ``segmentation.decode.loss_ce``); ``'predict'`` -> every sample
     with every task's predictions (``pred_score``/``pred_label``, ``pred_bboxes``/..., ``pred_seg_map``).
     Segmentation predicts in one whole-image pass (``test_cfg`` slide / scales / flip are refused).
-    Samples get metainfo ``batch_input_shape`` before any head runs; ``'predict'`` runs each group of
-    equally sized images cropped to its ``img_shape`` (:func:`image_shape_groups`).
+    Export (:meth:`export_head`) gives one graph with one backbone pass and every task's outputs, named
+    ``'<task>.<output>'``.
     """
+
+    task = "multi-task"
 
     def __init__(
         self,
@@ -60,34 +84,35 @@ class MultiTaskModel(BaseModel):
             raise ValueError("MultiTaskModel needs at least one task in tasks=dict(name=dict(type=...))")
         if "out_taps" in backbone:
             raise ValueError(
-                "MultiTaskModel sets the shared backbone's out_taps from the tasks: remove "
-                "backbone.out_taps and list each task's taps in tasks.<task>.taps"
+                "MultiTaskModel sets the shared backbone's out_taps to the taps the tasks' heads read "
+                "(in_tap / in_taps): remove backbone.out_taps"
             )
         unknown = sorted(set(loss_weights or {}) - set(tasks))
         if unknown:
             raise ValueError(f"loss_weights name unknown tasks {unknown}; the tasks are {sorted(tasks)}")
         self.loss_weights = {name: float((loss_weights or {}).get(name, 1.0)) for name in tasks}
         self.init_checkpoints: dict[str, str] = {}
-        task_models, union_taps = {}, []
+        task_models = {}
         for name, cfg in tasks.items():
             cfg = dict(cfg)
-            if "taps" not in cfg:
-                raise ValueError(f"tasks.{name} needs taps=(...): the backbone taps its heads read")
-            taps = tuple(cfg.pop("taps"))
+            if "taps" in cfg:
+                raise ValueError(
+                    f"tasks.{name}.taps is gone: each head declares the taps it reads (in_tap / in_taps); "
+                    "remove taps from the task's config"
+                )
             checkpoint = cfg.pop("init_checkpoint", None)
             if checkpoint:
                 self.init_checkpoints[name] = checkpoint
-            model = MODELS.build(dict(cfg, backbone=dict(backbone, out_taps=taps)))
+            model = MODELS.build(dict(cfg, backbone=backbone, build_backbone=False))
             if getattr(model, "single_pass", True) is False:
                 raise ValueError(
                     f"tasks.{name}.test_cfg asks for slide / multi-scale / flip inference, which re-runs the "
                     "backbone; a MultiTaskModel predicts in one whole-image pass: set mode='whole'"
                 )
-            model.backbone = None  # only sized the heads; the shared backbone below feeds them
             task_models[name] = model
-            union_taps += [tap for tap in taps if tap not in union_taps]
-        self.backbone = MODELS.build(dict(backbone, out_taps=tuple(union_taps)))
         self.tasks = nn.ModuleDict(task_models)
+        self.in_taps = union_taps(*(model.in_taps for model in task_models.values()))
+        self.backbone = build_tapped_backbone(backbone, self.in_taps)
 
     def init_weights(self) -> None:
         """Initialise every part, then seed tasks from their ``init_checkpoint`` (in config order)."""
@@ -128,24 +153,41 @@ class MultiTaskModel(BaseModel):
             f"Seeded task '{task}'{' and the backbone' if backbone else ''} from {filename}", logger="current"
         )
 
-    def forward(
-        self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = "tensor"
-    ) -> dict[str, object] | dict[str, Tensor] | list[DataSample]:
-        if mode not in ("tensor", "loss", "predict"):
-            raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
+    def forward_taps(self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str) -> Any:
+        """``'tensor'`` -> dict task -> its tensor output; ``'loss'`` -> :meth:`_loss`; ``'predict'`` ->
+        every task's predictions in every sample."""
         if mode == "tensor":
-            taps = self.backbone(inputs)
             return {name: model.forward_taps(taps, [], "tensor") for name, model in self.tasks.items()}
-        samples = data_samples if data_samples is not None else [DataSample() for _ in range(len(inputs))]
         if mode == "loss":
-            set_batch_input_shape(inputs, samples)
-            return self._loss(self.backbone(inputs), samples)
-        for group_inputs, group in image_shape_groups(inputs, samples, pad_size_divisor(self)):
-            set_batch_input_shape(group_inputs, group)
-            taps = self.backbone(group_inputs)
+            return self._loss(taps, data_samples)
+        if mode == "predict":
             for model in self.tasks.values():
-                model.forward_taps(taps, group, "predict")
-        return samples
+                model.forward_taps(taps, data_samples, "predict")
+            return data_samples
+        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
+
+    def export_head(self, input_size: Sequence[int] | None, postprocess: bool = True) -> MultiTaskExportHead:
+        return MultiTaskExportHead(
+            {name: model.export_head(input_size, postprocess) for name, model in self.tasks.items()}
+        )
+
+    def postprocess_settings(self) -> dict[str, Any]:
+        """Per task: its model type and its own settings."""
+        return {
+            name: {"type": type(model).__name__, "settings": model.postprocess_settings()}
+            for name, model in self.tasks.items()
+        }
+
+    @classmethod
+    def outputs_to_samples(
+        cls, outputs: dict[str, Tensor], data_samples: Sequence[DataSample], settings: dict[str, Any]
+    ) -> Sequence[DataSample]:
+        """``'<task>.<output>'`` outputs -> each task's predictions, by its own ``outputs_to_samples``."""
+        for name, task in settings.items():
+            prefix = f"{name}."
+            own = {key[len(prefix) :]: value for key, value in outputs.items() if key.startswith(prefix)}
+            MODELS.get(task["type"]).outputs_to_samples(own, data_samples, task["settings"])
+        return data_samples
 
     def _loss(self, taps: dict[str, Tensor], samples: list[DataSample]) -> dict[str, Tensor]:
         """Each task's losses on the samples tagged with it, times its weight, keys ``'<task>.<loss>'``."""

@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from ...registry import MODELS
 from ...structures import DataSample
+from ..backbones import backbone_taps, build_tapped_backbone, union_taps
 from ..heads.seg_head import resize_logits, seg_logits_to_samples
-from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
+from .task_model import ExportHead, TaskModel
 
 TEST_CFG_DEFAULTS: dict[str, Any] = dict(
     mode="whole", crop_size=None, stride=None, scales=(1.0,), flip=False, with_logits=False
@@ -45,20 +45,40 @@ def _check_test_cfg(test_cfg: dict | None) -> dict[str, Any]:
     return cfg
 
 
+class SegmentorExportHead(ExportHead):
+    """taps -> ``logits`` (N, K, H, W) at the input size and ``labels`` (N, H, W) int64, their argmax.
+
+    H and W stay dynamic: the graph takes any input size.
+    """
+
+    output_names = ("logits", "labels")
+
+    def __init__(self, decode_head: nn.Module) -> None:
+        super().__init__()
+        self.decode_head = decode_head
+
+    def forward(self, taps: dict[str, Tensor], inputs: Tensor) -> tuple[Tensor, Tensor]:
+        # resize_logits' bilinear resize, without its int(size), which would fix H and W in a graph.
+        logits = F.interpolate(
+            self.decode_head(taps), size=inputs.shape[-2:], mode="bilinear", align_corners=False
+        )
+        return logits, logits.argmax(dim=1)
+
+
 @MODELS.register_module()
-class Segmentor(BaseModel):
+class Segmentor(TaskModel):
     """Wires a backbone, a decode head and an optional auxiliary head; holds no head logic.
 
-    Each head's ``in_channels`` defaults to the channels of the backbone tap it reads, which must be in
-    ``backbone.out_taps``.
+    Each head's ``in_channels`` defaults to the channels of the backbone tap it reads (``in_tap``); the
+    backbone returns the taps the heads read. ``build_backbone=False`` builds the heads alone, for a
+    :class:`MultiTaskModel`.
 
     ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> decode-head logits (N, K, h, w) at its tap's
     resolution; ``'loss'`` -> ``{'decode.loss_ce', 'aux.loss_ce'}``; ``'predict'`` -> the samples with
-    ``pred_seg_map`` (H0, W0) int64 at ``ori_shape``. ``loss`` and ``predict`` set each sample's
-    ``batch_input_shape`` metainfo, which the heads read. ``'predict'`` runs each group of equally sized
-    images cropped to its ``img_shape`` (:func:`image_shape_groups`), so a prediction does not depend on
-    the other images of the batch.
+    ``pred_seg_map`` (H0, W0) int64 at ``ori_shape`` (see :class:`TaskModel`).
     """
+
+    task = "segmentation"
 
     def __init__(
         self,
@@ -68,39 +88,18 @@ class Segmentor(BaseModel):
         data_preprocessor: dict | None = None,
         test_cfg: dict | None = None,
         init_cfg: dict | None = None,
+        build_backbone: bool = True,
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        self.decode_head = self._build_head(decode_head)
-        self.auxiliary_head = None if auxiliary_head is None else self._build_head(auxiliary_head)
+        heads = [dict(decode_head)] + ([] if auxiliary_head is None else [dict(auxiliary_head)])
+        self.in_taps = union_taps([head.setdefault("in_tap", "layer18") for head in heads])
+        taps = backbone_taps(backbone, self.in_taps)
+        for head in heads:
+            head.setdefault("in_channels", taps[head["in_tap"]].channels)
+        self.decode_head = MODELS.build(heads[0])
+        self.auxiliary_head = MODELS.build(heads[1]) if auxiliary_head is not None else None
+        self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
         self.test_cfg = _check_test_cfg(test_cfg)
-
-    def _build_head(self, cfg: dict) -> nn.Module:
-        cfg = dict(cfg)
-        in_tap = cfg.setdefault("in_tap", "layer18")
-        if in_tap not in self.backbone.out_taps:
-            raise ValueError(
-                f"The {cfg['type']} reads tap '{in_tap}' but the backbone returns only "
-                f"{self.backbone.out_taps}: add it to backbone.out_taps"
-            )
-        cfg.setdefault("in_channels", self.backbone.tap_channels(in_tap))
-        return MODELS.build(cfg)
-
-    def forward(
-        self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = "tensor"
-    ) -> Tensor | dict[str, Tensor] | list[DataSample]:
-        if mode == "tensor":
-            return self.decode_head(self.backbone(inputs))
-        if mode not in ("loss", "predict"):
-            raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
-        samples = data_samples if data_samples is not None else [DataSample() for _ in range(len(inputs))]
-        if mode == "loss":
-            set_batch_input_shape(inputs, samples)
-            return self.forward_taps(self.backbone(inputs), samples, mode)
-        for group_inputs, group in image_shape_groups(inputs, samples, pad_size_divisor(self)):
-            set_batch_input_shape(group_inputs, group)
-            self.predict(group_inputs, group)
-        return samples
 
     @property
     def single_pass(self) -> bool:
@@ -132,10 +131,32 @@ class Segmentor(BaseModel):
             )
         return self.decode_head.predict(taps, data_samples, self.test_cfg["with_logits"])
 
-    def predict(self, inputs: Tensor, data_samples: list[DataSample]) -> list[DataSample]:
+    def export_head(
+        self, input_size: Sequence[int] | None = None, postprocess: bool = True
+    ) -> SegmentorExportHead:
+        """Logits and labels at the input size, one whole-image pass (any input size)."""
+        if not self.single_pass:
+            raise ValueError(
+                f"Only a single whole-image pass exports, but the segmentor's test_cfg is {self.test_cfg}: "
+                "set --cfg-options model.test_cfg.mode=whole model.test_cfg.scales=[1.0] "
+                "model.test_cfg.flip=False"
+            )
+        return SegmentorExportHead(self.decode_head)
+
+    def postprocess_settings(self) -> dict[str, Any]:
+        return {"with_logits": bool(self.test_cfg["with_logits"])}
+
+    @classmethod
+    def outputs_to_samples(
+        cls, outputs: dict[str, Tensor], data_samples: Sequence[DataSample], settings: dict[str, Any]
+    ) -> Sequence[DataSample]:
+        """``logits`` (N, K, H, W) at the input size -> ``pred_seg_map`` at each ``ori_shape``."""
+        return seg_logits_to_samples(outputs["logits"], data_samples, bool(settings.get("with_logits")))
+
+    def predict(self, inputs: Tensor, data_samples: Sequence[DataSample]) -> Sequence[DataSample]:
         """Predictions by ``test_cfg``; a single whole-image pass goes straight to the decode head."""
         if self.single_pass:
-            return self.forward_taps(self.backbone(inputs), data_samples, "predict")
+            return self.forward_taps(self.backbone(inputs), list(data_samples), "predict")
         return seg_logits_to_samples(self.combined_scores(inputs), data_samples, self.test_cfg["with_logits"])
 
     def combined_scores(self, inputs: Tensor) -> Tensor:

@@ -2,32 +2,105 @@
 
 from __future__ import annotations
 
-from mmengine.model import BaseModel
-from torch import Tensor
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
 
 from ...registry import MODELS, TASK_UTILS
 from ...structures import DataSample
-from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
+from ..backbones import backbone_taps, build_tapped_backbone
+from ..box_ops import padded_multiclass_nms
+from ..heads.ssdlite_head import detections_to_samples
 from .mmdet_ssd_keys import convert_mmdet_ssd_keys
+from .task_model import ExportHead, TaskModel
+
+
+def head_feats(taps: dict[str, Tensor], in_taps: Sequence[str], neck: nn.Module) -> list[Tensor]:
+    """Backbone taps (a dict, may hold more) -> the head's maps: ``in_taps`` in order, then the outputs of
+    ``neck`` run on the last of them."""
+    feats = [taps[name] for name in in_taps]
+    return feats + neck(feats[-1])
+
+
+class DetectorExportHead(ExportHead):
+    """taps -> per-anchor ``scores`` (N, A, K) and ``boxes`` (N, A, 4) xyxy input pixels, or with
+    ``postprocess`` :func:`padded_multiclass_nms`'s ``boxes``, ``scores``, ``labels``, ``num_detections``.
+
+    The anchors are constants of ``input_size``: the graph takes that size only.
+    """
+
+    def __init__(self, detector: SSDDetector, input_size: Sequence[int], postprocess: bool) -> None:
+        super().__init__()
+        self.neck, self.head, self.in_taps, self.postprocess = (
+            detector.neck,
+            detector.head,
+            detector.in_taps,
+            postprocess,
+        )
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.output_names = (
+            ("boxes", "scores", "labels", "num_detections") if postprocess else ("scores", "boxes")
+        )
+        # Feature sizes from the static tap table: every stride-2 layer maps a side s to ceil(s / 2).
+        taps = {
+            name: torch.zeros(1, tap.channels, *(math.ceil(side / tap.stride) for side in self.input_size))
+            for name, tap in detector.tap_table.items()
+        }
+        with torch.no_grad():
+            cls_scores, _ = self.head(self.feats(taps))
+        sizes = [tuple(score.shape[-2:]) for score in cls_scores]
+        generator = detector.head.anchor_generator
+        anchors, self.level_sizes = generator(self.input_size, sizes, torch.device("cpu"))
+        self.register_buffer("anchors", anchors)
+        nms = self.head.nms_settings()
+        if nms["min_bbox_size"]:  # in original-image pixels, which the graph does not know
+            raise ValueError(f"ONNX export supports head.min_bbox_size None or 0, got {nms['min_bbox_size']}")
+        if nms["nms_pre_per_level"] and not postprocess:
+            raise ValueError("A head with nms_pre_per_level exports with post-processing only")
+
+    def feats(self, taps: dict[str, Tensor]) -> list[Tensor]:
+        return head_feats(taps, self.in_taps, self.neck)
+
+    def forward(self, taps: dict[str, Tensor], inputs: Tensor) -> tuple[Tensor, ...]:
+        scores, boxes = self.head.decode(*self.head(self.feats(taps)), self.anchors)
+        if not self.postprocess:
+            return scores, boxes
+        nms = self.head.nms_settings()
+        if nms["clip_border"]:  # the image fills the fixed input: clipping to it is clipping to img_shape
+            height, width = self.input_size
+            boxes = torch.minimum(boxes.clamp(min=0), boxes.new_tensor([width, height, width, height]))
+        return padded_multiclass_nms(
+            boxes,
+            scores,
+            nms["score_thr"],
+            nms["nms_pre"],
+            nms["nms_iou"],
+            nms["max_per_img"],
+            self.level_sizes if nms["nms_pre_per_level"] else None,
+            drop_empty=nms["min_bbox_size"] is not None,
+        )
 
 
 @MODELS.register_module()
-class SSDDetector(BaseModel):
+class SSDDetector(TaskModel):
     """Wires backbone, neck and head; holds no head logic (MobileNetV2 paper section 6.2).
 
-    The head reads every backbone tap in ``backbone.out_taps`` order (``layer15_expansion``, ``final``),
-    then each output of the neck, which runs on the last tap. The channel counts the neck and head need
-    (``neck.in_channels``, ``head.in_channels``) are filled in from ``backbone.tap_channels`` and
+    The head reads the backbone taps ``head.in_taps`` (default ``layer15_expansion``, ``final``) in order,
+    then each output of the neck, which runs on the last of them. The channel counts the neck and head
+    need (``neck.in_channels``, ``head.in_channels``) come from the backbone's tap table and
     ``neck.out_channels``; the anchor generator is built here and handed to the head, which sizes its
     outputs from it.
 
     ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> (class scores, box deltas), per-level lists;
     ``'loss'`` -> ``dict(loss_cls, loss_bbox)``; ``'predict'`` -> the samples with ``pred_bboxes``,
-    ``pred_scores``, ``pred_labels`` (see :class:`DataSample`). Before the head runs, each sample's metainfo
-    gets ``batch_input_shape``: the (H, W) of ``inputs``, after any padding by the data preprocessor.
-    ``'predict'`` runs each group of equally sized images cropped to its ``img_shape``
-    (:func:`image_shape_groups`), so a prediction does not depend on the other images of the batch.
+    ``pred_scores``, ``pred_labels`` (see :class:`DataSample` and :class:`TaskModel`).
+    ``build_backbone=False`` builds neck and head alone, for a :class:`MultiTaskModel`.
     """
+
+    task = "detection"
 
     def __init__(
         self,
@@ -37,18 +110,21 @@ class SSDDetector(BaseModel):
         anchor_generator: dict,
         data_preprocessor: dict | None = None,
         init_cfg: dict | None = None,
+        build_backbone: bool = True,
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        self.in_taps = tuple(self.backbone.out_taps)
-        neck = dict(neck)
-        neck.setdefault("in_channels", self.backbone.tap_channels(self.backbone.out_taps[-1]))
-        self.neck = MODELS.build(neck)
         head = dict(head)
-        tap_channels = [self.backbone.tap_channels(name) for name in self.backbone.out_taps]
-        head.setdefault("in_channels", tap_channels + list(self.neck.out_channels))
+        self.in_taps = tuple(head.setdefault("in_taps", ("layer15_expansion", "final")))
+        self.tap_table = backbone_taps(backbone, self.in_taps)
+        neck = dict(neck)
+        neck.setdefault("in_channels", self.tap_table[self.in_taps[-1]].channels)
+        self.neck = MODELS.build(neck)
+        head.setdefault(
+            "in_channels", [tap.channels for tap in self.tap_table.values()] + list(self.neck.out_channels)
+        )
         head["anchor_generator"] = TASK_UTILS.build(anchor_generator)
         self.head = MODELS.build(head)
+        self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
         self._register_load_state_dict_pre_hook(convert_mmdet_ssd_keys)  # mmdetection checkpoints load as-is
 
     def extract_feats(self, inputs: Tensor) -> list[Tensor]:
@@ -57,25 +133,7 @@ class SSDDetector(BaseModel):
 
     def feats_from_taps(self, taps: dict[str, Tensor]) -> list[Tensor]:
         """Backbone taps (a dict, may hold more) -> the head's maps: ``in_taps`` in order, then the neck's."""
-        feats = [taps[name] for name in self.in_taps]
-        return feats + self.neck(feats[-1])
-
-    def forward(
-        self, inputs: Tensor, data_samples: list[DataSample] | None = None, mode: str = "tensor"
-    ) -> tuple[list[Tensor], list[Tensor]] | dict[str, Tensor] | list[DataSample]:
-        if mode not in ("tensor", "loss", "predict"):
-            raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
-        if mode == "tensor":
-            return self.forward_taps(self.backbone(inputs), [], mode)
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(len(inputs))]
-        if mode == "loss":
-            set_batch_input_shape(inputs, data_samples)
-            return self.forward_taps(self.backbone(inputs), data_samples, mode)
-        for group_inputs, group in image_shape_groups(inputs, data_samples, pad_size_divisor(self)):
-            set_batch_input_shape(group_inputs, group)
-            self.forward_taps(self.backbone(group_inputs), group, mode)
-        return data_samples
+        return head_feats(taps, self.in_taps, self.neck)
 
     def forward_taps(
         self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str
@@ -95,4 +153,22 @@ class SSDDetector(BaseModel):
             return self.head(feats)
         if mode == "loss":
             return self.head.loss(feats, data_samples)
-        return self.head.predict(feats, data_samples)
+        if mode == "predict":
+            return self.head.predict(feats, data_samples)
+        raise ValueError(f"mode must be 'tensor', 'loss' or 'predict', got '{mode}'")
+
+    def export_head(self, input_size: Sequence[int] | None, postprocess: bool = True) -> DetectorExportHead:
+        """Scores and boxes (``postprocess``: after NMS) for a graph fixed to ``input_size`` (H, W)."""
+        if input_size is None:
+            raise ValueError("A detector exports at one input size (its anchors are constants of it)")
+        return DetectorExportHead(self, input_size, postprocess)
+
+    def postprocess_settings(self) -> dict[str, Any]:
+        return self.head.nms_settings()
+
+    @classmethod
+    def outputs_to_samples(
+        cls, outputs: dict[str, Tensor], data_samples: Sequence[DataSample], settings: dict[str, Any]
+    ) -> Sequence[DataSample]:
+        """Raw or NMS-ed outputs -> detections at the original size (:func:`detections_to_samples`)."""
+        return detections_to_samples(outputs, data_samples, **settings)

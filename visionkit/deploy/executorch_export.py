@@ -1,0 +1,117 @@
+"""Export a task model to ExecuTorch (``.pte``, XNNPACK delegate), float or INT8, and run it in Python.
+
+The program is the same wrapper the ONNX export traces (raw pixels in, normalisation inside; see
+:mod:`.onnx_export`), at one fixed input size, with detection's raw outputs (per-anchor ``scores`` and
+decoded ``boxes``): score threshold and per-class NMS run after it in Python, as for an ONNX graph
+exported with ``--no-postprocess``, because ExecuTorch has no kernel for our NMS operator.
+
+INT8 follows PT2E: ``torch.export`` -> ``prepare_pt2e`` with XNNPACK's quantizer (int8 symmetric
+per-channel weights, int8 per-tensor activations) over the whole program -> calibration on the
+config's images -> ``convert_pt2e`` -> lowering to XNNPACK. Everything XNNPACK takes is delegated;
+the rest runs on ExecuTorch's portable kernels.
+
+The ``visionkit`` metadata (task, outputs, input size, padding, NMS settings, dataset meta) is written
+beside the program as ``<file>.pte.json``; :class:`ExecuTorchModel` reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from torch import Tensor, nn
+
+from .onnx_export import SegmentorExport, export_metadata, export_module
+from .onnx_runtime_model import OnnxRuntimeModel
+
+MISSING_EXTRA = "ExecuTorch export needs the mobile extra: pip install -e '.[mobile]' (executorch)"
+
+
+def _require_executorch() -> None:
+    try:
+        import executorch.exir  # noqa: F401
+    except ImportError as error:
+        raise ImportError(MISSING_EXTRA) from error
+
+
+def _quantize_pt2e(wrapper: nn.Module, example: Tensor, images: Iterable[np.ndarray]) -> nn.Module:
+    """The wrapper quantized by PT2E + XNNPACKQuantizer, calibrated on ``images``."""
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    # set_module_name("model", ...) annotates nothing in torch.export's graph (checked: the program came
+    # out float), so the whole program is annotated; XNNPACK's quantizer takes convs, linears, adds and
+    # a few more, which may include the wrapper's arithmetic (verified on classification only).
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    captured = torch.export.export(wrapper, (example,)).module()
+    prepared = prepare_pt2e(captured, quantizer)
+    with torch.no_grad():
+        for image in images:
+            prepared(torch.from_numpy(image))
+    return convert_pt2e(prepared)
+
+
+def export_executorch(
+    model: nn.Module,
+    path: str | Path,
+    input_size: Sequence[int],
+    calibration: Iterable[np.ndarray] | None = None,
+) -> nn.Module:
+    """Write ``model`` as an XNNPACK-delegated ``.pte`` for (1, 3, H, W) raw-pixel inputs; INT8 when
+    ``calibration`` batches (1, 3, H, W) float32 are given. Returns the float wrapper it was made from."""
+    _require_executorch()
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    wrapper = export_module(model, input_size, postprocess=False)
+    if isinstance(wrapper, SegmentorExport):
+        wrapper.input_size = (int(input_size[0]), int(input_size[1]))
+    example = torch.randint(0, 256, (1, 3, *input_size)).float()
+    program_module = wrapper if calibration is None else _quantize_pt2e(wrapper, example, calibration)
+    exported = torch.export.export(program_module, (example,))
+    program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(program.buffer)
+    meta = export_metadata(wrapper, getattr(model, "dataset_meta", None))
+    meta["input_size"] = list(wrapper.input_size)
+    meta["quantization"] = None if calibration is None else "PT2E XNNPACKQuantizer int8 per-channel"
+    Path(f"{path}.json").write_text(json.dumps(meta, default=list))
+    return wrapper
+
+
+class ExecuTorchModel(OnnxRuntimeModel):
+    """A ``.pte`` from :func:`export_executorch` in ExecuTorch's Python runtime, behind the same
+    ``test_step`` as :class:`OnnxRuntimeModel` (same pre- and post-processing)."""
+
+    def __init__(self, cfg: Config, path: str | Path, device: str = "cpu") -> None:
+        if device != "cpu":
+            raise ValueError(f"ExecuTorch runs on the CPU here (XNNPACK), not '{device}'")
+        _require_executorch()
+        from executorch.runtime import Runtime
+
+        meta_path = Path(f"{path}.json")
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"'{meta_path}' (the metadata beside the program) is missing: re-export")
+        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
+        self.method = Runtime.get().load_program(Path(path)).load_method("forward")
+        self.cfg = cfg
+        config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
+        self.dataset_meta = dict(self.meta["dataset_meta"] or config_meta)
+
+    def run(self, images: Tensor) -> dict[str, Tensor]:
+        """images (N, 3, H, W) float32 raw pixels -> outputs by name; the program takes one image at a
+        time, so a batch runs image by image."""
+        per_image = [self.method.execute([image[None].contiguous()]) for image in images]
+        return {
+            name: torch.cat([outputs[index] for outputs in per_image])
+            for index, name in enumerate(self.meta["outputs"])
+        }
