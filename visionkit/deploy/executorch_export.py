@@ -19,14 +19,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from torch import Tensor, nn
 
-from .onnx_export import SegmentorExport, export_metadata, export_module
+from .onnx_export import export_metadata, export_module
 from .onnx_runtime_model import OnnxRuntimeModel
 
 MISSING_EXTRA = "ExecuTorch export needs the mobile extra: pip install -e '.[mobile]' (executorch)"
@@ -72,8 +71,8 @@ def export_executorch(
     from executorch.exir import to_edge_transform_and_lower
 
     wrapper = export_module(model, input_size, postprocess=False)
-    if isinstance(wrapper, SegmentorExport):
-        wrapper.input_size = (int(input_size[0]), int(input_size[1]))
+    # A program takes one input size, segmentation too.
+    wrapper.input_size = (int(input_size[0]), int(input_size[1]))
     example = torch.randint(0, 256, (1, 3, *input_size)).float()
     program_module = wrapper if calibration is None else _quantize_pt2e(wrapper, example, calibration)
     exported = torch.export.export(program_module, (example,))
@@ -82,7 +81,6 @@ def export_executorch(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(program.buffer)
     meta = export_metadata(wrapper, getattr(model, "dataset_meta", None))
-    meta["input_size"] = list(wrapper.input_size)
     meta["quantization"] = None if calibration is None else "PT2E XNNPACKQuantizer int8 per-channel"
     Path(f"{path}.json").write_text(json.dumps(meta, default=list))
     return wrapper
@@ -101,11 +99,8 @@ class ExecuTorchModel(OnnxRuntimeModel):
         meta_path = Path(f"{path}.json")
         if not meta_path.is_file():
             raise FileNotFoundError(f"'{meta_path}' (the metadata beside the program) is missing: re-export")
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
+        self.read_metadata(json.loads(meta_path.read_text()), cfg, path)
         self.method = Runtime.get().load_program(Path(path)).load_method("forward")
-        self.cfg = cfg
-        config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
-        self.dataset_meta = dict(self.meta["dataset_meta"] or config_meta)
 
     def run(self, images: Tensor) -> dict[str, Tensor]:
         """images (N, 3, H, W) float32 raw pixels -> outputs by name; the program takes one image at a
