@@ -144,8 +144,8 @@ def padded_multiclass_nms(
     # gives the same result.
     top_scores, pairs, start = [], [], 0
     for size in level_sizes if level_sizes is not None else [num_anchors]:
-        level_top, level_pairs = scores[:, start : start + size].flatten(1).topk(
-            min(nms_pre, size * num_classes), dim=1
+        level_top, level_pairs = (
+            scores[:, start : start + size].flatten(1).topk(min(nms_pre, size * num_classes), dim=1)
         )
         top_scores.append(level_top)
         pairs.append(level_pairs + start * num_classes)
