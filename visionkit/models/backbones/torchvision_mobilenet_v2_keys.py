@@ -9,7 +9,7 @@ torchvision numbers modules inside ``features``; visionkit names them::
     features.1.conv.0.{0,1}          -> blocks.0.depthwise.{conv,bn}       (t=1: no expansion)
     features.1.conv.{1,2}            -> blocks.0.project.{conv,bn}
     features.18.{0,1}                -> final_conv.{conv,bn}
-    classifier.1                     -> head.fc                            (whole classifier only)
+    classifier.1                     -> head.fc   (ImageClassifier and ClassifierHead pre-hooks)
 
 The functions are load-state-dict pre-hooks: they rewrite keys in place, so ``load_state_dict``,
 mmengine's ``load_checkpoint`` and ``Pretrained`` init all accept torchvision files.
@@ -58,28 +58,20 @@ def torchvision_to_visionkit_backbone(state_dict: dict[str, Any], prefix: str = 
     return True
 
 
+def drop_classifier_keys(state_dict: dict[str, Any], prefix: str, model_name: str) -> None:
+    """Delete a torchvision classifier's ``classifier.*`` keys (a backbone has no use for them) and log it."""
+    dropped = [k for k in list(state_dict) if k.startswith(prefix + "classifier.")]
+    for key in dropped:
+        del state_dict[key]
+    if dropped:
+        print_log(
+            f"torchvision {model_name} checkpoint loaded into a backbone: its classifier "
+            f"({', '.join(dropped)}) is not used",
+            logger="current",
+        )
+
+
 def convert_torchvision_backbone_keys(state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
     """Pre-hook for the backbone: rename torchvision keys; drop the ImageNet classifier if present."""
     if torchvision_to_visionkit_backbone(state_dict, prefix):
-        dropped = [k for k in list(state_dict) if k.startswith(prefix + "classifier.")]
-        for key in dropped:
-            del state_dict[key]
-        if dropped:
-            print_log(
-                f"torchvision MobileNetV2 checkpoint loaded into a backbone: its classifier "
-                f"({', '.join(dropped)}) is not used",
-                logger="current",
-            )
-
-
-def convert_torchvision_classifier_keys(state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-    """Pre-hook for the classifier: ``features.*`` go to the backbone, ``classifier.1`` to the head."""
-    keys = [k for k in state_dict if k.startswith((prefix + "features.", prefix + "classifier.1."))]
-    for key in keys:
-        rest = key[len(prefix) :]
-        new = (
-            ("backbone." + rest)
-            if rest.startswith("features.")
-            else "head.fc." + rest[len("classifier.1.") :]
-        )
-        state_dict[prefix + new] = state_dict.pop(key)
+        drop_classifier_keys(state_dict, prefix, "MobileNetV2")
