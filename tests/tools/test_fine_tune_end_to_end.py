@@ -1,8 +1,9 @@
 """Fine-tuning a published COCO detector on one's own 3 classes, as docs/model_zoo.md walks through it.
 
-mmdetection's 80-class SSDLite file (seeded random weights in mmdet's keys, tests/models/mmdet_ssdlite_reference.py)
-goes into a user's config with 3 classes through ``tools/train.py``: everything but the six class-score convs
-loads, the log lists those and why, and training runs on and saves a 3-class checkpoint.
+mmdetection's 80-class SSDLite file (seeded random weights in mmdet's keys, from
+tests/models/mmdet_ssdlite_reference.py) goes into a user's config with 3 classes through ``tools/train.py``:
+everything but the six class-score convs loads, the log lists those and why, and training runs on and saves
+a 3-class checkpoint.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, save_b
     assert losses and all(torch.isfinite(torch.tensor(losses))), log[-3000:]
     assert re.search(r"Epoch\(val\) \[1\]\[1/1\].*coco/bbox_mAP", log), log[-3000:]
 
-    # The saved model is the COCO file's, but for the 3-class heads (the first steps of warm-up barely move it).
+    # The saved model is the COCO file's but for the 3-class convs (the first warm-up steps barely move it).
     trained = torch.load(work_dir / "epoch_1.pth", map_location="cpu", weights_only=False)["state_dict"]
     loaded = renamed_for(init_model(CONFIG, cfg_options={"model.head.num_classes": 3}), coco)
     assert trained["head.cls_convs.0.1.weight"].shape == (24, 96, 1, 1)
