@@ -35,7 +35,7 @@ def test_the_table_has_every_checkpoint_of_the_issue():
 
 @pytest.mark.parametrize("row", TORCHVISION_ROWS, ids=[row[3] for row in TORCHVISION_ROWS])
 def test_a_torchvision_row_quotes_its_weights_figures(row):
-    checkpoint, _, figure, fetch, config = row
+    checkpoint, _, figure, fetch, _ = row
     weights = torchvision_weights(re.fullmatch(r"`torchvision://(\S+)`", fetch).group(1))
     assert checkpoint.split()[-1] == weights.name
     metrics = next(iter(weights.meta["_metrics"].values()))
