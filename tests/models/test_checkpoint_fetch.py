@@ -179,6 +179,7 @@ def test_the_urls_known_by_heart():
     mmdet = "ssdlite_mobilenetv2_scratch_600e_coco_20210629_110627-974d9307.pth"
     assert expected_hash_prefix(f"https://download.openmmlab.com/x/{mmdet}") == "974d9307"
     assert expected_hash_prefix("https://example.org/model_final.pth") is None
+    assert expected_hash_prefix("https://example.org/detector-2024.pth") is None  # too short for a hash
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 A URL is downloaded once into torch.hub's cache (``$TORCH_HOME/hub/checkpoints``, ``~/.cache/torch/hub/
 checkpoints`` by default: the folder torchvision and mmengine fill, so a file either of them fetched is
-reused). A file name that carries a sha256 prefix, as torchvision's and mmdetection's do
-(``mobilenet_v2-b0353104.pth``, ``..._20210629_110627-974d9307.pth``; torch.hub's ``HASH_REGEX``), is
+reused). A file name that carries a sha256 prefix of 8 hex digits or more, as torchvision's and mmdetection's
+do (``mobilenet_v2-b0353104.pth``, ``..._20210629_110627-974d9307.pth``; torch.hub's ``HASH_REGEX``), is
 checked against it after the download and whenever it is taken from the cache. A download goes to a
 temporary file that is renamed into the cache only when it is complete and its hash is right, so an
 interrupted or corrupted download leaves nothing under the checkpoint's name.
@@ -21,7 +21,9 @@ import torch
 from mmengine.logging import print_log
 
 TORCHVISION_SCHEME = "torchvision://"
-_HASH_PREFIX = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's HASH_REGEX: the first "-<hex>." in the name
+# torch.hub's HASH_REGEX ("-<hex>." in the name), asking for 8 digits or more as torchvision's and mmdet's
+# names have, so that a user's "model-2024.pth" is not taken for a hash.
+_HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")
 _CHUNK = 1 << 20
 
 
@@ -37,7 +39,7 @@ def cache_dir() -> str:
 def expected_hash_prefix(url: str) -> str | None:
     """The sha256 prefix a file name carries (``mobilenet_v2-b0353104.pth`` -> ``'b0353104'``), else None."""
     match = _HASH_PREFIX.search(os.path.basename(urlparse(url).path))
-    return match.group(1) if match and match.group(1) else None
+    return match.group(1) if match else None
 
 
 def sha256_of(path: str) -> str:
@@ -53,7 +55,8 @@ def _hash_error(url: str, path: str, expected: str, actual: str) -> CheckpointFe
     return CheckpointFetchError(
         f"Checkpoint '{url}' failed its hash check: its file name promises sha256 {expected}..., the "
         f"downloaded file has {actual}. The file was deleted ({path}); try again, and if it persists the "
-        "file on the server is not the one published under this name"
+        "file on the server is not the one published under this name (if those hex digits of the name are "
+        "not a hash, download the file yourself and give its local path)"
     )
 
 
