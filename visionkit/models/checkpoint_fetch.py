@@ -51,53 +51,50 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def _hash_error(url: str, path: str, expected: str, actual: str) -> CheckpointFetchError:
+def _hash_error(url: str, directory: str, expected: str, actual: str) -> CheckpointFetchError:
     return CheckpointFetchError(
         f"Checkpoint '{url}' failed its hash check: its file name promises sha256 {expected}..., the "
-        f"downloaded file has {actual}. The file was deleted ({path}); try again, and if it persists the "
+        f"downloaded file has {actual}. Nothing was kept in {directory}; try again, and if it persists the "
         "file on the server is not the one published under this name (if those hex digits of the name are "
         "not a hash, download the file yourself and give its local path)"
     )
 
 
 def download_to_file(url: str, path: str) -> None:
-    """Stream ``url`` into ``path`` (written whole or not at all), checking the length the server sent.
+    """Stream ``url`` into ``path``, checking that every byte the server announced arrived.
 
     Raises:
         CheckpointFetchError: the request failed, or the connection ended before ``Content-Length`` bytes.
     """
-    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.partial")
     request = urllib.request.Request(url, headers={"User-Agent": "visionkit"})
     try:
-        with urllib.request.urlopen(request) as response, open(temporary, "wb") as file:
+        with urllib.request.urlopen(request) as response, open(path, "wb") as file:
             length = response.headers.get("Content-Length")
             received = 0
             for chunk in iter(lambda: response.read(_CHUNK), b""):
                 file.write(chunk)
                 received += len(chunk)
-        if length is not None and received != int(length):
-            raise CheckpointFetchError(
-                f"Checkpoint '{url}': the download was interrupted after {received} of {int(length)} bytes; "
-                "nothing was kept, try again"
-            )
-        os.replace(temporary, path)
     except OSError as error:  # URLError, HTTPError, connection resets, a full disk
         raise CheckpointFetchError(f"Cannot download checkpoint '{url}': {error}") from error
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    if length is not None and received != int(length):
+        raise CheckpointFetchError(
+            f"Checkpoint '{url}': the download was interrupted after {received} of {int(length)} bytes; "
+            "nothing was kept, try again"
+        )
 
 
 def download_checkpoint(url: str, directory: str | None = None) -> str:
     """The local path of ``url``'s file in the cache, downloading it first if it is not there.
 
-    The file name's sha256 prefix (if any) is checked on every call. A cached file that fails it is deleted
-    and downloaded again; a downloaded file that fails it is deleted and :class:`CheckpointFetchError`
-    names the URL and both hashes.
+    The file name's sha256 prefix (if any) is checked on every call. A download goes to a temporary file
+    in the cache folder, renamed to the file's name only when complete and hash-checked. A cached file
+    that fails the check is deleted and downloaded again; a downloaded one raises
+    :class:`CheckpointFetchError` naming the URL and both hashes.
     """
     directory = cache_dir() if directory is None else directory
     os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, os.path.basename(urlparse(url).path))
+    name = os.path.basename(urlparse(url).path)
+    path = os.path.join(directory, name)
     expected = expected_hash_prefix(url)
     if os.path.exists(path):
         if expected is None or sha256_of(path).startswith(expected):
@@ -110,12 +107,17 @@ def download_checkpoint(url: str, directory: str | None = None) -> str:
         )
         os.remove(path)
     print_log(f"Downloading checkpoint {url} to {path}", logger="current")
-    download_to_file(url, path)
-    if expected is not None:
-        actual = sha256_of(path)
-        if not actual.startswith(expected):
-            os.remove(path)
-            raise _hash_error(url, path, expected, actual)
+    temporary = os.path.join(directory, f".{name}.{os.getpid()}.partial")
+    try:
+        download_to_file(url, temporary)
+        if expected is not None:
+            actual = sha256_of(temporary)
+            if not actual.startswith(expected):
+                raise _hash_error(url, directory, expected, actual)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
     return path
 
 
