@@ -9,7 +9,7 @@ from .checkpoint import (
     load_checkpoint,
     read_checkpoint,
 )
-from .heads import ASPPHead, ClassifierHead, FCNHead, SSDLiteHead
+from .heads import ASPPHead, ClassifierHead, FCNHead, LRASPPHead, SSDLiteHead
 from .losses import SSDLoss
 from .necks import SSDLiteExtraLayers
 from .tasks import ImageClassifier, MultiTaskModel, Segmentor, SSDDetector
@@ -21,6 +21,7 @@ __all__ = [
     "ClassifierHead",
     "FCNHead",
     "ImageClassifier",
+    "LRASPPHead",
     "MobileNetV2",
     "MultiTaskModel",
     "SSDAnchorGenerator",
