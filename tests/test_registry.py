@@ -7,9 +7,9 @@ from visionkit.registry import DATASETS, MODELS, TRANSFORMS
 
 def test_unknown_type_names_it_and_lists_registered():
     with pytest.raises(KeyError) as info:
-        MODELS.build(dict(type="MobileNetV3"))
+        MODELS.build(dict(type="MobileNetV2x"))
     message = str(info.value)
-    assert "Unknown type 'MobileNetV3'" in message
+    assert "Unknown type 'MobileNetV2x'" in message
     assert "MobileNetV2" in message and "ImageClassifier" in message
     assert "Did you mean 'MobileNetV2'" in message
 

@@ -1,6 +1,6 @@
 """Models: backbones, heads and the task models that wire them."""
 
-from .backbones import MobileNetV2
+from .backbones import MobileNetV2, MobileNetV3
 from .box_ops import SSDAnchorGenerator
 from .checkpoint import (
     CheckpointMismatchError,
@@ -23,6 +23,7 @@ __all__ = [
     "ImageClassifier",
     "LRASPPHead",
     "MobileNetV2",
+    "MobileNetV3",
     "MultiTaskModel",
     "SSDAnchorGenerator",
     "SSDDetector",

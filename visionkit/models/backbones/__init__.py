@@ -1,4 +1,13 @@
 from .mobilenet_v2 import MobileNetV2
+from .mobilenet_v3 import MobileNetV3
 from .taps import TapInfo, TappedBackbone, backbone_taps, build_tapped_backbone, union_taps
 
-__all__ = ["MobileNetV2", "TapInfo", "TappedBackbone", "backbone_taps", "build_tapped_backbone", "union_taps"]
+__all__ = [
+    "MobileNetV2",
+    "MobileNetV3",
+    "TapInfo",
+    "TappedBackbone",
+    "backbone_taps",
+    "build_tapped_backbone",
+    "union_taps",
+]

@@ -31,13 +31,13 @@ from collections.abc import Sequence
 from functools import partial
 from typing import NamedTuple
 
-from torch import Tensor, nn
+from torch import nn
 
 from ...registry import MODELS
-from ..checkpoint import load_checkpoint
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
+from .inverted_residual_backbone import InvertedResidualBackbone
 from .mmdet_mobilenet_v2_keys import convert_mmdet_backbone_keys
-from .taps import TapInfo, TappedBackbone
+from .taps import TapInfo
 from .torchvision_mobilenet_v2_keys import convert_torchvision_backbone_keys
 
 # (expansion t, output channels c, repeats n, first stride s): paper Table 2.
@@ -98,7 +98,7 @@ def mobilenet_v2_layout(
 
 
 @MODELS.register_module()
-class MobileNetV2(TappedBackbone):
+class MobileNetV2(InvertedResidualBackbone):
     """MobileNetV2 feature extractor returning a dict of named taps.
 
     Args:
@@ -132,10 +132,7 @@ class MobileNetV2(TappedBackbone):
         super().__init__(init_cfg=init_cfg)
         if output_stride not in (8, 16, 32):
             raise ValueError(f"output_stride must be 8, 16 or 32, got {output_stride}")
-        if not -1 <= frozen_stages <= len(ARCH) + 1:
-            raise ValueError(f"frozen_stages must be in -1..{len(ARCH) + 1}, got {frozen_stages}")
         self.widen_factor, self.output_stride = widen_factor, output_stride
-        self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
         norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
 
         self.stem = ConvNormAct(3, make_divisible(32 * widen_factor), 3, stride=2, **norm)
@@ -148,104 +145,21 @@ class MobileNetV2(TappedBackbone):
             for spec in specs
         )
         in_channels, final_channels = specs[-1].out_channels, self.taps["final"].channels
-
-        self.set_out_taps(out_taps)
-        self._deepest_layer = max(self._layer_number(name) for name in self.out_taps)
-        # The 1x1 conv to 1280 exists only when a tap needs it: DeepLab on layer18 never runs it, and the
-        # paper's Table 7 parameter counts leave it out. A whole network's checkpoint still loads.
-        self.final_conv: nn.Module | None = None
-        if self._deepest_layer == FINAL_LAYER:
-            self.final_conv = ConvNormAct(in_channels, final_channels, 1, **norm)
-        self._register_load_state_dict_pre_hook(convert_torchvision_backbone_keys)
+        self.tap_aliases = {"final": f"layer{FINAL_LAYER}"}
         repeats = [n for _, _, n, _ in ARCH]
-        self._register_load_state_dict_pre_hook(partial(convert_mmdet_backbone_keys, stage_repeats=repeats))
-        self._register_load_state_dict_pre_hook(self._skip_absent_final_conv)
-        self._freeze_stages()
+        self._finish_init(
+            out_taps,
+            lambda: ConvNormAct(in_channels, final_channels, 1, **norm),
+            frozen_stages,
+            norm_eval,
+            key_converters=(
+                convert_torchvision_backbone_keys,
+                partial(convert_mmdet_backbone_keys, stage_repeats=repeats),
+            ),
+        )
         self.set_memory_efficient_splits(memory_efficient_splits)
-
-    def set_memory_efficient_splits(self, splits: int) -> None:
-        """Compute each inverted residual in ``splits`` slices at inference (0 or 1: whole), e.g. on a
-        built or fused model before deployment."""
-        if splits < 0:
-            raise ValueError(f"memory_efficient_splits must be >= 0, got {splits}")
-        for block in self.blocks:
-            block.memory_efficient_splits = splits
 
     @classmethod
     def tap_table(cls, widen_factor: float = 1.0, output_stride: int = 32, **_: object) -> dict[str, TapInfo]:
         """Every tap (channels, stride) at ``widen_factor`` and ``output_stride``, without building it."""
         return mobilenet_v2_layout(widen_factor, output_stride)[1]
-
-    def _skip_absent_final_conv(self, state_dict: dict, prefix: str, *args: object) -> None:
-        if self.final_conv is None:
-            for key in [k for k in state_dict if k.startswith(prefix + "final_conv.")]:
-                del state_dict[key]
-
-    @staticmethod
-    def _layer_number(name: str) -> int:
-        return FINAL_LAYER if name == "final" else int(name[len("layer") :].split("_")[0])
-
-    def forward(self, x: Tensor) -> dict[str, Tensor]:
-        """x: (N, 3, H, W) normalised images -> {tap name: (N, C, H / stride, W / stride)}."""
-        # Only requested taps are kept: holding every layer's output would keep the large early
-        # activations alive for the whole pass (they dominate peak memory at high resolution).
-        feats: dict[str, Tensor] = {}
-        wanted = set(self.out_taps)
-        x = self.stem(x)
-        if "layer1" in wanted:
-            feats["layer1"] = x
-        for index, block in enumerate(self.blocks):
-            layer = index + 2
-            if layer > self._deepest_layer:
-                break
-            if f"layer{layer}_expansion" in wanted:
-                expanded = block.expand(x)
-                feats[f"layer{layer}_expansion"] = expanded
-                x = block.forward_from_expansion(x, expanded)
-            else:
-                x = block(x)
-            if f"layer{layer}" in wanted:
-                feats[f"layer{layer}"] = x
-        if self._deepest_layer == FINAL_LAYER:
-            feats["final"] = feats[f"layer{FINAL_LAYER}"] = self.final_conv(x)
-        return {name: feats[name] for name in self.out_taps}
-
-    def _frozen_modules(self) -> list[nn.Module]:
-        if self.frozen_stages < 0:
-            return []
-        frozen: list[nn.Module] = [self.stem]
-        stages = zip(self.blocks, self.stage_of_block, strict=True)
-        frozen += [block for block, stage in stages if stage <= self.frozen_stages]
-        if self.frozen_stages > len(ARCH) and self.final_conv is not None:
-            frozen.append(self.final_conv)
-        return frozen
-
-    def _freeze_stages(self) -> None:
-        for module in self._frozen_modules():
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> MobileNetV2:
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                    module.eval()
-        return self
-
-    def init_weights(self) -> None:
-        """torchvision's MobileNetV2 init, or a pretrained checkpoint when ``init_cfg`` names one."""
-        pretrained = self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained"
-        if pretrained and self.init_cfg.get("checkpoint") is not None:
-            load_checkpoint(self, self.init_cfg["checkpoint"], prefix=self.init_cfg.get("prefix"))
-            self._is_init = True
-            return
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out")
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-        self._is_init = True

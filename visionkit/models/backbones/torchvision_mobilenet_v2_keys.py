@@ -9,7 +9,7 @@ torchvision numbers modules inside ``features``; visionkit names them::
     features.1.conv.0.{0,1}          -> blocks.0.depthwise.{conv,bn}       (t=1: no expansion)
     features.1.conv.{1,2}            -> blocks.0.project.{conv,bn}
     features.18.{0,1}                -> final_conv.{conv,bn}
-    classifier.1                     -> head.fc                            (whole classifier only)
+    classifier.1                     -> head.fc   (ImageClassifier and ClassifierHead pre-hooks)
 
 The functions are load-state-dict pre-hooks: they rewrite keys in place, so ``load_state_dict``,
 mmengine's ``load_checkpoint`` and ``Pretrained`` init all accept torchvision files.
@@ -70,16 +70,3 @@ def convert_torchvision_backbone_keys(state_dict: dict[str, Any], prefix: str, *
                 f"({', '.join(dropped)}) is not used",
                 logger="current",
             )
-
-
-def convert_torchvision_classifier_keys(state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-    """Pre-hook for the classifier: ``features.*`` go to the backbone, ``classifier.1`` to the head."""
-    keys = [k for k in state_dict if k.startswith((prefix + "features.", prefix + "classifier.1."))]
-    for key in keys:
-        rest = key[len(prefix) :]
-        new = (
-            ("backbone." + rest)
-            if rest.startswith("features.")
-            else "head.fc." + rest[len("classifier.1.") :]
-        )
-        state_dict[prefix + new] = state_dict.pop(key)

@@ -1,4 +1,8 @@
-"""Image classification head: global average pool -> dropout -> linear (torchvision MobileNetV2's)."""
+"""Image classification head: global average pool -> [linear -> act] -> dropout -> linear.
+
+Without the hidden layer it is torchvision MobileNetV2's classifier; with ``hidden_channels=1280`` and
+hard-swish, MobileNetV3-Large's (1024 for Small; paper section 5.4, the efficient last stage).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ...structures import DataSample
+from ..layers import build_activation
 
 
 def scores_to_samples(scores: Tensor, data_samples: Sequence[DataSample]) -> Sequence[DataSample]:
@@ -29,6 +34,9 @@ class ClassifierHead(BaseModule):
         num_classes: number of classes.
         in_tap: name of the backbone feature this head reads.
         dropout: dropout before the linear layer (0.2 in torchvision and slim).
+        hidden_channels: width of a linear layer (with bias) between pooling and dropout, ``None`` for
+            none (torchvision MobileNetV3: 1280 Large, 1024 Small).
+        hidden_act: activation after the hidden layer (hard-swish in MobileNetV3).
         label_smoothing: cross-entropy label smoothing (0 = plain cross-entropy).
         loss_weight: factor on the loss.
     """
@@ -39,6 +47,8 @@ class ClassifierHead(BaseModule):
         num_classes: int,
         in_tap: str = "final",
         dropout: float = 0.2,
+        hidden_channels: int | None = None,
+        hidden_act: str = "hardswish",
         label_smoothing: float = 0.0,
         loss_weight: float = 1.0,
         init_cfg: dict | None = None,
@@ -46,19 +56,37 @@ class ClassifierHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.in_tap, self.num_classes = in_tap, num_classes
         self.label_smoothing, self.loss_weight = label_smoothing, loss_weight
+        self.hidden: nn.Linear | None = None
+        if hidden_channels is not None:
+            self.hidden = nn.Linear(in_channels, hidden_channels)
+            self.hidden_act = build_activation(hidden_act)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(in_channels, num_classes)
+        self.fc = nn.Linear(in_channels if hidden_channels is None else hidden_channels, num_classes)
+        self._register_load_state_dict_pre_hook(self._convert_torchvision_keys)
+
+    def _convert_torchvision_keys(self, state_dict: dict, prefix: str, *args: object) -> None:
+        """torchvision's ``classifier`` Sequential -> this head: ``classifier.1`` (MobileNetV2's dropout,
+        linear) or ``classifier.0`` / ``classifier.3`` (MobileNetV3's linear, act, dropout, linear)."""
+        layers = {"1": "fc"} if self.hidden is None else {"0": "hidden", "3": "fc"}
+        for key in [k for k in state_dict if k.startswith(prefix + "classifier.")]:
+            index, _, param = key[len(prefix + "classifier.") :].partition(".")
+            if index in layers:
+                state_dict[f"{prefix}{layers[index]}.{param}"] = state_dict.pop(key)
 
     def init_weights(self) -> None:
         if self.init_cfg is None:  # torchvision's init for the classifier
-            nn.init.normal_(self.fc.weight, 0, 0.01)
-            nn.init.zeros_(self.fc.bias)
+            for linear in (self.hidden, self.fc):
+                if linear is not None:
+                    nn.init.normal_(linear.weight, 0, 0.01)
+                    nn.init.zeros_(linear.bias)
         else:
             super().init_weights()
 
     def forward(self, feats: dict[str, Tensor]) -> Tensor:
         """feats[in_tap]: (N, C, H, W) -> logits (N, num_classes)."""
         x = F.adaptive_avg_pool2d(feats[self.in_tap], 1).flatten(1)
+        if self.hidden is not None:
+            x = self.hidden_act(self.hidden(x))
         return self.fc(self.dropout(x))
 
     def loss(self, feats: dict[str, Tensor], data_samples: list[DataSample]) -> dict[str, Tensor]:

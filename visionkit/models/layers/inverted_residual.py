@@ -1,4 +1,5 @@
-"""The MobileNetV2 inverted residual with linear bottleneck (paper section 3.3, Figure 3b)."""
+"""The inverted residual with linear bottleneck: MobileNetV2's (arXiv 1801.04381, section 3.3, Figure 3b)
+and MobileNetV3's (arXiv 1905.02244, section 5: hard-swish, squeeze-and-excitation, 5x5 depthwise)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .conv_norm_act import ConvNormAct
+from .squeeze_excitation import SqueezeExcitation
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -20,10 +22,12 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 
 
 class InvertedResidual(nn.Module):
-    """1x1 expand (BN, ReLU6) -> 3x3 depthwise (BN, ReLU6) -> 1x1 project (BN, no activation).
+    """1x1 expand (BN, act) -> kxk depthwise (BN, act) -> [squeeze-excite] -> 1x1 project (BN, no act).
 
-    The expand conv is absent when ``expand_ratio == 1``. The shortcut is used only when the block keeps
-    both resolution and width (stride 1, ``in_channels == out_channels``).
+    The defaults are MobileNetV2's block (3x3, ReLU6, no SE); MobileNetV3 sets ``kernel_size``, ``act``,
+    ``se_channels`` and ``hidden_channels`` per block (paper Tables 1-2). The expand conv is absent when
+    the hidden width equals ``in_channels`` (``expand_ratio == 1``). The shortcut is used only when the
+    block keeps both resolution and width (stride 1, ``in_channels == out_channels``).
 
     Memory-efficient inference (paper section 5.1): with ``memory_efficient_splits = k > 1`` the block
     runs on k slices of its ``hidden_channels``, one at a time, summing their projections before the
@@ -33,8 +37,15 @@ class InvertedResidual(nn.Module):
     path runs. Works after :func:`~visionkit.deploy.fuse_batchnorm` too (conv bias instead of BN).
 
     Args:
+        expand_ratio: hidden width = ``round(in_channels * expand_ratio)`` unless ``hidden_channels``.
         dilation: rate of the depthwise conv; >1 replaces stride for dense prediction (atrous conv).
-        memory_efficient_splits: number of slices; 0 or 1 computes the expansion whole.
+        kernel_size: of the depthwise conv (3 or 5 in MobileNetV3).
+        act: activation of expand and depthwise (``"relu6"``, ``"relu"``, ``"hardswish"``).
+        se_channels: squeeze width of a :class:`SqueezeExcitation` (ReLU, hard-sigmoid gate) after the
+            depthwise conv; 0 is none.
+        hidden_channels: the expanded width, when it is not a whole multiple (MobileNetV3's 72, 200...).
+        memory_efficient_splits: number of slices; 0 or 1 computes the expansion whole. A block with
+            squeeze-excite always runs whole (its gate needs every channel).
     """
 
     def __init__(
@@ -42,11 +53,15 @@ class InvertedResidual(nn.Module):
         in_channels: int,
         out_channels: int,
         stride: int,
-        expand_ratio: float,
+        expand_ratio: float = 1.0,
         dilation: int = 1,
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
         memory_efficient_splits: int = 0,
+        kernel_size: int = 3,
+        act: str = "relu6",
+        se_channels: int = 0,
+        hidden_channels: int | None = None,
     ) -> None:
         super().__init__()
         if stride not in (1, 2):
@@ -56,30 +71,28 @@ class InvertedResidual(nn.Module):
         self.memory_efficient_splits = memory_efficient_splits
         norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
-        self.hidden_channels = round(in_channels * expand_ratio)
+        hidden = round(in_channels * expand_ratio) if hidden_channels is None else hidden_channels
+        self.hidden_channels = hidden
         self.use_shortcut = stride == 1 and in_channels == out_channels
-        self.expand = ConvNormAct(in_channels, self.hidden_channels, 1, **norm) if expand_ratio != 1 else None
+        self.expand = ConvNormAct(in_channels, hidden, 1, act=act, **norm) if hidden != in_channels else None
         self.depthwise = ConvNormAct(
-            self.hidden_channels,
-            self.hidden_channels,
-            3,
-            stride,
-            dilation,
-            groups=self.hidden_channels,
-            **norm,
+            hidden, hidden, kernel_size, stride, dilation, groups=hidden, act=act, **norm
         )
+        self.se = SqueezeExcitation(hidden, se_channels) if se_channels else None
         self.project = ConvNormAct(self.hidden_channels, out_channels, 1, act=False, **norm)
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (N, in_channels, H, W) -> (N, out_channels, H / stride, W / stride)."""
-        if self.memory_efficient_splits > 1 and not self.training and not torch.is_grad_enabled():
+        sliceable = self.memory_efficient_splits > 1 and self.se is None
+        if sliceable and not self.training and not torch.is_grad_enabled():
             return self.forward_sliced(x)
         expanded = self.expand(x) if self.expand is not None else x
         return self.forward_from_expansion(x, expanded)
 
     def forward_from_expansion(self, x: Tensor, expanded: Tensor) -> Tensor:
         """Finish the block from the output of ``expand`` (lets a caller tap the expansion)."""
-        out = self.project(self.depthwise(expanded))
+        hidden = self.depthwise(expanded)
+        out = self.project(hidden if self.se is None else self.se(hidden))
         return x + out if self.use_shortcut else out
 
     def forward_sliced(self, x: Tensor) -> Tensor:

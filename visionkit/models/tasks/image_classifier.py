@@ -10,7 +10,6 @@ from torch import Tensor
 from ...registry import MODELS
 from ...structures import DataSample
 from ..backbones import backbone_taps, build_tapped_backbone
-from ..backbones.torchvision_mobilenet_v2_keys import convert_torchvision_classifier_keys
 from ..heads.classifier_head import scores_to_samples
 from .task_model import ExportHead, TaskModel
 
@@ -34,8 +33,10 @@ class ImageClassifier(TaskModel):
     """Wires a backbone and a :class:`ClassifierHead`; holds no head logic.
 
     ``head.in_channels`` defaults to the channels of the backbone tap the head reads (``head.in_tap``,
-    default ``final``), so width variants only change the backbone. torchvision ``mobilenet_v2`` state
-    dicts load directly (``load_state_dict``, ``load_from`` or :func:`visionkit.models.load_checkpoint`).
+    default ``final``), so width variants only change the backbone. torchvision classifier state dicts
+    (``mobilenet_v2``, ``mobilenet_v3_large`` / ``_small``) load directly (``load_state_dict``,
+    ``load_from`` or :func:`visionkit.models.load_checkpoint`): ``features.*`` go to the backbone and
+    ``classifier.*`` to the head, whose pre-hooks rename them.
 
     ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> logits (N, K); ``'loss'`` -> dict of losses;
     ``'predict'`` -> the data samples with ``pred_score`` and ``pred_label`` (see :class:`TaskModel`).
@@ -58,7 +59,7 @@ class ImageClassifier(TaskModel):
         head.setdefault("in_channels", backbone_taps(backbone, self.in_taps)[self.in_taps[0]].channels)
         self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
         self.head = MODELS.build(head)
-        self._register_load_state_dict_pre_hook(convert_torchvision_classifier_keys)
+        self._register_load_state_dict_pre_hook(_route_torchvision_keys)
 
     def forward_taps(
         self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str
@@ -82,3 +83,13 @@ class ImageClassifier(TaskModel):
     ) -> Sequence[DataSample]:
         """``scores`` (N, K) -> each sample's ``pred_score`` (K,) and ``pred_label`` (int)."""
         return scores_to_samples(outputs["scores"], data_samples)
+
+
+def _route_torchvision_keys(state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+    """Pre-hook: a torchvision classifier's ``features.*`` -> ``backbone.features.*`` and ``classifier.*``
+    -> ``head.classifier.*``, which the backbone's and the head's own pre-hooks then rename."""
+    for key in [k for k in state_dict if k.startswith((prefix + "features.", prefix + "classifier."))]:
+        rest = key[len(prefix) :]
+        state_dict[prefix + ("backbone." if rest.startswith("features.") else "head.") + rest] = (
+            state_dict.pop(key)
+        )
