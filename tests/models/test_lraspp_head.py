@@ -1,4 +1,4 @@
-"""LR-ASPP and torchvision's DeepLabHead / FCNHead as visionkit heads: torchvision's outputs on its weights."""
+"""LR-ASPP and torchvision's DeepLabHead / FCNHead as visionkit heads give torchvision's outputs."""
 
 import pytest
 import torch
