@@ -14,6 +14,7 @@ _base_ = [
 num_classes = 21
 output_stride = 16  # torchvision's dilated=True: the last strided block runs at stride 1, dilation 2
 resize_short_side = 520  # torchvision's SemanticSegmentation(resize_size=520) eval preset
+image_size = resize_short_side  # what tools/analysis/complexity.py counts at (torchvision's _ops: 520x520)
 model = dict(
     type="Segmentor",
     data_preprocessor=dict(
@@ -43,7 +44,9 @@ model = dict(
 )
 
 # torchvision's eval: the short side resized to 520 (bilinear), then normalised. The label map is loaded
-# after the resize, so predictions are scored at the image's own size.
+# after the resize, so predictions are scored at the image's own size. albumentations resizes with cv2
+# (mean difference to torchvision's antialiased resize ~0.1 grey level; it rounds the long side where
+# torchvision truncates it, so that side can be 1 pixel longer).
 test_pipeline = [
     dict(type="LoadImage"),
     dict(type="Albumentations", transforms=[dict(type="SmallestMaxSize", max_size=resize_short_side)]),

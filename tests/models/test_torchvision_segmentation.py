@@ -134,4 +134,4 @@ def test_test_pipeline_resizes_as_torchvisions_preset(name):
         + torch.tensor([0.485, 0.456, 0.406])[:, None, None]
     )
     assert ours.shape == theirs.shape == (3, 520, 780)
-    assert (ours - theirs * 255).abs().mean() < 1.5
+    assert (ours - theirs * 255).abs().mean() < 0.5  # measured 0.12 grey levels
