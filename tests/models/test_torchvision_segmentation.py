@@ -89,13 +89,13 @@ def test_logits_equal_torchvision(name, checkpoint_dir):
 def test_deeplabv3_auxiliary_head_is_torchvisions(checkpoint_dir):
     model, reference = loaded("deeplabv3", checkpoint_dir), torchvision_model("deeplabv3")
     images = photos((96, 128))
-    normalise = SemanticSegmentation(resize_size=None)
     with torch.no_grad():
-        expected = reference(normalise(images))["aux"]
-        taps = model.backbone(model.data_preprocessor(dict(inputs=list(images)), False)["inputs"])
-        actual = nn.functional.interpolate(
-            model.auxiliary_head(taps), size=(96, 128), mode="bilinear", align_corners=False
+        expected = reference.aux_classifier(
+            reference.backbone(SemanticSegmentation(resize_size=None)(images))["aux"]
         )
+        taps = model.backbone(model.data_preprocessor(dict(inputs=list(images)), False)["inputs"])
+        actual = model.auxiliary_head(taps)
+    assert_depends_on_input(expected[0], expected[1])
     torch.testing.assert_close(actual, expected, rtol=0, atol=1e-4 * expected.abs().max().item())
 
 
