@@ -2,7 +2,7 @@
 # lraspp_mobilenet_v3_large: 57.9 mIoU / 91.2 pixel accuracy on COCO val2017 restricted to the 20 VOC
 # classes (torchvision's published figure, not ours), 3,221,538 parameters. Its weights load as they are:
 #   python tools/test.py configs/lraspp_mnv3_large_voc.py \
-#       --checkpoint https://download.pytorch.org/models/lraspp_mobilenet_v3_large-d234d4ea.pth
+#       https://download.pytorch.org/models/lraspp_mobilenet_v3_large-d234d4ea.pth
 # (downloaded once into torch's hub cache). The evaluation here is on VOC 2012 val (see
 # docs/segmentation.md for how it differs from torchvision's COCO subset).
 _base_ = [
