@@ -6,23 +6,18 @@
 # (downloaded once into torch's hub cache). The evaluation here is on VOC 2012 val (see
 # docs/segmentation.md for how it differs from torchvision's COCO subset).
 _base_ = [
+    "_base_/models/mnv3_large_segmentor.py",
     "_base_/datasets/voc_segmentation.py",
     "_base_/schedules/voc_poly.py",
     "_base_/default_runtime.py",
 ]
 
 num_classes = 21
-output_stride = 16  # torchvision's dilated=True: the last strided block runs at stride 1, dilation 2
+output_stride = 16  # torchvision's dilated=True
 resize_short_side = 520  # torchvision's SemanticSegmentation(resize_size=520) eval preset
 image_size = resize_short_side  # what tools/analysis/complexity.py counts at (torchvision's _ops: 520x520)
 model = dict(
-    type="Segmentor",
-    data_preprocessor=dict(
-        type="ImgDataPreprocessor",  # ImageNet mean / std in RGB, as torchvision's preset (x 255)
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-    ),
-    backbone=dict(type="MobileNetV3", arch="large", output_stride=output_stride),
+    backbone=dict(output_stride=output_stride),
     # torchvision's DeepLabHead on the 960-channel final conv: ASPP (1x1, rates 12 / 24 / 36, image
     # pooling; 256 ch), 1x1 projection, dropout 0.5, then a 3x3 conv-BN-ReLU and the 1x1 classifier.
     decode_head=dict(
@@ -39,8 +34,6 @@ model = dict(
     auxiliary_head=dict(
         type="FCNHead", num_classes=num_classes, in_tap="low", channels=10, dropout=0.1, loss_weight=0.5
     ),
-    # One whole-image pass, logits resized bilinear (align_corners=False) to the input: torchvision's forward.
-    test_cfg=dict(mode="whole", scales=(1.0,), flip=False),
 )
 
 # torchvision's eval: the short side resized to 520 (bilinear), then normalised. The label map is loaded

@@ -6,28 +6,21 @@
 # (downloaded once into torch's hub cache). The evaluation here is on VOC 2012 val (see
 # docs/segmentation.md for how it differs from torchvision's COCO subset).
 _base_ = [
+    "_base_/models/mnv3_large_segmentor.py",
     "_base_/datasets/voc_segmentation.py",
     "_base_/schedules/voc_poly.py",
     "_base_/default_runtime.py",
 ]
 
 num_classes = 21
-output_stride = 16  # torchvision's dilated=True: the last strided block runs at stride 1, dilation 2
+output_stride = 16  # torchvision's dilated=True
 resize_short_side = 520  # torchvision's SemanticSegmentation(resize_size=520) eval preset
 image_size = resize_short_side  # what tools/analysis/complexity.py counts at (torchvision's _ops: 520x520)
 model = dict(
-    type="Segmentor",
-    data_preprocessor=dict(
-        type="ImgDataPreprocessor",  # ImageNet mean / std in RGB, as torchvision's preset (x 255)
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-    ),
-    backbone=dict(type="MobileNetV3", arch="large", output_stride=output_stride),
+    backbone=dict(output_stride=output_stride),
     # low: the first stride-8 block (40 ch, torchvision's C2); final: the 960-channel conv at stride 16.
     # in_channels default to the taps' channels.
     decode_head=dict(type="LRASPPHead", num_classes=num_classes, in_taps=("low", "final"), channels=128),
-    # One whole-image pass, logits resized bilinear (align_corners=False) to the input: torchvision's forward.
-    test_cfg=dict(mode="whole", scales=(1.0,), flip=False),
 )
 
 # torchvision's eval: the short side resized to 520 (bilinear), then normalised. The label map is loaded
