@@ -121,3 +121,14 @@ def test_segmentor_sizes_a_two_tap_head_from_the_tap_table() -> None:
     assert model.decode_head.cbr[0].in_channels == 1280
     with torch.no_grad():
         assert model(torch.randn(1, 3, 64, 80), mode="tensor").shape == (1, 5, 8, 10)
+
+
+def test_segmentor_fills_in_the_heads_default_taps() -> None:
+    """A config without in_taps reads LRASPPHead's defaults, MobileNetV3's low and final taps."""
+    model = Segmentor(
+        backbone=dict(type="MobileNetV3", arch="large", output_stride=16),
+        decode_head=dict(type="LRASPPHead", num_classes=21),
+        build_backbone=False,
+    )
+    assert model.in_taps == ("low", "final")
+    assert model.decode_head.low_classifier.in_channels == 40 and model.decode_head.cbr[0].in_channels == 960
