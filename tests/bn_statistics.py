@@ -45,6 +45,23 @@ def calibrate_batchnorm(
     return model.eval()
 
 
+def randomise_affines_and_calibrate(model: nn.Module, size: tuple[int, int]) -> nn.Module:
+    """A plain ``model(images)`` network (a torchvision classifier) with random BN affines and ``Linear``
+    layers (global RNG) and BN statistics measured on images of ``size``, in eval mode.
+
+    Freshly initialised, such a classifier's logits are ~1e-9; with random statistics alone, every image
+    gives the same logits: either way any model would "match" them.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.normal_(module.weight, 1.0, 0.3)
+            nn.init.normal_(module.bias, 0.0, 0.3)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, 0, 0.05)
+            nn.init.normal_(module.bias, 0, 0.05)
+    return calibrate_batchnorm(model, size, run=model)
+
+
 def assert_depends_on_input(first: Tensor, second: Tensor, min_change: float = 0.05) -> None:
     """Outputs of two different inputs differ by more than ``min_change`` x their magnitude.
 

@@ -8,6 +8,7 @@ from visionkit.analysis.torchvision_references import (
     deeplabv3_mobilenet_v2,
     mobilenet_v2_classifier,
     ssdlite_mobilenet_v2,
+    torchvision_classifier,
 )
 from visionkit.engine import load_config
 from visionkit.registry import MODELS
@@ -24,6 +25,13 @@ def visionkit_params(config: str, **options) -> int:
 
 def test_classifier_is_torchvision_mobilenet_v2():
     assert count(mobilenet_v2_classifier()) == 3_504_872 == visionkit_params("mobilenet_v2_imagenet.py")
+
+
+@pytest.mark.parametrize("arch", ["large", "small"])
+def test_classifier_twin_of_a_mobilenet_v3_config(arch):
+    config = f"mobilenet_v3_{arch}_imagenet.py"
+    name, twin = torchvision_classifier(load_config(f"configs/{config}").model.backbone)
+    assert name == f"mobilenet_v3_{arch} 1" and count(twin) == visionkit_params(config)
 
 
 def test_ssdlite_params_match_visionkit_with_six_boxes_everywhere():

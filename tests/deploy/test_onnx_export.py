@@ -214,3 +214,21 @@ def test_export_tool_without_the_deploy_extra_says_what_to_install(monkeypatch):
     monkeypatch.setattr(tool, "find_spec", lambda name: None if name == "onnxruntime" else object())
     with pytest.raises(SystemExit, match=re.escape('needs onnxruntime: pip install -e ".[deploy]"')):
         tool.main(["config.py", "model.pth"])
+
+
+def test_mobilenet_v3_classifier_exports(tmp_path):
+    """Hard-swish, the hard-sigmoid squeeze-excite, 5x5 depthwise convs and the hidden classifier layer
+    export; ONNX Runtime gives PyTorch's scores."""
+    from visionkit.apis import init_model
+
+    config = str(REPO / "configs" / "mobilenet_v3_small_imagenet.py")
+    model = init_model(config, cfg_options={"model.backbone.widen_factor": 0.5})
+    model = calibrate_batchnorm(randomise_batchnorm(model), (96, 96))
+    wrapper = export_onnx(model, tmp_path / "mobilenet_v3.onnx", (96, 96))
+    session = ort.InferenceSession(str(tmp_path / "mobilenet_v3.onnx"), providers=["CPUExecutionProvider"])
+    images = random_images(3, (96, 96))
+    (got,) = session.run(None, {"images": images.numpy()})
+    with torch.no_grad():
+        expected = wrapper(images)  # the scores tensor, the graph's one output
+    assert_depends_on_input(expected[0], expected[1])
+    torch.testing.assert_close(torch.from_numpy(got), expected, rtol=1e-3, atol=1e-6)

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torchvision.models.detection.ssdlite import _mobilenet_extractor
 from torchvision.models.segmentation.lraspp import _lraspp_mobilenetv3
 
-from tests.bn_statistics import assert_depends_on_input, calibrate_batchnorm
+from tests.bn_statistics import assert_depends_on_input, calibrate_batchnorm, randomise_affines_and_calibrate
 from visionkit.apis import init_model
 from visionkit.models import CheckpointMismatchError, MobileNetV3, load_checkpoint
 from visionkit.models.backbones import backbone_taps
@@ -40,19 +40,9 @@ def photos(size: int = 224) -> Tensor:
 
 
 def randomised_torchvision(arch: str, **kwargs: object) -> nn.Module:
-    """torchvision MobileNetV3 with random BN affines and linears, BN statistics measured on images.
-
-    Fresh, its logits are ~1e-9; random statistics alone make every image give the same output."""
+    """torchvision MobileNetV3 with random BN affines and linears, BN statistics measured on images."""
     torch.manual_seed(0)
-    model = TORCHVISION[arch](**kwargs)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.normal_(module.weight, 1.0, 0.3)
-            nn.init.normal_(module.bias, 0.0, 0.3)
-        elif isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, 0, 0.05)
-            nn.init.normal_(module.bias, 0, 0.05)
-    return calibrate_batchnorm(model, (128, 128), run=model)
+    return randomise_affines_and_calibrate(TORCHVISION[arch](**kwargs), (128, 128))
 
 
 @pytest.mark.parametrize("arch", ["large", "small"])

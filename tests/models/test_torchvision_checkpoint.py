@@ -7,26 +7,15 @@ import torch
 import torchvision
 from torch import nn
 
-from tests.bn_statistics import assert_depends_on_input, calibrate_batchnorm
+from tests.bn_statistics import assert_depends_on_input, randomise_affines_and_calibrate
 from visionkit.models import CheckpointMismatchError, ImageClassifier, MobileNetV2, load_checkpoint
 
 
 def randomised_torchvision(width: float = 1.0, num_classes: int = 1000) -> nn.Module:
-    """A torchvision MobileNetV2 with random BN affine parameters and BN statistics measured on images.
-
-    Freshly initialised, its logits are ~1e-9; with random statistics alone, every image gives the same
-    logits: either way any model would "match" them.
-    """
+    """A torchvision MobileNetV2 with random BN affines and linears and BN statistics measured on images."""
     torch.manual_seed(0)
     model = torchvision.models.mobilenet_v2(width_mult=width, num_classes=num_classes)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.normal_(module.weight, 1.0, 0.3)
-            nn.init.normal_(module.bias, 0.0, 0.3)
-        elif isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, 0, 0.05)
-            nn.init.normal_(module.bias, 0, 0.05)
-    return calibrate_batchnorm(model, (96, 96), run=model)
+    return randomise_affines_and_calibrate(model, (96, 96))
 
 
 def build_classifier(width: float = 1.0, num_classes: int = 1000) -> ImageClassifier:

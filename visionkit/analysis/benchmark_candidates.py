@@ -27,8 +27,8 @@ from .torchvision_references import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     deeplabv3_mobilenet_v2,
-    mobilenet_v2_classifier,
     ssdlite_mobilenet_v2,
+    torchvision_classifier,
 )
 
 Images = Sequence[np.ndarray]
@@ -105,8 +105,8 @@ def torchvision_candidate(task: str, model: nn.Module, cfg: Config) -> Candidate
 
 
 def _classification_reference(model: nn.Module, cfg: Config) -> Candidate:
-    width = model.backbone.widen_factor
-    reference = mobilenet_v2_classifier(width, model.head.fc.out_features).eval()
+    name, reference = torchvision_classifier(cfg.model.backbone, model.head.fc.out_features)
+    reference.eval()
     size = cfg.get("image_size", 224)
     # torchvision's ImageNet preset (resize 256, crop 224 at 224), the same as the configs' test pipeline.
     preprocess = ImageClassification(crop_size=size, resize_size=round(size * 256 / 224))
@@ -119,7 +119,7 @@ def _classification_reference(model: nn.Module, cfg: Config) -> Candidate:
         inputs = torch.stack([preprocess(torch.from_numpy(image).permute(2, 0, 1)) for image in images])
         return lambda: reference(inputs)
 
-    return Candidate(f"torchvision mobilenet_v2 {width:g}", end_to_end, model_only)
+    return Candidate(f"torchvision {name}", end_to_end, model_only)
 
 
 def _detection_reference(model: nn.Module, cfg: Config) -> Candidate:

@@ -2,7 +2,8 @@
 
 Randomly initialised (nothing is downloaded); they are speed references for ``tools/benchmark.py``:
 
-- :func:`mobilenet_v2_classifier`: ``torchvision.models.mobilenet_v2``.
+- :func:`mobilenet_v2_classifier`: ``torchvision.models.mobilenet_v2``; :func:`torchvision_classifier` the
+  classifier of a visionkit backbone config (``mobilenet_v2``, ``mobilenet_v3_large`` / ``_small``).
 - :func:`ssdlite_mobilenet_v2`: torchvision's ``SSD`` + ``SSDLiteHead`` + ``DefaultBoxGenerator`` on its
   MobileNetV2 features, tapped as in the paper (section 6.2) and as ``ssdlite320_mobilenet_v3_large`` taps
   MobileNetV3: the layer-15 expansion (576 ch, stride 16) and the final 1280-ch layer, then four extra
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from torch import Tensor, nn
-from torchvision.models import mobilenet_v2
+from torchvision.models import mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small
 from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.ssd import SSD
@@ -36,6 +37,18 @@ LAYER18 = 17
 def mobilenet_v2_classifier(width_mult: float = 1.0, num_classes: int = 1000) -> nn.Module:
     """torchvision's MobileNetV2 classifier; input (N, 3, H, W) normalised -> logits (N, num_classes)."""
     return mobilenet_v2(width_mult=width_mult, num_classes=num_classes)
+
+
+def torchvision_classifier(backbone: dict, num_classes: int = 1000) -> tuple[str, nn.Module]:
+    """(name, torchvision classifier) with the architecture of visionkit's backbone config ``backbone``."""
+    width = backbone.get("widen_factor", 1.0)
+    if backbone["type"] == "MobileNetV2":
+        return f"mobilenet_v2 {width:g}", mobilenet_v2_classifier(width, num_classes)
+    if backbone["type"] == "MobileNetV3":
+        arch = backbone.get("arch", "large")
+        builder = {"large": mobilenet_v3_large, "small": mobilenet_v3_small}[arch]
+        return f"mobilenet_v3_{arch} {width:g}", builder(width_mult=width, num_classes=num_classes)
+    raise ValueError(f"No torchvision classifier for backbone {backbone['type']}")
 
 
 class MobileNetV2SSDLiteFeatures(nn.Module):

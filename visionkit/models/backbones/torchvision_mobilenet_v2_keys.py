@@ -58,15 +58,20 @@ def torchvision_to_visionkit_backbone(state_dict: dict[str, Any], prefix: str = 
     return True
 
 
+def drop_classifier_keys(state_dict: dict[str, Any], prefix: str, model_name: str) -> None:
+    """Delete a torchvision classifier's ``classifier.*`` keys (a backbone has no use for them) and log it."""
+    dropped = [k for k in list(state_dict) if k.startswith(prefix + "classifier.")]
+    for key in dropped:
+        del state_dict[key]
+    if dropped:
+        print_log(
+            f"torchvision {model_name} checkpoint loaded into a backbone: its classifier "
+            f"({', '.join(dropped)}) is not used",
+            logger="current",
+        )
+
+
 def convert_torchvision_backbone_keys(state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
     """Pre-hook for the backbone: rename torchvision keys; drop the ImageNet classifier if present."""
     if torchvision_to_visionkit_backbone(state_dict, prefix):
-        dropped = [k for k in list(state_dict) if k.startswith(prefix + "classifier.")]
-        for key in dropped:
-            del state_dict[key]
-        if dropped:
-            print_log(
-                f"torchvision MobileNetV2 checkpoint loaded into a backbone: its classifier "
-                f"({', '.join(dropped)}) is not used",
-                logger="current",
-            )
+        drop_classifier_keys(state_dict, prefix, "MobileNetV2")

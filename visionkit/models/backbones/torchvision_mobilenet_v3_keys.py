@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from mmengine.logging import print_log
+from .torchvision_mobilenet_v2_keys import drop_classifier_keys
 
 _FEATURE_KEY = re.compile(r"features\.(\d+)\.(.+)")
 _BLOCK_KEY = re.compile(r"features\.\d+\.block\.")
@@ -61,12 +61,4 @@ def convert_torchvision_v3_backbone_keys(
 ) -> None:
     """Pre-hook for the backbone: rename torchvision keys; drop the ImageNet classifier if present."""
     if torchvision_v3_to_visionkit_backbone(state_dict, prefix, block_parts):
-        dropped = [k for k in list(state_dict) if k.startswith(prefix + "classifier.")]
-        for key in dropped:
-            del state_dict[key]
-        if dropped:
-            print_log(
-                f"torchvision MobileNetV3 checkpoint loaded into a backbone: its classifier "
-                f"({', '.join(dropped)}) is not used",
-                logger="current",
-            )
+        drop_classifier_keys(state_dict, prefix, "MobileNetV3")
