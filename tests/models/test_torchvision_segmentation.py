@@ -14,7 +14,7 @@ from skimage import data as skimage_data
 from torch import nn
 from torchvision.transforms._presets import SemanticSegmentation
 
-from tests.bn_statistics import assert_depends_on_input, calibrate_batchnorm, randomise_batchnorm
+from tests.bn_statistics import assert_depends_on_input, randomise_affines_and_calibrate
 from visionkit.apis import init_model
 from visionkit.apis.inference import build_test_pipeline, prepare_image
 from visionkit.structures import DataSample
@@ -40,8 +40,8 @@ def torchvision_model(name: str) -> nn.Module:
         )
     else:
         builder = torchvision.models.segmentation.lraspp_mobilenet_v3_large
-    model = randomise_batchnorm(builder(weights=None, weights_backbone=None, num_classes=21))
-    return calibrate_batchnorm(model, (96, 128), run=model)
+    model = builder(weights=None, weights_backbone=None, num_classes=21)
+    return randomise_affines_and_calibrate(model, (96, 128))
 
 
 def photos(size: tuple[int, int]) -> torch.Tensor:
