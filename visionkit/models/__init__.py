@@ -10,7 +10,7 @@ from .checkpoint import (
     read_checkpoint,
 )
 from .checkpoint_fetch import CheckpointFetchError
-from .heads import ASPPHead, ClassifierHead, FCNHead, SSDLiteHead
+from .heads import ASPPHead, ClassifierHead, FCNHead, LRASPPHead, SSDLiteHead
 from .losses import SSDLoss
 from .necks import SSDLiteExtraLayers
 from .tasks import ImageClassifier, MultiTaskModel, Segmentor, SSDDetector
@@ -23,6 +23,7 @@ __all__ = [
     "ClassifierHead",
     "FCNHead",
     "ImageClassifier",
+    "LRASPPHead",
     "MobileNetV2",
     "MobileNetV3",
     "MultiTaskModel",

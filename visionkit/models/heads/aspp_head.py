@@ -10,6 +10,9 @@ As used by MobileNetV2 (paper section 6.3, Table 7) on the 320-channel ``layer18
 Every conv but the classifier is followed by BatchNorm and ReLU. ``dilations=()`` drops the atrous
 branches: the paper's recommended mobile model (1x1 + image pooling, 75.32 mIoU at 2.11M parameters).
 The dropout (0.1) after the projection is TF DeepLab's; torchvision's DeepLabv3 uses 0.5.
+
+torchvision's ``DeepLabHead`` (``deeplabv3_mobilenet_v3_large``: rates (12, 24, 36), dropout 0.5) adds a
+3x3 conv-BN-ReLU between the projection and the classifier: ``post_project_conv=True``.
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ class ASPPHead(SegHead):
             ``()`` for none.
         image_pool: whether to add the image-pooling branch.
         dropout: dropout probability after the projection.
+        post_project_conv: a 3x3 conv-BN-ReLU (``channels``) after the projection and its dropout, before
+            the classifier, as torchvision's ``DeepLabHead``.
         ignore_index, class_weight, loss_weight: see :class:`SegHead`.
     """
 
@@ -84,6 +89,7 @@ class ASPPHead(SegHead):
         dilations: Sequence[int] = (6, 12, 18),
         image_pool: bool = True,
         dropout: float = 0.1,
+        post_project_conv: bool = False,
         ignore_index: int = IGNORE_INDEX,
         class_weight: Sequence[float] | None = None,
         loss_weight: float = 1.0,
@@ -98,10 +104,11 @@ class ASPPHead(SegHead):
         self.branches = nn.ModuleList(branches)
         self.project = conv_bn_relu(len(branches) * channels, channels)
         self.dropout = nn.Dropout(dropout)
+        self.post_project = conv_bn_relu(channels, channels, 3) if post_project_conv else nn.Identity()
         self.classifier = nn.Conv2d(channels, num_classes, 1)
 
     def forward(self, feats: dict[str, Tensor]) -> Tensor:
         """feats[in_tap]: (N, C, h, w) -> logits (N, num_classes, h, w)."""
         x = feats[self.in_tap]
         x = torch.cat([branch(x) for branch in self.branches], dim=1)
-        return self.classifier(self.dropout(self.project(x)))
+        return self.classifier(self.post_project(self.dropout(self.project(x))))

@@ -105,7 +105,8 @@ class SegHead(BaseModule):
 
     Args:
         num_classes: K, including background.
-        in_tap: name of the backbone feature the head reads.
+        in_tap: name of the backbone feature the head reads; ``None`` for a head reading several
+            (it keeps their names in ``in_taps``).
         ignore_index: label value that never counts in the loss (VOC: 255 on object borders).
         class_weight: optional per-class cross-entropy weights (K,).
         loss_weight: factor on the loss (e.g. 0.4 for an auxiliary head).
@@ -114,7 +115,7 @@ class SegHead(BaseModule):
     def __init__(
         self,
         num_classes: int,
-        in_tap: str,
+        in_tap: str | None,
         ignore_index: int = IGNORE_INDEX,
         class_weight: Sequence[float] | None = None,
         loss_weight: float = 1.0,

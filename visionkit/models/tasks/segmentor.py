@@ -14,7 +14,9 @@ Test-time options (``test_cfg``), as in TF DeepLab's eval and mmsegmentation:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import torch.nn.functional as F
@@ -25,6 +27,7 @@ from ...structures import DataSample
 from ..backbones import backbone_taps, build_tapped_backbone, union_taps
 from ..heads.seg_head import resize_logits, seg_logits_to_samples
 from .task_model import ExportHead, TaskModel
+from .torchvision_segmentation_keys import convert_torchvision_segmentation_keys
 
 TEST_CFG_DEFAULTS: dict[str, Any] = dict(
     mode="whole", crop_size=None, stride=None, scales=(1.0,), flip=False, with_logits=False
@@ -43,6 +46,16 @@ def _check_test_cfg(test_cfg: dict | None) -> dict[str, Any]:
     if not cfg["scales"]:
         raise ValueError("test_cfg.scales must list at least one scale")
     return cfg
+
+
+def head_taps(head: dict) -> tuple[str, ...]:
+    """The taps a head config reads, its default filled in: ``in_taps`` for a head class that takes them
+    (:class:`LRASPPHead`), else ``in_tap`` (default ``layer18``)."""
+    cls = MODELS.get(head["type"]) if isinstance(head["type"], str) else head["type"]
+    parameters = inspect.signature(cls).parameters if cls is not None else {}
+    if "in_taps" in head or "in_taps" in parameters:
+        return tuple(head.setdefault("in_taps", parameters["in_taps"].default))
+    return (head.setdefault("in_tap", "layer18"),)
 
 
 class SegmentorExportHead(ExportHead):
@@ -69,9 +82,10 @@ class SegmentorExportHead(ExportHead):
 class Segmentor(TaskModel):
     """Wires a backbone, a decode head and an optional auxiliary head; holds no head logic.
 
-    Each head's ``in_channels`` defaults to the channels of the backbone tap it reads (``in_tap``); the
-    backbone returns the taps the heads read. ``build_backbone=False`` builds the heads alone, for a
-    :class:`MultiTaskModel`.
+    Each head's ``in_channels`` defaults to the channels of the backbone tap it reads (``in_tap``), or the
+    list of them for a head reading several (``in_taps``); the backbone returns the taps the heads read.
+    ``build_backbone=False`` builds the heads alone, for a :class:`MultiTaskModel`. torchvision
+    ``deeplabv3_*`` / ``lraspp_*`` state dicts load as-is (:mod:`.torchvision_segmentation_keys`).
 
     ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> decode-head logits (N, K, h, w) at its tap's
     resolution; ``'loss'`` -> ``{'decode.loss_ce', 'aux.loss_ce'}``; ``'predict'`` -> the samples with
@@ -92,14 +106,19 @@ class Segmentor(TaskModel):
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         heads = [dict(decode_head)] + ([] if auxiliary_head is None else [dict(auxiliary_head)])
-        self.in_taps = union_taps([head.setdefault("in_tap", "layer18") for head in heads])
+        read = [head_taps(head) for head in heads]
+        self.in_taps = union_taps(*read)
         taps = backbone_taps(backbone, self.in_taps)
-        for head in heads:
-            head.setdefault("in_channels", taps[head["in_tap"]].channels)
+        for head, names in zip(heads, read, strict=True):
+            channels = [taps[name].channels for name in names]
+            head.setdefault("in_channels", channels if "in_taps" in head else channels[0])
         self.decode_head = MODELS.build(heads[0])
         self.auxiliary_head = MODELS.build(heads[1]) if auxiliary_head is not None else None
         self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
         self.test_cfg = _check_test_cfg(test_cfg)
+        self._register_load_state_dict_pre_hook(
+            partial(convert_torchvision_segmentation_keys, has_auxiliary_head=auxiliary_head is not None)
+        )
 
     @property
     def single_pass(self) -> bool:
