@@ -2,8 +2,8 @@
 # accuracy on COCO val2017 restricted to the 20 VOC classes (torchvision's published figure, not ours),
 # 11,029,328 parameters (its auxiliary FCN head included). Its weights load as they are:
 #   python tools/test.py configs/deeplabv3_mnv3_large_voc.py \
-#       https://download.pytorch.org/models/deeplabv3_mobilenet_v3_large-fc3c493d.pth
-# (downloaded once into torch's hub cache). The evaluation here is on VOC 2012 val (see
+#       torchvision://deeplabv3_mobilenet_v3_large
+# (downloaded once into torch's hub cache, checked against the hash in its file name). The evaluation here is on VOC 2012 val (see
 # docs/segmentation.md for how it differs from torchvision's COCO subset).
 _base_ = [
     "_base_/models/mnv3_large_segmentor.py",

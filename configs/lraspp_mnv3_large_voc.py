@@ -2,8 +2,8 @@
 # lraspp_mobilenet_v3_large: 57.9 mIoU / 91.2 pixel accuracy on COCO val2017 restricted to the 20 VOC
 # classes (torchvision's published figure, not ours), 3,221,538 parameters. Its weights load as they are:
 #   python tools/test.py configs/lraspp_mnv3_large_voc.py \
-#       https://download.pytorch.org/models/lraspp_mobilenet_v3_large-d234d4ea.pth
-# (downloaded once into torch's hub cache). The evaluation here is on VOC 2012 val (see
+#       torchvision://lraspp_mobilenet_v3_large
+# (downloaded once into torch's hub cache, checked against the hash in its file name). The evaluation here is on VOC 2012 val (see
 # docs/segmentation.md for how it differs from torchvision's COCO subset).
 _base_ = [
     "_base_/models/mnv3_large_segmentor.py",
