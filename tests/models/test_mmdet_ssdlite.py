@@ -42,16 +42,19 @@ def as_arrays(detections: dict) -> dict[str, np.ndarray]:
 
 
 def assert_same_detections(expected: dict, sample) -> None:
-    """Equal counts; after pairing, equal labels, scores within 1e-4, boxes within 1e-4 px plus 1e-6 of the
-    coordinate: float32 spacing at 512 px is 6e-5, and a run with another thread count sums the convs in
-    another order (measured 4.6e-4 px at one thread against the fixture's default)."""
+    """Equal counts; after pairing, equal labels, scores within 1e-4 and boxes within 2e-3 px.
+
+    Against mmdet itself, on the machine that made the fixture, boxes agreed within 6.1e-5 px. Another thread
+    count or CPU sums the convs in another order (oneDNN picks other kernels): measured up to 8.1e-4 px at one
+    thread, hence 1/500 px here; a wrong anchor, coder or candidate rule moves boxes by pixels.
+    """
     expected = as_arrays(expected)
     actual = as_arrays(dict(bboxes=sample.pred_bboxes, scores=sample.pred_scores, labels=sample.pred_labels))
     assert len(actual["scores"]) == len(expected["scores"])
     rows, cols = match_detections(expected, actual)
     np.testing.assert_array_equal(actual["labels"][cols], expected["labels"][rows])
     np.testing.assert_allclose(actual["scores"][cols], expected["scores"][rows], rtol=0, atol=1e-4)
-    np.testing.assert_allclose(actual["bboxes"][cols], expected["bboxes"][rows], rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(actual["bboxes"][cols], expected["bboxes"][rows], rtol=0, atol=2e-3)
 
 
 def test_detections_equal_mmdetection(reference, mmdet_checkpoint):
