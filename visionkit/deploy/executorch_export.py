@@ -26,7 +26,7 @@ import torch
 from mmengine.config import Config
 from torch import Tensor, nn
 
-from .onnx_export import SegmentorExport, export_metadata, export_module
+from .onnx_export import export_metadata, export_module
 from .onnx_runtime_model import OnnxRuntimeModel
 
 MISSING_EXTRA = "ExecuTorch export needs the mobile extra: pip install -e '.[mobile]' (executorch)"
@@ -72,7 +72,7 @@ def export_executorch(
     from executorch.exir import to_edge_transform_and_lower
 
     wrapper = export_module(model, input_size, postprocess=False)
-    if isinstance(wrapper, SegmentorExport):
+    if wrapper.input_size is None:  # a program has one input size, dynamic in ONNX or not
         wrapper.input_size = (int(input_size[0]), int(input_size[1]))
     example = torch.randint(0, 256, (1, 3, *input_size)).float()
     program_module = wrapper if calibration is None else _quantize_pt2e(wrapper, example, calibration)
