@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -101,11 +100,8 @@ class ExecuTorchModel(OnnxRuntimeModel):
         meta_path = Path(f"{path}.json")
         if not meta_path.is_file():
             raise FileNotFoundError(f"'{meta_path}' (the metadata beside the program) is missing: re-export")
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text())
+        self.use_metadata(cfg, json.loads(meta_path.read_text()), path)
         self.method = Runtime.get().load_program(Path(path)).load_method("forward")
-        self.cfg = cfg
-        config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
-        self.dataset_meta = dict(self.meta["dataset_meta"] or config_meta)
 
     def run(self, images: Tensor) -> dict[str, Tensor]:
         """images (N, 3, H, W) float32 raw pixels -> outputs by name; the program takes one image at a

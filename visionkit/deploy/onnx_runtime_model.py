@@ -63,16 +63,20 @@ class OnnxRuntimeModel:
         metadata = self.session.get_modelmeta().custom_metadata_map
         if METADATA_KEY not in metadata:
             raise ValueError(f"'{path}' has no '{METADATA_KEY}' metadata: export it with tools/export.py")
-        self.meta = json.loads(metadata[METADATA_KEY])
-        if "model_type" not in self.meta:
+        self.use_metadata(cfg, json.loads(metadata[METADATA_KEY]), path)
+
+    def use_metadata(self, cfg: Config, meta: dict[str, Any], path: str | Path) -> None:
+        """Take the exported file's metadata (:func:`~visionkit.deploy.onnx_export.export_metadata`)."""
+        if "model_type" not in meta:
             raise ValueError(
                 f"'{path}' was exported by an older visionkit: export it again with tools/export.py"
             )
+        self.meta = meta
         # The task model's class turns the graph's outputs into predictions, as its own predict does.
-        self.task_model = MODELS.get(self.meta["model_type"])
+        self.task_model = MODELS.get(meta["model_type"])
         self.cfg = cfg
         config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
-        self.dataset_meta = dict(self.meta["dataset_meta"] or config_meta)
+        self.dataset_meta = dict(meta["dataset_meta"] or config_meta)
 
     def eval(self) -> OnnxRuntimeModel:
         """A graph is always in inference mode; here so that test loops can call it as on a module."""
