@@ -9,14 +9,16 @@
 # Differences from the single-task toy configs, and why: output stride 32 (the detector's), so the
 # segmentation head reads the stride-16 tap layer15_expansion (288 ch at width 0.5) instead of layer18 at
 # output stride 16; width 0.5, 192-pixel detection inputs, 2:1 detection batches and 60 epochs, to fit a
-# few minutes on 2 CPU cores with two tasks to train.
+# few minutes on 2 CPU cores with two tasks to train. Segmentation is tested at image_size x image_size
+# too: one frame, one size, as the exported graph runs both heads (its size fixed by the detector's
+# anchors) on the same image; the label map is resized back to each image's original size.
 _base_ = ["_base_/default_runtime.py"]
 
 coco_root = "data/toy/coco"
 voc_root = "data/toy/voc/VOCdevkit/VOC2012"
 seg_classes = ("background", "circle", "square", "star", "triangle")
 width = 0.5  # MobileNetV2 width multiplier, also for the SSDLite extra layers
-det_size = 192
+image_size = 192  # detection input; also the test size of both tasks (tools/export.py's default)
 seg_crop = 128
 max_epochs = 60
 mean = [123.675, 116.28, 103.53]
@@ -70,7 +72,7 @@ det_train_pipeline = [
         transforms=[
             dict(type="ZoomOut", fill=mean, min_ratio=1.0, max_ratio=2.0, p=0.5),
             dict(type="MinIoURandomCrop", min_ious=(0.1, 0.3, 0.5, 0.7, 0.9), min_scale=0.3),
-            dict(type="Resize", height=det_size, width=det_size),
+            dict(type="Resize", height=image_size, width=image_size),
             dict(type="HorizontalFlip", p=0.5),
         ],
     ),
@@ -78,7 +80,7 @@ det_train_pipeline = [
 ]
 det_test_pipeline = [
     dict(type="LoadImage"),
-    dict(type="Albumentations", transforms=[dict(type="Resize", height=det_size, width=det_size)]),
+    dict(type="Albumentations", transforms=[dict(type="Resize", height=image_size, width=image_size)]),
     dict(type="PackInputs"),
 ]
 seg_train_pipeline = [
@@ -102,7 +104,12 @@ seg_train_pipeline = [
     ),
     dict(type="PackInputs"),
 ]
-seg_test_pipeline = [dict(type="LoadImage"), dict(type="LoadSegMap"), dict(type="PackInputs")]
+seg_test_pipeline = [
+    dict(type="LoadImage"),
+    dict(type="Albumentations", transforms=[dict(type="Resize", height=image_size, width=image_size)]),
+    dict(type="LoadSegMap"),  # after the resize: scored at the original size
+    dict(type="PackInputs"),
+]
 
 train_dataloader = dict(
     batch_size=8,

@@ -1,6 +1,7 @@
 """CPU speed of a config's model, end to end, side by side with torchvision's model of the same architecture.
 
     python tools/benchmark.py CONFIG [--threads 2] [--batch 1 8] [--rounds 30] [--deploy] [--memory]
+    python tools/benchmark.py configs/multitask_mnv2_toy.py --multitask [--onnx] [--memory]
     python tools/benchmark.py configs/ssdlite_mnv2_toy.py --train [--iterations 20]
     python tools/benchmark.py configs/ssdlite_mnv2_coco.py --loader [--num-images 118287 --num-boxes 860001]
 
@@ -22,6 +23,11 @@ see visionkit/analysis/torchvision_references.py):
   both have 4,484,148 parameters at 80 classes);
 - segmentation: torchvision ``DeepLabV3`` + ``ASPP`` (the config's rates) on MobileNetV2 dilated to output
   stride 16, up to its 320-ch layer. Benchmark configs/deeplabv3_mnv2_voc.py for the atrous ASPP (6, 12, 18).
+
+``--multitask`` (a multi-task config) times its model against its single-task models (each with its own
+backbone, the same weights) run one after the other on the same image, eager and with ``--onnx`` in ONNX
+Runtime; ``speed`` is then the one-after-the-other time over the multi-task model's (see
+visionkit/analysis/multitask_candidates.py).
 
 ``--deploy`` adds visionkit with BatchNorm folded into the convs; ``--onnx`` adds it exported to ONNX
 (post-processing in the graph; its model-only call is the whole graph) and run by ONNX Runtime with
@@ -82,6 +88,7 @@ from visionkit.analysis.deploy_candidates import (
     peak_share_column,
 )
 from visionkit.analysis.memory import peak_memory
+from visionkit.analysis.multitask_candidates import multitask_candidates
 from visionkit.analysis.train_throughput import measure_train_throughput
 from visionkit.apis import init_model
 from visionkit.deploy import fuse_batchnorm
@@ -120,6 +127,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--memory", action="store_true", help="add memory-efficient visionkit; print peak memory"
+    )
+    parser.add_argument(
+        "--multitask",
+        action="store_true",
+        help="a multi-task config: its model against its single-task models one after the other",
     )
     parser.add_argument("--splits", type=int, default=4, help="slices per expansion with --memory")
     parser.add_argument("--train", action="store_true", help="training throughput instead of inference")
@@ -217,6 +229,37 @@ def benchmark_inference(cfg: Config, task: str, args: argparse.Namespace) -> Non
         print(format_memory(memory_rows))
 
 
+def benchmark_multitask(cfg: Config, args: argparse.Namespace) -> None:
+    """The multi-task model against its single-task models run one after the other on the same image,
+    eager (and with --onnx in ONNX Runtime), in interleaved rounds; --memory adds peak PyTorch memory."""
+    image = load_image(args.image, args.shape)
+    model = init_model(cfg)
+    for task in model.tasks.values():
+        if task.task == "detection":
+            prepare_visionkit_detector(task)
+    candidates, references = multitask_candidates(model, cfg, args.threads, args.onnx)
+    print(
+        f"config: {args.config}  tasks: {' + '.join(model.tasks)}  image: {image.shape[0]}x{image.shape[1]}  "
+        f"threads: {args.threads}  torch {torch.__version__}  load: {os.getloadavg()[0]:.1f}"
+    )
+    memory_rows = []
+    for mode in args.modes:
+        for batch in args.batch:
+            runs = calls(candidates, mode, [image] * batch)
+            timings = time_side_by_side(runs, batch, warmup=args.warmup, rounds=args.rounds)
+            for index, reference in enumerate(references):
+                names = {c.name for c in candidates[2 * index : 2 * index + 2]}
+                table = format_timings([t for t in timings if t.name in names], reference=reference)
+                print(f"\n{mode}\n{table}")
+            if args.memory:
+                with torch.inference_mode():
+                    measured = [c.name for c in candidates if c.in_torch]
+                    memory_rows += [(mode, name, batch, peak_memory(runs[name])) for name in measured]
+    if memory_rows:
+        print("\npeak CPU memory per call (PyTorch allocator, parameters and inputs excluded)\n")
+        print(format_memory(memory_rows))
+
+
 def benchmark_training(cfg: Config, args: argparse.Namespace) -> None:
     model = MODELS.build(cfg.model)
     loader = Runner.build_dataloader(cfg.train_dataloader)
@@ -271,6 +314,8 @@ def main(argv: list[str] | None = None) -> None:
         benchmark_loader(cfg, args)
     elif args.train:
         benchmark_training(cfg, args)
+    elif args.multitask:
+        benchmark_multitask(cfg, args)
     else:
         benchmark_inference(cfg, task_of(cfg), args)
 

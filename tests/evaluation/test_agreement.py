@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from visionkit.evaluation.agreement import agreement_counts, agreement_ratios, match_detections
+from visionkit.evaluation.agreement import (
+    agreement_counts,
+    agreement_ratios,
+    match_detections,
+    task_agreement_counts,
+)
 from visionkit.structures import DataSample
 
 
@@ -46,3 +51,31 @@ def test_top1_and_pixel_agreement():
     counts = agreement_counts([first, second], [other_first, other_second])
     assert counts == {"top1_same": 1, "images": 2, "pixels_same": 4 + 2, "pixels": 8}
     assert agreement_ratios(counts) == {"top1_agreement": 0.5, "pixel_agreement": 0.75}
+
+
+def test_multi_task_samples_count_each_task_on_its_own_images():
+    """Every image carries every task's predictions; only its own task's are counted."""
+    det_ref, det_other = (detections([[0, 0, 10, 10]], [0.9], [0]) for _ in range(2))
+    seg_ref, seg_other = detections([], [], []), detections([[0, 0, 10, 10]], [0.9], [0])
+    for sample, seg_map, task in (
+        (det_ref, [[0, 0]], "detection"),
+        (det_other, [[1, 1]], "detection"),  # masks disagree on a detection image: not counted
+        (seg_ref, [[0, 1]], "segmentation"),
+        (seg_other, [[0, 0]], "segmentation"),  # boxes disagree on a segmentation image: not counted
+    ):
+        sample.pred_seg_map = torch.tensor(seg_map)
+        sample.set_metainfo(dict(task=task))
+    tasks = {"detection": "detection", "segmentation": "segmentation"}
+    counts = task_agreement_counts([det_ref, seg_ref], [det_other, seg_other], tasks)
+    assert counts == {
+        "detection/boxes_matched": 1,
+        "detection/boxes_reference": 1,
+        "detection/boxes_other": 1,
+        "segmentation/pixels_same": 1,
+        "segmentation/pixels": 2,
+    }
+    assert agreement_ratios(counts) == {
+        "detection/boxes_matched_of_reference": 1.0,
+        "detection/boxes_matched_of_other": 1.0,
+        "segmentation/pixel_agreement": 0.5,
+    }

@@ -7,7 +7,9 @@ REFERENCE and OTHER are anything ``init_model`` loads: a PyTorch checkpoint or a
 (float or INT8). Both see the same batches of the config's test dataloader. Printed: top-1 equality
 (classification), mask pixel agreement (segmentation), and for detection the share of each model's
 detections (score >= --min-score) that the other matches one-to-one with the same label at IoU >= --iou
-(see visionkit/evaluation/agreement.py). Accuracy itself: tools/test.py on each.
+(see visionkit/evaluation/agreement.py); a multi-task config's are per task, on that task's images
+(``detection/boxes_matched_of_reference``, ``segmentation/pixel_agreement``). Accuracy itself:
+tools/test.py on each.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from mmengine.registry import init_default_scope
 
 from visionkit.apis import init_model
 from visionkit.engine import USER_ERRORS, Runner, load_config
-from visionkit.evaluation.agreement import agreement_counts, agreement_ratios
+from visionkit.evaluation.agreement import agreement_counts, agreement_ratios, task_agreement_counts
+from visionkit.registry import MODELS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,11 +51,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def compare(cfg, reference, other, iou: float, min_score: float) -> dict[str, float]:
     """Agreement ratios of ``other`` with ``reference`` over ``cfg``'s test dataloader."""
     loader = Runner.build_dataloader(cfg.test_dataloader)
+    # A multi-task model: each task on its own images (task name -> its task model's kind).
+    tasks = {name: MODELS.get(task["type"]).task for name, task in cfg.model.get("tasks", {}).items()}
     totals: dict[str, int] = {}
     for batch in loader:
         expected = reference.test_step(copy.deepcopy(batch))
         got = other.test_step(copy.deepcopy(batch))
-        for key, value in agreement_counts(expected, got, iou, min_score).items():
+        counts = (
+            task_agreement_counts(expected, got, tasks, iou, min_score)
+            if tasks
+            else agreement_counts(expected, got, iou, min_score)
+        )
+        for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
     return {**agreement_ratios(totals), **totals}
 

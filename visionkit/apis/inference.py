@@ -79,9 +79,25 @@ def init_model(
 
 
 def build_test_pipeline(cfg: Config) -> list:
-    """The config's test pipeline as callables, without the steps that read ground truth."""
-    steps = copy.deepcopy(cfg.test_dataloader.dataset.get("pipeline", []))
-    return build_pipeline([s for s in steps if s.get("type") not in ANNOTATION_LOADERS])
+    """The config's test pipeline as callables, without the steps that read ground truth.
+
+    A multi-task config (a ``MultiTaskDataset`` of one data set per task) predicts every task on one
+    image, so its tasks' test pipelines must be one pipeline once the ground-truth steps are left out.
+    """
+    dataset = cfg.test_dataloader.dataset
+    pipelines = {name: d.get("pipeline", []) for name, d in dataset.get("datasets", {}).items()}
+    pipelines = pipelines or {"": dataset.get("pipeline", [])}
+    steps = {
+        name: [s for s in copy.deepcopy(p) if s.get("type") not in ANNOTATION_LOADERS]
+        for name, p in pipelines.items()
+    }
+    first = next(iter(steps.values()))
+    if any(other != first for other in steps.values()):
+        raise ValueError(
+            f"The test pipelines of the tasks {sorted(steps)} differ (ground-truth steps aside); a "
+            "multi-task model predicts every task on the same image: give the tasks one test pipeline"
+        )
+    return build_pipeline(first)
 
 
 def as_rgb_array(image: np.ndarray | Image.Image, channel_order: str = "rgb") -> np.ndarray:

@@ -71,8 +71,8 @@ def export_executorch(
     from executorch.exir import to_edge_transform_and_lower
 
     wrapper = export_module(model, input_size, postprocess=False)
-    # A program takes one input size, segmentation too.
-    wrapper.input_size = (int(input_size[0]), int(input_size[1]))
+    if wrapper.input_size is None:  # a program has one input size, dynamic in ONNX or not
+        wrapper.input_size = (int(input_size[0]), int(input_size[1]))
     example = torch.randint(0, 256, (1, 3, *input_size)).float()
     program_module = wrapper if calibration is None else _quantize_pt2e(wrapper, example, calibration)
     exported = torch.export.export(program_module, (example,))
@@ -81,6 +81,7 @@ def export_executorch(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(program.buffer)
     meta = export_metadata(wrapper, getattr(model, "dataset_meta", None))
+    meta["input_size"] = list(wrapper.input_size)
     meta["quantization"] = None if calibration is None else "PT2E XNNPACKQuantizer int8 per-channel"
     Path(f"{path}.json").write_text(json.dumps(meta, default=list))
     return wrapper
@@ -99,7 +100,7 @@ class ExecuTorchModel(OnnxRuntimeModel):
         meta_path = Path(f"{path}.json")
         if not meta_path.is_file():
             raise FileNotFoundError(f"'{meta_path}' (the metadata beside the program) is missing: re-export")
-        self.read_metadata(json.loads(meta_path.read_text()), cfg, path)
+        self.use_metadata(cfg, json.loads(meta_path.read_text()), path)
         self.method = Runtime.get().load_program(Path(path)).load_method("forward")
 
     def run(self, images: Tensor) -> dict[str, Tensor]:

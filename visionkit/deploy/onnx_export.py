@@ -72,11 +72,25 @@ class ExportGraph(nn.Module):
         self.head = model.export_head(input_size, postprocess)
         self.output_names = self.head.output_names
         self.input_size = self.head.input_size
+        self.network = network_modules(self, model)
 
     def forward(self, images: Tensor) -> tuple[Tensor, ...]:
         inputs = self.normalize(images)
         outputs = self.head(self.backbone(inputs), inputs)
         return outputs[0] if len(outputs) == 1 else outputs
+
+
+def network_modules(graph: nn.Module, model: nn.Module) -> dict[str, str]:
+    """The network inside ``graph``: its outermost modules that are ``model``'s own (the backbone, the
+    heads' layers), graph path -> path in ``model``. The wrapper's normalisation and export heads (softmax,
+    box decoding, NMS, resize) are not among them; INT8 quantizes exactly these (:mod:`.quantize`)."""
+    names = {id(module): name for name, module in model.named_modules() if name}
+    network: dict[str, str] = {}
+    for name, module in graph.named_modules():
+        inside = any(name.startswith(f"{root}.") for root in network)
+        if not inside and id(module) in names:
+            network[name] = names[id(module)]
+    return network
 
 
 def export_module(model: nn.Module, input_size: Sequence[int], postprocess: bool = True) -> ExportGraph:
@@ -96,6 +110,7 @@ def export_metadata(graph: ExportGraph, dataset_meta: dict | None = None) -> dic
         "input_size": None if graph.input_size is None else list(graph.input_size),
         "pad_pixel": graph.normalize.pad_pixel(),
         "pad_size_divisor": graph.normalize.pad_size_divisor,
+        "network": graph.network,
         "dataset_meta": dataset_meta or {},
     }
 

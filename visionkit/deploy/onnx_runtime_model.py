@@ -63,11 +63,10 @@ class OnnxRuntimeModel:
         metadata = self.session.get_modelmeta().custom_metadata_map
         if METADATA_KEY not in metadata:
             raise ValueError(f"'{path}' has no '{METADATA_KEY}' metadata: export it with tools/export.py")
-        self.read_metadata(json.loads(metadata[METADATA_KEY]), cfg, path)
+        self.use_metadata(cfg, json.loads(metadata[METADATA_KEY]), path)
 
-    def read_metadata(self, meta: dict[str, Any], cfg: Config, path: str | Path) -> None:
-        """Keep the exported file's ``meta``: the task model class that decodes its outputs, its settings
-        and class names (else the config's test dataset's)."""
+    def use_metadata(self, cfg: Config, meta: dict[str, Any], path: str | Path) -> None:
+        """Take the exported file's metadata (:func:`~visionkit.deploy.onnx_export.export_metadata`)."""
         if "model_type" not in meta:
             raise ValueError(
                 f"'{path}' was exported by an older visionkit: export it again with tools/export.py"

@@ -47,29 +47,45 @@ def _scopes(node: onnx.NodeProto) -> list[str]:
     return []
 
 
-def layer_name(node: onnx.NodeProto) -> str:
-    """The task-model module a node comes from: ``backbone.blocks.3.expand`` (``.conv`` / ``.bn`` of a
-    conv-norm-act block dropped, so a fused conv is named once), or ``''`` outside the task model."""
-    modules = [scope for scope in _scopes(node) if scope == "model" or scope.startswith("model.")]
-    if not modules:
-        return ""
-    name = modules[-1].removeprefix("model").removeprefix(".")
-    for suffix in (".bn", ".conv", ".norm"):
-        name = name.removesuffix(suffix)
-    return name or "model"
+def network_modules(model: onnx.ModelProto) -> dict[str, str]:
+    """The exported graph's network (its ``visionkit`` metadata ``network``): graph module path -> the
+    task model's module path (:func:`~visionkit.deploy.onnx_export.network_modules`)."""
+    meta = json.loads(_metadata(model).get(METADATA_KEY, "{}"))
+    if "network" not in meta:
+        raise ValueError("The ONNX graph does not say which nodes are the network: export it again")
+    return meta["network"]
 
 
-def network_nodes(model: onnx.ModelProto) -> list[str]:
+def layer_name(node: onnx.NodeProto, network: dict[str, str]) -> str:
+    """The task-model module a node comes from: ``backbone.blocks.3.expand``,
+    ``tasks.detection.head.reg_convs.1.0`` (``.conv`` / ``.bn`` of a conv-norm-act block dropped, so a
+    fused conv is named once), or ``''`` outside the network (the export wrapper's own ops).
+
+    ``network``: :func:`network_modules` of the exported graph."""
+    for scope in reversed(_scopes(node)):
+        root = next((r for r in network if scope == r or scope.startswith(f"{r}.")), None)
+        if root is not None:
+            name = network[root] + scope[len(root) :]
+            for suffix in (".bn", ".conv", ".norm"):
+                name = name.removesuffix(suffix)
+            return name
+    return ""
+
+
+def network_nodes(model: onnx.ModelProto, network: dict[str, str]) -> list[str]:
     """Names of the nodes the task model produced (everything but the export wrapper's own ops)."""
-    return [node.name for node in model.graph.node if layer_name(node)]
+    nodes = [node.name for node in model.graph.node if layer_name(node, network)]
+    if not nodes:  # onnxruntime reads an empty node list as "quantize everything"
+        raise ValueError("No node of the ONNX graph comes from the network: export it again")
+    return nodes
 
 
-def quantizable_layers(model: onnx.ModelProto) -> dict[str, str]:
+def quantizable_layers(model: onnx.ModelProto, network: dict[str, str]) -> dict[str, str]:
     """Node name -> layer name of each Conv / Gemm / MatMul of the network, in graph order."""
     return {
-        node.name: layer_name(node)
+        node.name: layer_name(node, network)
         for node in model.graph.node
-        if node.op_type in QUANTIZABLE_OPS and layer_name(node)
+        if node.op_type in QUANTIZABLE_OPS and layer_name(node, network)
     }
 
 
@@ -158,14 +174,12 @@ def quantize_onnx(
     with tempfile.TemporaryDirectory(prefix="visionkit_int8_") as folder:
         prepared = preprocess(float_path, Path(folder) / "prepared.onnx")
         graph = onnx.load(str(prepared), load_external_data=False)
-        unknown = sorted(set(keep_float) - {layer_name(n) for n in graph.graph.node})
+        network = network_modules(onnx.load(str(float_path), load_external_data=False))
+        layers = {node.name: layer_name(node, network) for node in graph.graph.node}
+        unknown = sorted(set(keep_float) - set(layers.values()))
         if unknown:
             raise ValueError(f"keep_float names layers the graph does not have: {unknown}")
-        nodes = [
-            node.name
-            for node in graph.graph.node
-            if layer_name(node) and layer_name(node) not in set(keep_float)
-        ]
+        nodes = [node for node in network_nodes(graph, network) if layers[node] not in set(keep_float)]
         quantize_graph(prepared, out_path, images, nodes)
     quantized = onnx.load(str(out_path))
     meta = json.loads(_metadata(onnx.load(str(float_path), load_external_data=False))[METADATA_KEY])
@@ -190,6 +204,22 @@ def _set_metadata(model: onnx.ModelProto, values: dict[str, str]) -> None:
     del model.metadata_props[:]
     for key, value in [*kept, *values.items()]:
         model.metadata_props.add(key=key, value=value)
+
+
+def layer_precisions(model: onnx.ModelProto) -> dict[str, str]:
+    """Each Conv / Gemm / MatMul layer of a quantized graph's network -> ``'int8'`` (its weights come
+    through a DequantizeLinear of an int8 initializer) or ``'float'``: what the graph does, to hold
+    against what its metadata says."""
+    network = network_modules(model)
+    int8 = {i.name for i in model.graph.initializer if i.data_type == onnx.TensorProto.INT8}
+    dequantized = {
+        n.output[0] for n in model.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in int8
+    }
+    return {
+        layer: "int8" if len(node.input) > 1 and node.input[1] in dequantized else "float"
+        for node, layer in ((n, layer_name(n, network)) for n in model.graph.node)
+        if node.op_type in QUANTIZABLE_OPS and layer
+    }
 
 
 def quantized_layer_count(model: onnx.ModelProto) -> dict[str, int]:

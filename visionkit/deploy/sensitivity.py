@@ -22,7 +22,14 @@ from typing import NamedTuple
 import numpy as np
 import onnx
 
-from .quantize import layer_name, network_nodes, preprocess, quantizable_layers, quantize_graph
+from .quantize import (
+    layer_name,
+    network_modules,
+    network_nodes,
+    preprocess,
+    quantizable_layers,
+    quantize_graph,
+)
 
 
 class LayerSensitivity(NamedTuple):
@@ -31,9 +38,9 @@ class LayerSensitivity(NamedTuple):
     error: float  # relative output error with this layer alone in INT8
 
 
-def network_outputs(model: onnx.ModelProto) -> list[str]:
+def network_outputs(model: onnx.ModelProto, network: dict[str, str]) -> list[str]:
     """Tensors the network's nodes produce for the export wrapper (or as graph outputs)."""
-    inside = {node.name for node in model.graph.node if layer_name(node)}
+    inside = {node.name for node in model.graph.node if layer_name(node, network)}
     produced = {out: node.name for node in model.graph.node if node.name in inside for out in node.output}
     used_outside = {i for node in model.graph.node if node.name not in inside for i in node.input}
     used_outside |= {o.name for o in model.graph.output}
@@ -81,14 +88,15 @@ def layer_sensitivity(
         root = Path(folder)
         prepared = preprocess(float_path, root / "prepared.onnx")
         model = onnx.load(str(prepared))
-        outputs = network_outputs(model)
+        network = network_modules(onnx.load(str(float_path), load_external_data=False))
+        outputs = network_outputs(model, network)
         onnx.save(_with_outputs(model, outputs), str(root / "probed.onnx"))
         probed, cache = root / "probed.onnx", root / "ranges.json"
         reference = _run(probed, eval_images, outputs)
-        quantize_graph(probed, root / "all.onnx", images, network_nodes(model), cache)
+        quantize_graph(probed, root / "all.onnx", images, network_nodes(model, network), cache)
         full_error = relative_error(reference, _run(root / "all.onnx", eval_images, outputs))
         results = []
-        for node, layer in quantizable_layers(model).items():
+        for node, layer in quantizable_layers(model, network).items():
             single = quantize_graph(probed, root / "single.onnx", None, [node], cache)
             results.append(
                 LayerSensitivity(layer, node, relative_error(reference, _run(single, eval_images, outputs)))

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from torchvision.ops import box_iou
 
-from ..structures import DataSample
+from ..structures import TASK_KEY, DataSample
 
 
 def top1_agreement(reference: Sequence[DataSample], other: Sequence[DataSample]) -> tuple[int, int]:
@@ -79,26 +79,51 @@ def box_agreement(
     return matched, ref_total, other_total
 
 
+PREDICTIONS = {"classification": "pred_label", "segmentation": "pred_seg_map", "detection": "pred_bboxes"}
+
+
 def agreement_counts(
-    reference: Sequence[DataSample], other: Sequence[DataSample], iou: float = 0.9, min_score: float = 0.3
+    reference: Sequence[DataSample],
+    other: Sequence[DataSample],
+    iou: float = 0.9,
+    min_score: float = 0.3,
+    kinds: Sequence[str] | None = None,
 ) -> dict[str, int]:
-    """Every count that applies to the predictions present (a multi-task sample has several)."""
+    """Every count that applies to the predictions present (a multi-task sample has several), or only
+    those of ``kinds`` (``'classification'``, ``'segmentation'``, ``'detection'``)."""
     counts: dict[str, int] = {}
     if not reference:
         return counts
-    first = reference[0]
-    if "pred_label" in first:
+    first, kinds = reference[0], PREDICTIONS if kinds is None else kinds
+    present = {kind for kind in kinds if PREDICTIONS[kind] in first}
+    if "classification" in present:
         counts["top1_same"], counts["images"] = top1_agreement(reference, other)
-    if "pred_seg_map" in first:
+    if "segmentation" in present:
         counts["pixels_same"], counts["pixels"] = mask_agreement(reference, other)
-    if "pred_bboxes" in first:
+    if "detection" in present:
         matched, ref_total, other_total = box_agreement(reference, other, iou, min_score)
         counts.update(boxes_matched=matched, boxes_reference=ref_total, boxes_other=other_total)
     return counts
 
 
-def agreement_ratios(counts: dict[str, int]) -> dict[str, float]:
-    """Summed counts -> ratios: top-1 equality, mask pixel agreement, box matches over each side."""
+def task_agreement_counts(
+    reference: Sequence[DataSample],
+    other: Sequence[DataSample],
+    tasks: dict[str, str],
+    iou: float = 0.9,
+    min_score: float = 0.3,
+) -> dict[str, int]:
+    """A multi-task model's counts: each task's own predictions on the samples of that task (metainfo
+    ``task``), keys ``'<task>/<count>'``. ``tasks``: task name -> its kind (``'detection'``...)."""
+    counts: dict[str, int] = {}
+    for name, kind in tasks.items():
+        pairs = [(r, o) for r, o in zip(reference, other, strict=True) if r.metainfo.get(TASK_KEY) == name]
+        own = agreement_counts([r for r, _ in pairs], [o for _, o in pairs], iou, min_score, (kind,))
+        counts.update({f"{name}/{key}": value for key, value in own.items()})
+    return counts
+
+
+def _ratios(counts: dict[str, int]) -> dict[str, float]:
     ratios = {}
     if counts.get("images"):
         ratios["top1_agreement"] = counts["top1_same"] / counts["images"]
@@ -108,4 +133,14 @@ def agreement_ratios(counts: dict[str, int]) -> dict[str, float]:
         matched = counts["boxes_matched"]
         ratios["boxes_matched_of_reference"] = matched / max(counts["boxes_reference"], 1)
         ratios["boxes_matched_of_other"] = matched / max(counts["boxes_other"], 1)
+    return ratios
+
+
+def agreement_ratios(counts: dict[str, int]) -> dict[str, float]:
+    """Summed counts -> ratios: top-1 equality, mask pixel agreement, box matches over each side; counts
+    of :func:`task_agreement_counts` give each task's, keys ``'<task>/<ratio>'``."""
+    ratios = {}
+    for prefix in dict.fromkeys(key.rpartition("/")[0] for key in counts):
+        own = {k.rpartition("/")[2]: v for k, v in counts.items() if k.rpartition("/")[0] == prefix}
+        ratios.update({f"{prefix}/{k}" if prefix else k: v for k, v in _ratios(own).items()})
     return ratios

@@ -83,7 +83,9 @@ def seg_logits_to_samples(
         height, width = sample.metainfo.get("img_shape", sample_logits.shape[-2:])
         cropped = sample_logits[None, :, :height, :width]
         resized = resize_logits(cropped, sample.metainfo.get("ori_shape", (height, width)))[0]
-        sample.pred_seg_map = resized.argmax(dim=0)
+        # max().indices is argmax (the first maximum on ties) at ~1/6 of its time on CPU (K x H0 x W0,
+        # reduced over the short, strided class axis): it was most of a segmentation call end to end.
+        sample.pred_seg_map = resized.max(dim=0).indices
         if with_logits:
             sample.seg_logits = resized
     return data_samples
