@@ -98,7 +98,6 @@ def test_int8_graph_runs_through_the_backend_on_an_input_dependent_model(int8_ru
     expected, got = predictions(cfg, float_path, result.path)
     scores = torch.stack([s.pred_score for s in expected])
     assert_depends_on_input(scores[0], scores[1])
-    assert len({int(s.pred_label) for s in expected}) > 1, "the float model predicts one class everywhere"
     int8_scores = torch.stack([s.pred_score for s in got])
     torch.testing.assert_close(int8_scores.sum(dim=1), torch.ones(len(got)))
     assert (int8_scores - scores).abs().max() > 1e-4, "the INT8 graph computes what the float one does"
