@@ -1,6 +1,9 @@
 """torchvision mobilenet_v2 checkpoints load into visionkit and give torchvision's logits."""
 
+import hashlib
+import io
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -8,7 +11,14 @@ import torchvision
 from torch import nn
 
 from tests.bn_statistics import assert_depends_on_input, randomise_affines_and_calibrate
-from visionkit.models import CheckpointMismatchError, ImageClassifier, MobileNetV2, load_checkpoint
+from visionkit.models import (
+    CheckpointFetchError,
+    CheckpointMismatchError,
+    ImageClassifier,
+    MobileNetV2,
+    checkpoint_fetch,
+    load_checkpoint,
+)
 
 
 def randomised_torchvision(width: float = 1.0, num_classes: int = 1000) -> nn.Module:
@@ -88,36 +98,41 @@ def test_mismatched_checkpoint_names_the_keys(tmp_path):
         load_checkpoint(build_classifier(), str(path))
 
 
-def _fake_download(monkeypatch, tmp_path) -> tuple[list[str], nn.Module]:
-    """URLs are downloaded into torch's hub cache by torch.hub.download_url_to_file; record the URLs and
-    write one randomised torchvision model (returned) locally instead."""
+def _fake_download(monkeypatch, tmp_path) -> tuple[list[str], nn.Module, str]:
+    """Record the URLs visionkit downloads and serve one randomised torchvision model (returned, with the
+    sha256 prefix of its file) instead (tests/models/test_checkpoint_fetch.py downloads over real HTTP)."""
     urls = []
     reference = randomised_torchvision()
+    buffer = io.BytesIO()
+    torch.save(reference.state_dict(), buffer)
 
-    def download(url, path, *args, **kwargs):
+    def download(url, path):
         urls.append(url)
-        torch.save(reference.state_dict(), path)
+        Path(path).write_bytes(buffer.getvalue())
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    monkeypatch.setattr(torch.hub, "download_url_to_file", download)
-    return urls, reference
+    monkeypatch.setattr(checkpoint_fetch, "download_to_file", download)
+    return urls, reference, hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
-def test_torchvision_scheme_resolves_to_the_published_url(monkeypatch, tmp_path):
-    urls, _ = _fake_download(monkeypatch, tmp_path)
-    load_checkpoint(build_classifier(), "torchvision://mobilenet_v2")
+def test_torchvision_scheme_resolves_to_the_published_url_and_checks_its_hash(monkeypatch, tmp_path):
+    urls, _, actual = _fake_download(monkeypatch, tmp_path)
+    with pytest.raises(CheckpointFetchError, match=rf"b0353104\.\.\., the downloaded file has {actual}"):
+        load_checkpoint(build_classifier(), "torchvision://mobilenet_v2")
     assert urls == [torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.url]
+    assert not (tmp_path / "checkpoints" / "mobilenet_v2-b0353104.pth").exists()
 
 
 def test_http_url_is_downloaded_once_then_read_from_the_cache(monkeypatch, tmp_path):
     """An https:// checkpoint is downloaded once into the hub cache, and its torchvision keys are renamed
     on the way in (the loaded weights are the downloaded file's)."""
-    urls, reference = _fake_download(monkeypatch, tmp_path)
+    urls, reference, sha256 = _fake_download(monkeypatch, tmp_path)
+    url = f"https://example.org/mobilenet_v2-{sha256[:8]}.pth"
     for _ in range(2):
         model = build_classifier()
-        load_checkpoint(model, "https://example.org/mobilenet_v2-b0353104.pth")
-    assert urls == ["https://example.org/mobilenet_v2-b0353104.pth"]
-    assert (tmp_path / "checkpoints" / "mobilenet_v2-b0353104.pth").is_file()
+        load_checkpoint(model, url)
+    assert urls == [url]
+    assert (tmp_path / "checkpoints" / f"mobilenet_v2-{sha256[:8]}.pth").is_file()
     torch.testing.assert_close(model.head.fc.weight, reference.classifier[1].weight)
     torch.testing.assert_close(
         model.backbone.blocks[3].expand.bn.running_var, reference.features[4].conv[0][1].running_var

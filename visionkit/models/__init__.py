@@ -9,6 +9,7 @@ from .checkpoint import (
     load_checkpoint,
     read_checkpoint,
 )
+from .checkpoint_fetch import CheckpointFetchError
 from .heads import ASPPHead, ClassifierHead, FCNHead, SSDLiteHead
 from .losses import SSDLoss
 from .necks import SSDLiteExtraLayers
@@ -16,6 +17,7 @@ from .tasks import ImageClassifier, MultiTaskModel, Segmentor, SSDDetector
 
 __all__ = [
     "ASPPHead",
+    "CheckpointFetchError",
     "CheckpointMismatchError",
     "CheckpointReadError",
     "ClassifierHead",

@@ -14,13 +14,13 @@ import os
 import tarfile
 import zipfile
 from typing import Any
-from urllib.parse import urlparse
 
 import torch
 from mmengine.logging import print_log
 from torch import nn
 
 from . import checkpoint_unpickler
+from .checkpoint_fetch import TORCHVISION_SCHEME, download_checkpoint, torchvision_url
 from .checkpoint_unpickler import RefusedPickleError
 
 _MAX_KEYS_SHOWN = 10
@@ -38,31 +38,18 @@ class UnsafeCheckpointError(CheckpointReadError):
     """A checkpoint asked the unpickler for something other than plain data; nothing of it ran."""
 
 
-def download_checkpoint(url: str) -> str:
-    """Download ``url`` once into torch's hub cache (``$TORCH_HOME/hub/checkpoints``); its local path."""
-    directory = os.path.join(torch.hub.get_dir(), "checkpoints")
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, os.path.basename(urlparse(url).path))
-    if not os.path.exists(path):
-        torch.hub.download_url_to_file(url, path)  # writes a temporary file, then renames it
-    return path
-
-
 def resolve_checkpoint(filename: str) -> str:
-    """The local file behind ``filename``: a path, an ``http(s)://`` URL or ``torchvision://NAME``."""
-    if filename.startswith("torchvision://"):
-        from mmengine.runner.checkpoint import get_torchvision_models
+    """The local file behind ``filename``: a path, an ``http(s)://`` URL or ``torchvision://NAME[.VERSION]``.
 
-        name = filename[len("torchvision://") :]
-        urls = get_torchvision_models()
-        if name not in urls:
-            raise CheckpointReadError(f"Checkpoint '{filename}': torchvision has no weights named '{name}'")
-        return download_checkpoint(urls[name])
+    URLs are downloaded once into the cache and hash-checked (:mod:`.checkpoint_fetch`).
+    """
+    if filename.startswith(TORCHVISION_SCHEME):
+        return download_checkpoint(torchvision_url(filename[len(TORCHVISION_SCHEME) :]))
     if filename.startswith(("http://", "https://")):
         return download_checkpoint(filename)
     if "://" in filename:
         raise CheckpointReadError(
-            f"Checkpoint '{filename}': only local paths, http(s):// and torchvision:// load; "
+            f"Checkpoint '{filename}': only local paths, http(s):// and {TORCHVISION_SCHEME} load; "
             "download it and give its path"
         )
     path = os.path.expanduser(filename)

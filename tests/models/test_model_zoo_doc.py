@@ -1,0 +1,49 @@
+"""docs/model_zoo.md's table against the home library: every torchvision row's fetch name resolves offline to
+the weights whose published figure the row quotes, and every config it names without a mark exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from visionkit.models.checkpoint_fetch import expected_hash_prefix, torchvision_weights
+
+ROOT = Path(__file__).resolve().parents[2]
+MMDET_URL = (
+    "https://download.openmmlab.com/mmdetection/v2.0/ssd/ssdlite_mobilenetv2_scratch_600e_coco/"
+    "ssdlite_mobilenetv2_scratch_600e_coco_20210629_110627-974d9307.pth"
+)
+
+
+def table_rows() -> list[list[str]]:
+    text = (ROOT / "docs/model_zoo.md").read_text()
+    table = text[text.index("| checkpoint | home |") : text.index("† Written")]
+    lines = [line for line in table.splitlines()[2:] if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines]
+
+
+TORCHVISION_ROWS = [row for row in table_rows() if row[1] == "torchvision"]
+
+
+def test_the_table_has_every_checkpoint_of_the_issue():
+    assert len(TORCHVISION_ROWS) == 8 and len(table_rows()) == 9
+    assert MMDET_URL in (ROOT / "docs/model_zoo.md").read_text()
+    assert expected_hash_prefix(MMDET_URL) == "974d9307"
+
+
+@pytest.mark.parametrize("row", TORCHVISION_ROWS, ids=[row[3] for row in TORCHVISION_ROWS])
+def test_a_torchvision_row_quotes_its_weights_figures(row):
+    checkpoint, _, figure, fetch, _ = row
+    weights = torchvision_weights(re.fullmatch(r"`torchvision://(\S+)`", fetch).group(1))
+    assert checkpoint.split()[-1] == weights.name
+    metrics = next(iter(weights.meta["_metrics"].values()))
+    quoted = [float(x) for x in re.findall(r"\d+\.\d+", figure)]
+    assert quoted == [float(v) for v in metrics.values()][: len(quoted)] and quoted
+
+
+def test_unmarked_configs_exist():
+    for row in table_rows():
+        for config in re.findall(r"`(configs/\S+\.py)`( [†‡])?", row[4]):
+            assert config[1] or (ROOT / config[0]).is_file(), config[0]
