@@ -7,6 +7,8 @@ from .anchors import (
     mmdet_ssd_anchors,
     tf_box_specs,
     tf_ssd_anchors,
+    torchvision_box_sizes,
+    torchvision_ssd_anchors,
 )
 from .box_coder import decode_boxes, encode_boxes
 from .matching import BACKGROUND, IGNORE, match_anchors
@@ -36,5 +38,7 @@ __all__ = [
     "rescale_boxes",
     "tf_box_specs",
     "tf_ssd_anchors",
+    "torchvision_box_sizes",
+    "torchvision_ssd_anchors",
     "top_candidates",
 ]
