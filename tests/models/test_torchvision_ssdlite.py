@@ -41,7 +41,7 @@ def randomised_torchvision_ssdlite() -> nn.Module:
             if isinstance(module, nn.BatchNorm2d):
                 module.weight.copy_(1.0 + 0.3 * torch.randn(module.weight.shape, generator=generator))
                 module.bias.copy_(0.3 * torch.randn(module.bias.shape, generator=generator))
-        calibrate_batchnorm(model, (320, 320), run=lambda x: model.head(list(model.backbone(x).values())))
+        calibrate_batchnorm(model, (160, 160), run=lambda x: model.head(list(model.backbone(x).values())))
         for block in model.head.classification_head.module_list:
             conv = block[1]
             weight = torch.randn(conv.weight.shape, generator=generator)
@@ -115,13 +115,14 @@ def test_detections_equal_torchvision(reference, images):
         same_input = model(tv_inputs.tensors, data["data_samples"], mode="predict")
     for detections, sample in zip(expected, same_input, strict=True):
         assert_same_detections(detections, as_arrays(sample.pred_bboxes, sample.pred_scores, sample.pred_labels))
-    # End to end (visionkit's own resize and normalisation): the input's rounding reaches the raw box
-    # deltas as ~2e-5 and the boxes as up to ~2e-4 px; labels and scores agree as before.
+    # End to end (visionkit's own resize and normalisation): the input's one rounding (< 1e-7) grows
+    # through the random network to ~2e-5 in the raw box deltas and ~1e-3 px in the boxes; labels and scores
+    # agree as before, boxes within 1e-5 of the image side.
     with torch.no_grad():
         own = model.test_step(batch)
     for detections, sample in zip(expected, own, strict=True):
         actual = as_arrays(sample.pred_bboxes, sample.pred_scores, sample.pred_labels)
-        assert_same_detections(detections, actual, box_atol=1e-3)
+        assert_same_detections(detections, actual, box_atol=1e-5 * 320)
 
 
 @pytest.mark.slow
