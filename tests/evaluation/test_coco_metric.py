@@ -227,5 +227,5 @@ def test_label_cat_ids_maps_a_torchvision_label_space(val_set: CocoDetection, lo
     metric = CocoMetric(label_cat_ids=list(range(1, 91)))
     assert evaluate(metric, val_set, samples)["coco/bbox_mAP"] == pytest.approx(1.0)
     # Read as the data set's contiguous labels instead, they are out of range.
-    with pytest.raises(ValueError, match="Predicted labels must lie in 0..3"):
+    with pytest.raises(ValueError, match=r"Predicted labels must lie in 0\.\.3"):
         evaluate(CocoMetric(), val_set, samples)

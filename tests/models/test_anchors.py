@@ -158,8 +158,9 @@ def test_torchvision_style_equals_default_box_generator():
 
 
 def test_torchvision_first_location_by_hand():
-    """Level 0 at 320x320: s = 0.2, s' = sqrt(0.2 * 0.35); ratio 2 gives (0.2 sqrt 2, 0.2 / sqrt 2) then the
-    swapped pair; centre (0.5 / 20) * 320 = 8. The last level's ratio-3 box (0.95 sqrt 3 > 1) is clipped to 1."""
+    """Level 0 at 320x320: s = 0.2, s' = sqrt(0.2 * 0.35); ratio 2 gives (0.2 sqrt 2, 0.2 / sqrt 2) then
+    the swapped pair; centre (0.5 / 20) * 320 = 8. The last level's ratio-3 box (0.95 sqrt 3 > 1) is
+    clipped to 1."""
     anchors, _ = torchvision_ssd_anchors((320, 320), FEATURE_SIZES)
     w, h = widths_heights(anchors[:6])
     s, s_prime = 0.2 * 320, math.sqrt(0.2 * 0.35) * 320

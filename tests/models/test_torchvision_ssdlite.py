@@ -17,7 +17,10 @@ from tests.models.mmdet_ssdlite_reference import match_detections, photo
 from visionkit.apis import init_model
 from visionkit.apis.inference import build_test_pipeline, prepare_image
 from visionkit.models.box_ops import multiclass_nms, padded_multiclass_nms
-from visionkit.models.tasks.torchvision_ssdlite_keys import background_last, torchvision_to_visionkit_ssdlite_key
+from visionkit.models.tasks.torchvision_ssdlite_keys import (
+    background_last,
+    torchvision_to_visionkit_ssdlite_key,
+)
 
 CONFIG = str(Path(__file__).resolve().parents[2] / "configs/ssdlite320_mnv3_large_coco.py")
 PHOTOS = ("astronaut", "coffee")  # 320x320 crops: both libraries' resize is then the identity
@@ -109,12 +112,13 @@ def test_detections_equal_torchvision(reference, images):
         batch["data_samples"].append(item["data_samples"])
     with torch.no_grad():
         data = model.data_preprocessor(batch, False)
-        tv_inputs = tv_model.transform([torch.from_numpy(i).permute(2, 0, 1).float() / 255 for i in images])[0]
+        tv_inputs = tv_model.transform([torch.from_numpy(i).permute(2, 0, 1) / 255 for i in images])[0]
         # (x - 127.5) / 127.5 against torchvision's (x / 255 - 0.5) / 0.5: one rounding apart
         torch.testing.assert_close(data["inputs"], tv_inputs.tensors, rtol=0, atol=1e-7)
         same_input = model(tv_inputs.tensors, data["data_samples"], mode="predict")
     for detections, sample in zip(expected, same_input, strict=True):
-        assert_same_detections(detections, as_arrays(sample.pred_bboxes, sample.pred_scores, sample.pred_labels))
+        actual = as_arrays(sample.pred_bboxes, sample.pred_scores, sample.pred_labels)
+        assert_same_detections(detections, actual)
     # End to end (visionkit's own resize and normalisation): the input's one rounding (< 1e-7) grows
     # through the random network to ~2e-5 in the raw box deltas and ~1e-3 px in the boxes; labels and scores
     # agree as before, boxes within 1e-5 of the image side.

@@ -38,7 +38,7 @@ __all__ = [
     "rescale_boxes",
     "tf_box_specs",
     "tf_ssd_anchors",
+    "top_candidates",
     "torchvision_box_sizes",
     "torchvision_ssd_anchors",
-    "top_candidates",
 ]

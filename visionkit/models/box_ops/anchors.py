@@ -277,7 +277,10 @@ class SSDAnchorGenerator:
                 reduce_boxes_in_lowest_layer=True,
             ),
             mmdet=dict(
-                strides=MMDET_STRIDES, min_sizes=MMDET_MIN_SIZES, max_sizes=MMDET_MAX_SIZES, ratios=MMDET_RATIOS
+                strides=MMDET_STRIDES,
+                min_sizes=MMDET_MIN_SIZES,
+                max_sizes=MMDET_MAX_SIZES,
+                ratios=MMDET_RATIOS,
             ),
             torchvision=dict(min_scale=0.2, max_scale=0.95, ratios=TORCHVISION_RATIOS, clip=True),
         )
@@ -285,7 +288,8 @@ class SSDAnchorGenerator:
             raise ValueError(
                 f"SSDAnchorGenerator style must be 'tf', 'mmdet' or 'torchvision', got '{style}'"
             )
-        stray = [name for name, value in arguments.items() if value is not None and name not in defaults[style]]
+        used = defaults[style]
+        stray = [name for name, value in arguments.items() if value is not None and name not in used]
         if style != "tf" and num_levels is not None:
             stray.append("num_levels")  # mmdet's is len(strides), torchvision's len(ratios)
         if stray:
