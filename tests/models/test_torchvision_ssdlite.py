@@ -204,3 +204,25 @@ def test_key_renames_and_background_by_hand():
     # 2 anchors x (background + 2 classes): rows (b, c1, c2) per anchor -> (c1, c2, b)
     rows = torch.tensor([0.0, 1, 2, 10, 11, 12])
     assert background_last(rows, 2).tolist() == [1, 2, 0, 11, 12, 10]
+
+
+def test_partial_load_into_other_classes_skips_only_the_class_convs(reference):
+    """Fine-tuning: torchvision's COCO file into a 3-class model loads all but the six class-score convs,
+    reported under visionkit's names; the background row moves with the file's own 91 rows."""
+    from visionkit.models.checkpoint import load_state_dict_partial
+
+    _, path = reference
+    model = init_model(CONFIG, cfg_options={"model.head.num_classes": 3})
+    state_dict = torch.load(path)
+    skipped = load_state_dict_partial(model, state_dict, "torchvision")
+    assert skipped["missing"] == [] and skipped["unexpected"] == []
+    assert sorted(s.split()[0] for s in skipped["shape_mismatch"]) == sorted(
+        f"head.cls_convs.{level}.1.{name}" for level in range(6) for name in ("weight", "bias")
+    )
+    torch.testing.assert_close(
+        model.head.reg_convs[5][1].bias, state_dict["head.regression_head.module_list.5.1.bias"]
+    )
+    torch.testing.assert_close(
+        model.backbone.blocks[12].depthwise.bn.running_var,
+        state_dict["backbone.features.1.0.1.1.running_var"],
+    )
