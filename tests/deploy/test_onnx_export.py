@@ -119,6 +119,7 @@ def test_metadata_describes_the_graph():
         nms_pre_per_level=False,
         clip_border=False,
         min_bbox_size=None,
+        topk_per_class=None,
     )
 
 

@@ -108,3 +108,17 @@ def test_custom_data_refuses_unknown_keys(tmp_path):
     config.write_text('_base_ = ["visionkit::ssdlite_mnv2_toy.py"]\ncustom_data = dict(data_rot="x")\n')
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['data_rot'\]"):
         load_config(str(config))
+
+
+def test_custom_data_drops_a_base_label_space(tmp_path):
+    """The torchvision SSDLite config evaluates label j as COCO category j + 1; with the user's own classes
+    the model predicts the data set's labels, so that mapping must go (else label 0 would be category 1)."""
+    base = Path(__file__).resolve().parents[2] / "configs/ssdlite320_mnv3_large_coco.py"
+    config = tmp_path / "mine.py"
+    config.write_text(
+        f'_base_ = ["{base}"]\ncustom_data = dict(data_root="data/my_set", classes=("cat", "dog", "bird"))\n'
+    )
+    cfg = load_config(str(config))
+    assert cfg.model.head.num_classes == 3
+    assert "label_cat_ids" not in cfg.val_evaluator and "label_cat_ids" not in cfg.test_evaluator
+    assert load_config(str(base)).test_evaluator.label_cat_ids == list(range(1, 91))

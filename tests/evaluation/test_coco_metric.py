@@ -211,3 +211,21 @@ def test_only_processed_images_are_evaluated(val_set: CocoDetection, logged: lis
     assert sum(len(s["gt_labels"]) for s in predicted_samples(val_set)[1::2]) > 0
     metrics = evaluate(CocoMetric(), val_set, samples)
     assert metrics["coco/bbox_mAP"] == pytest.approx(1.0) and metrics["coco/AR@100"] == pytest.approx(1.0)
+
+
+def test_label_cat_ids_maps_a_torchvision_label_space(val_set: CocoDetection, logged: list) -> None:
+    """A torchvision COCO detector's label j is category j + 1 (gaps included): with label_cat_ids the
+    ground truth given in that label space scores AP 1, and detections of categories the data set lacks
+    (label 4 = category 5 here) are dropped rather than mapped to a wrong one."""
+    cat_ids = val_set.metainfo["cat_ids"]
+    samples = predicted_samples(val_set)
+    for sample in samples:
+        labels = torch.as_tensor([cat_ids[int(label)] - 1 for label in sample["pred_labels"]])
+        sample["pred_labels"] = torch.cat([labels, torch.full((1,), 4)])
+        sample["pred_bboxes"] = torch.cat([sample["pred_bboxes"], torch.tensor([[0.0, 0.0, 5.0, 5.0]])])
+        sample["pred_scores"] = torch.cat([sample["pred_scores"], torch.ones(1)])
+    metric = CocoMetric(label_cat_ids=list(range(1, 91)))
+    assert evaluate(metric, val_set, samples)["coco/bbox_mAP"] == pytest.approx(1.0)
+    # Read as the data set's contiguous labels instead, they are out of range.
+    with pytest.raises(ValueError, match=r"Predicted labels must lie in 0\.\.3"):
+        evaluate(CocoMetric(), val_set, samples)

@@ -1,11 +1,17 @@
-"""SSD anchors: counts and sizes per level, checked by hand for the TF and mmdet settings."""
+"""SSD anchors: counts and sizes per level, checked by hand for the TF, mmdet and torchvision settings."""
 
 import math
 
 import pytest
 import torch
 
-from visionkit.models.box_ops import SSDAnchorGenerator, mmdet_ssd_anchors, tf_box_specs, tf_ssd_anchors
+from visionkit.models.box_ops import (
+    SSDAnchorGenerator,
+    mmdet_ssd_anchors,
+    tf_box_specs,
+    tf_ssd_anchors,
+    torchvision_ssd_anchors,
+)
 from visionkit.registry import TASK_UTILS
 
 FEATURE_SIZES = [(20, 20), (10, 10), (5, 5), (3, 3), (2, 2), (1, 1)]
@@ -100,8 +106,8 @@ def test_generator_styles_are_registered_and_cached():
 def test_generator_rejects_settings_of_the_other_style():
     with pytest.raises(ValueError, match="min_sizes"):
         SSDAnchorGenerator(style="tf", min_sizes=(1, 2, 3, 4, 5, 6))
-    with pytest.raises(ValueError, match="'tf' or 'mmdet'"):
-        SSDAnchorGenerator(style="torchvision")
+    with pytest.raises(ValueError, match="'tf', 'mmdet' or 'torchvision'"):
+        SSDAnchorGenerator(style="yolo")
     with pytest.raises(ValueError, match="6 levels but got 2"):
         SSDAnchorGenerator()((320, 320), FEATURE_SIZES[:2])
 
@@ -129,3 +135,38 @@ def test_generator_defaults_are_tf_settings():
     assert (settings["min_scale"], settings["max_scale"]) == (0.2, 0.95)
     assert settings["aspect_ratios"] == pytest.approx((1.0, 2.0, 0.5, 3.0, 1 / 3))
     assert settings["interpolated_scale_aspect_ratio"] == 1.0
+
+
+def test_torchvision_style_equals_default_box_generator():
+    """ssdlite320_mobilenet_v3_large's DefaultBoxGenerator([[2, 3]] * 6, 0.2, 0.95): the same anchors in the
+    same order, bit for bit, on a square and a non-square input."""
+    from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+    from torchvision.models.detection.image_list import ImageList
+
+    reference = DefaultBoxGenerator([[2, 3]] * 6, min_ratio=0.2, max_ratio=0.95)
+    generator = TASK_UTILS.build(dict(type="SSDAnchorGenerator", style="torchvision"))
+    assert generator.num_anchors_per_location == [6] * 6
+    for size, feature_sizes in [
+        ((320, 320), FEATURE_SIZES),
+        ((320, 480), [(20, 30), (10, 15), (5, 8), (3, 4), (2, 2), (1, 1)]),
+    ]:
+        maps = [torch.zeros(1, 1, *s) for s in feature_sizes]
+        expected = reference(ImageList(torch.zeros(1, 3, *size), [size]), maps)[0]
+        anchors, per_level = generator(size, feature_sizes)
+        assert torch.equal(anchors, expected)
+        assert per_level == [6 * h * w for h, w in feature_sizes]
+
+
+def test_torchvision_first_location_by_hand():
+    """Level 0 at 320x320: s = 0.2, s' = sqrt(0.2 * 0.35); ratio 2 gives (0.2 sqrt 2, 0.2 / sqrt 2) then
+    the swapped pair; centre (0.5 / 20) * 320 = 8. The last level's ratio-3 box (0.95 sqrt 3 > 1) is
+    clipped to 1."""
+    anchors, _ = torchvision_ssd_anchors((320, 320), FEATURE_SIZES)
+    w, h = widths_heights(anchors[:6])
+    s, s_prime = 0.2 * 320, math.sqrt(0.2 * 0.35) * 320
+    r2, r3 = math.sqrt(2), math.sqrt(3)
+    assert w.tolist() == pytest.approx([s, s_prime, s * r2, s / r2, s * r3, s / r3], rel=1e-5)
+    assert h.tolist() == pytest.approx([s, s_prime, s / r2, s * r2, s / r3, s * r3], rel=1e-5)
+    assert ((anchors[:6, 0] + anchors[:6, 2]) / 2).tolist() == pytest.approx([8.0] * 6)
+    w, h = widths_heights(anchors[-6:])
+    assert (w[4].item(), h[4].item()) == pytest.approx((320, 0.95 / r3 * 320), rel=1e-5)

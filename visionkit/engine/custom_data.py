@@ -44,6 +44,10 @@ def _set_num_classes(model: dict, count: int) -> list[str]:
     return keys
 
 
+def _as_list(value: object) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def apply_custom_data(cfg: Config) -> None:
     """Apply ``cfg.custom_data`` (see the module docstring); nothing without one."""
     custom = cfg.get("custom_data")
@@ -67,3 +71,9 @@ def apply_custom_data(cfg: Config) -> None:
                 dataset["metainfo"] = ConfigDict({**dict(dataset.get("metainfo") or {}), "classes": classes})
     if classes is not None:
         _set_num_classes(cfg.model, len(classes))
+        # The model now predicts the data set's own labels: a base config's label space (torchvision's
+        # COCO detectors: label j = category j + 1) no longer applies.
+        for name in ("val_evaluator", "test_evaluator"):
+            for evaluator in _as_list(cfg.get(name)):
+                if isinstance(evaluator, dict):
+                    evaluator.pop("label_cat_ids", None)

@@ -114,6 +114,10 @@ class CocoMetric(BaseMetric):
         format_only: only write ``<outfile_prefix>.bbox.json`` (e.g. for the test-dev server).
         outfile_prefix: where to write the results JSON (also when evaluating); None writes nothing.
         plot_dir: also write per-class precision-recall curves there as ``pr_curves.png`` (None: no plot).
+        label_cat_ids: the category id of each predicted label, for a model whose labels are not the data
+            set's (torchvision's COCO detectors predict 90 labels, label j = category j + 1, gaps
+            included); detections of categories the data set lacks are dropped (they can match nothing).
+            None: ``dataset_meta['cat_ids']``.
     """
 
     default_prefix = "coco"
@@ -128,8 +132,10 @@ class CocoMetric(BaseMetric):
         collect_device: str = "cpu",
         prefix: str | None = None,
         plot_dir: str | None = None,
+        label_cat_ids: Sequence[int] | None = None,
     ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        self.label_cat_ids = None if label_cat_ids is None else [int(c) for c in label_cat_ids]
         self.plot_dir = plot_dir
         if format_only and outfile_prefix is None:
             raise ValueError("CocoMetric(format_only=True) writes results only: set outfile_prefix")
@@ -158,7 +164,11 @@ class CocoMetric(BaseMetric):
         cat_ids = meta.get("cat_ids") or (sorted(coco_gt.getCatIds()) if coco_gt else None)
         if cat_ids is None:
             raise ValueError("CocoMetric needs dataset_meta['cat_ids'] to map labels to category ids")
-        detections = [d for result in results for d in detections_to_coco(*result, cat_ids=cat_ids)]
+        label_cat_ids = self.label_cat_ids or cat_ids
+        detections = [d for result in results for d in detections_to_coco(*result, cat_ids=label_cat_ids)]
+        if self.label_cat_ids is not None:
+            known = set(cat_ids)
+            detections = [d for d in detections if d["category_id"] in known]
         if self.outfile_prefix is not None:
             self._write_results(detections)
         if self.format_only:

@@ -7,6 +7,8 @@ from .anchors import (
     mmdet_ssd_anchors,
     tf_box_specs,
     tf_ssd_anchors,
+    torchvision_box_sizes,
+    torchvision_ssd_anchors,
 )
 from .box_coder import decode_boxes, encode_boxes
 from .matching import BACKGROUND, IGNORE, match_anchors
@@ -37,4 +39,6 @@ __all__ = [
     "tf_box_specs",
     "tf_ssd_anchors",
     "top_candidates",
+    "torchvision_box_sizes",
+    "torchvision_ssd_anchors",
 ]

@@ -1,6 +1,6 @@
 """SSD default boxes (anchors): pure functions per setting, and a registered generator that caches them.
 
-Two published settings (DESIGN.md section 2):
+Three published settings (DESIGN.md section 2):
 
 - ``'tf'``: TF object detection ``ssd_anchor_generator`` (``create_ssd_anchors``) as in
   ``ssdlite_mobilenet_v2_coco``. Scales ``s_k`` are spaced linearly from ``min_scale`` 0.2 to
@@ -14,8 +14,15 @@ Two published settings (DESIGN.md section 2):
   ``gen_base_anchors`` moves the larger square to second place (``indices.insert(1, ...)``). Centres
   ``(j * stride + stride / 2, i * stride + stride / 2)`` pixels, so for stride 107 on a 3x3 map they are
   53.5, 160.5, 267.5, not ``(i + 0.5) * 320 / 3``.
+- ``'torchvision'``: torchvision's ``DefaultBoxGenerator`` as in ``ssdlite320_mobilenet_v3_large``
+  (``[[2, 3]] * 6``, ``min_ratio=0.2``, ``max_ratio=0.95``, ``clip=True``). Scales ``s_k`` linear from
+  0.2 to 0.95 plus ``s_6 = 1`` (relative to each input side: boxes are not square in pixels on a
+  non-square input); per location ``(s_k, s_k)``, ``(s'_k, s'_k)`` with ``s'_k = sqrt(s_k s_k+1)``, then
+  for each ratio ``r`` the (width, height) pairs ``(s_k sqrt(r), s_k / sqrt(r))`` and the swapped pair;
+  with ``clip`` each relative width and height is clipped to [0, 1]. Centres ``((j + 0.5) / W_k,
+  (i + 0.5) / H_k)``, computed in torchvision's float32 order.
 
-Ordering (both settings, the order the head's outputs are flattened in): level by level; within a level
+Ordering (all settings, the order the head's outputs are flattened in): level by level; within a level
 row-major over locations (y, then x); within a location the boxes in the order above.
 """
 
@@ -35,6 +42,7 @@ MMDET_STRIDES = (16, 32, 64, 107, 160, 320)
 MMDET_MIN_SIZES = (48, 100, 150, 202, 253, 304)
 MMDET_MAX_SIZES = (100, 150, 202, 253, 304, 320)
 MMDET_RATIOS = ((2, 3),) * 6
+TORCHVISION_RATIOS = ((2, 3),) * 6
 
 
 def tf_box_specs(
@@ -157,19 +165,80 @@ def mmdet_ssd_anchors(
     return torch.cat(levels), [len(level) for level in levels]
 
 
+def torchvision_box_sizes(
+    min_scale: float, max_scale: float, ratios: Sequence[Sequence[float]], clip: bool = True
+) -> list[list[tuple[float, float]]]:
+    """Per level, the relative ``(width, height)`` of each box at one location (torchvision's order)."""
+    num_levels = len(ratios)
+    if num_levels > 1:
+        scales = [min_scale + (max_scale - min_scale) * k / (num_levels - 1.0) for k in range(num_levels)]
+        scales.append(1.0)
+    else:
+        scales = [min_scale, max_scale]
+    sizes = []
+    for k, level_ratios in enumerate(ratios):
+        s_prime = math.sqrt(scales[k] * scales[k + 1])
+        level = [(scales[k], scales[k]), (s_prime, s_prime)]
+        for r in level_ratios:
+            w, h = scales[k] * math.sqrt(r), scales[k] / math.sqrt(r)
+            level += [(w, h), (h, w)]
+        if clip:
+            level = [(min(max(w, 0.0), 1.0), min(max(h, 0.0), 1.0)) for w, h in level]
+        sizes.append(level)
+    return sizes
+
+
+def torchvision_ssd_anchors(
+    input_size: tuple[int, int],
+    feature_sizes: Sequence[tuple[int, int]],
+    min_scale: float = 0.2,
+    max_scale: float = 0.95,
+    ratios: Sequence[Sequence[float]] = TORCHVISION_RATIOS,
+    clip: bool = True,
+    device: torch.device | str | None = None,
+) -> tuple[Tensor, list[int]]:
+    """torchvision ``DefaultBoxGenerator`` anchors for an input of ``input_size`` (H, W) pixels.
+
+    Computed as torchvision does (relative centre and size in float32, then ``(c -+ wh / 2) * (W, H)``),
+    so the anchors are bit-identical to its.
+
+    Returns:
+        anchors (A, 4) xyxy in input pixels and the number of anchors of each level (sums to A).
+    """
+    if len(ratios) != len(feature_sizes):
+        raise ValueError(f"{len(ratios)} levels of ratios for {len(feature_sizes)} feature maps")
+    height, width = input_size
+    scale = torch.tensor([width, height], device=device)
+    levels = []
+    for (feat_h, feat_w), level_sizes in zip(
+        feature_sizes, torchvision_box_sizes(min_scale, max_scale, ratios, clip), strict=True
+    ):
+        cx = ((torch.arange(feat_w, device=device) + 0.5) / feat_w).float()
+        cy = ((torch.arange(feat_h, device=device) + 0.5) / feat_h).float()
+        cy, cx = torch.meshgrid(cy, cx, indexing="ij")
+        centers = torch.stack([cx.reshape(-1), cy.reshape(-1)], dim=-1).repeat_interleave(len(level_sizes), 0)
+        wh = torch.tensor(level_sizes, dtype=torch.float32, device=device).repeat(feat_h * feat_w, 1)
+        levels.append(torch.cat([(centers - 0.5 * wh) * scale, (centers + 0.5 * wh) * scale], dim=-1))
+    return torch.cat(levels), [len(level) for level in levels]
+
+
 @TASK_UTILS.register_module()
 class SSDAnchorGenerator:
-    """Selects the ``'tf'`` or ``'mmdet'`` anchor setting and caches anchors per input and device.
+    """Selects the ``'tf'``, ``'mmdet'`` or ``'torchvision'`` anchor setting and caches anchors per input
+    and device.
 
-    Settings of the other style must stay ``None``; left ``None``, a style's settings take the
+    Settings another style uses must stay ``None``; left ``None``, a style's settings take the
     published defaults (see the module docstring).
 
     Args:
-        style: ``'tf'`` (TF object detection, default of the paper's model) or ``'mmdet'``.
+        style: ``'tf'`` (TF object detection, default of the paper's model), ``'mmdet'`` or
+            ``'torchvision'`` (``ssdlite320_mobilenet_v3_large``'s ``DefaultBoxGenerator``).
         num_levels: (tf) number of feature maps.
         min_scale, max_scale, aspect_ratios, interpolated_scale_aspect_ratio,
             reduce_boxes_in_lowest_layer: (tf) see :func:`tf_box_specs`.
         strides, min_sizes, max_sizes, ratios: (mmdet) per level, pixels; ``ratios`` height / width.
+        min_scale, max_scale, ratios, clip: (torchvision) its ``min_ratio``, ``max_ratio``,
+            ``aspect_ratios`` (per level, width / height) and ``clip``; levels = ``len(ratios)``.
     """
 
     def __init__(
@@ -185,40 +254,62 @@ class SSDAnchorGenerator:
         min_sizes: Sequence[float] | None = None,
         max_sizes: Sequence[float] | None = None,
         ratios: Sequence[Sequence[float]] | None = None,
+        clip: bool | None = None,
     ) -> None:
-        tf_settings = dict(
-            min_scale=(min_scale, 0.2),
-            max_scale=(max_scale, 0.95),
-            aspect_ratios=(aspect_ratios, TF_ASPECT_RATIOS),
-            interpolated_scale_aspect_ratio=(interpolated_scale_aspect_ratio, 1.0),
-            reduce_boxes_in_lowest_layer=(reduce_boxes_in_lowest_layer, True),
+        arguments = dict(
+            min_scale=min_scale,
+            max_scale=max_scale,
+            aspect_ratios=aspect_ratios,
+            interpolated_scale_aspect_ratio=interpolated_scale_aspect_ratio,
+            reduce_boxes_in_lowest_layer=reduce_boxes_in_lowest_layer,
+            strides=strides,
+            min_sizes=min_sizes,
+            max_sizes=max_sizes,
+            ratios=ratios,
+            clip=clip,
         )
-        mmdet_settings = dict(
-            strides=(strides, MMDET_STRIDES),
-            min_sizes=(min_sizes, MMDET_MIN_SIZES),
-            max_sizes=(max_sizes, MMDET_MAX_SIZES),
-            ratios=(ratios, MMDET_RATIOS),
+        defaults = dict(
+            tf=dict(
+                min_scale=0.2,
+                max_scale=0.95,
+                aspect_ratios=TF_ASPECT_RATIOS,
+                interpolated_scale_aspect_ratio=1.0,
+                reduce_boxes_in_lowest_layer=True,
+            ),
+            mmdet=dict(
+                strides=MMDET_STRIDES,
+                min_sizes=MMDET_MIN_SIZES,
+                max_sizes=MMDET_MAX_SIZES,
+                ratios=MMDET_RATIOS,
+            ),
+            torchvision=dict(min_scale=0.2, max_scale=0.95, ratios=TORCHVISION_RATIOS, clip=True),
         )
-        if style not in ("tf", "mmdet"):
-            raise ValueError(f"SSDAnchorGenerator style must be 'tf' or 'mmdet', got '{style}'")
-        used, other = (tf_settings, mmdet_settings) if style == "tf" else (mmdet_settings, tf_settings)
-        stray = [name for name, (value, _) in other.items() if value is not None]
-        if style == "mmdet" and num_levels is not None:
-            stray.append("num_levels")  # mmdet's is len(strides)
+        if style not in defaults:
+            raise ValueError(
+                f"SSDAnchorGenerator style must be 'tf', 'mmdet' or 'torchvision', got '{style}'"
+            )
+        used = defaults[style]
+        stray = [name for name, value in arguments.items() if value is not None and name not in used]
+        if style != "tf" and num_levels is not None:
+            stray.append("num_levels")  # mmdet's is len(strides), torchvision's len(ratios)
         if stray:
             raise ValueError(f"SSDAnchorGenerator(style='{style}') does not use {stray}: remove them")
         self.style = style
         self.settings = {
-            name: value if value is not None else default for name, (value, default) in used.items()
+            name: arguments[name] if arguments[name] is not None else default
+            for name, default in defaults[style].items()
         }
         if style == "tf":
             self.num_levels = num_levels if num_levels is not None else 6
             specs = tf_box_specs(self.num_levels, **self.settings)
-        else:
+        elif style == "mmdet":
             self.num_levels = len(self.settings["strides"])
             specs = mmdet_box_sizes(
                 self.settings["min_sizes"], self.settings["max_sizes"], self.settings["ratios"]
             )
+        else:
+            self.num_levels = len(self.settings["ratios"])
+            specs = torchvision_box_sizes(**self.settings)
         if len(specs) != self.num_levels:
             raise ValueError(f"{self.num_levels} strides but sizes for {len(specs)} levels")
         self.num_anchors_per_location = [len(level) for level in specs]
@@ -239,8 +330,12 @@ class SSDAnchorGenerator:
         if key not in self._cache:
             if self.style == "tf":
                 self._cache[key] = tf_ssd_anchors(input_size, feature_sizes, device=device, **self.settings)
-            else:
+            elif self.style == "mmdet":
                 self._cache[key] = mmdet_ssd_anchors(feature_sizes, device=device, **self.settings)
+            else:
+                self._cache[key] = torchvision_ssd_anchors(
+                    input_size, feature_sizes, device=device, **self.settings
+                )
         return self._cache[key]
 
     def __repr__(self) -> str:

@@ -16,7 +16,11 @@ from torchvision.ops import batched_nms
 
 
 def top_candidates(
-    scores: Tensor, score_thr: float, nms_pre: int, level_sizes: Sequence[int] | None = None
+    scores: Tensor,
+    score_thr: float,
+    nms_pre: int,
+    level_sizes: Sequence[int] | None = None,
+    topk_per_class: int | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The highest scoring (anchor, class) pairs above ``score_thr``, best first within each level.
 
@@ -24,6 +28,8 @@ def top_candidates(
         scores: (A, K) class probabilities without background.
         nms_pre: pairs kept over all levels together, or per level when ``level_sizes`` (anchors of each
             level, summing to A) is given (mmdetection's ``nms_pre``).
+        topk_per_class: first keep only the best this many anchors of each class (within each level with
+            ``level_sizes``): torchvision SSD's ``topk_candidates``.
 
     Returns:
         anchor indices (P,), labels (P,) int64 and scores (P,).
@@ -32,9 +38,14 @@ def top_candidates(
     anchor_indices, labels, top = [], [], []
     start = 0
     for size in level_sizes if level_sizes is not None else [len(scores)]:
-        level = scores[start : start + size].flatten()
-        candidates = torch.nonzero(level > score_thr).squeeze(1)
-        level_top, order = level[candidates].topk(min(nms_pre, len(candidates)))
+        level = scores[start : start + size]
+        if topk_per_class is not None:  # candidates as indices into level.flatten(), anchor-major
+            best, best_anchor = level.topk(min(topk_per_class, size), dim=0)
+            pairs = best_anchor * num_classes + torch.arange(num_classes, device=scores.device)
+            candidates = pairs[best > score_thr]
+        else:
+            candidates = torch.nonzero(level.flatten() > score_thr).squeeze(1)
+        level_top, order = level.flatten()[candidates].topk(min(nms_pre, len(candidates)))
         candidates = candidates[order]
         anchor_indices.append(candidates // num_classes + start)
         labels.append(candidates % num_classes)
@@ -52,6 +63,7 @@ def multiclass_nms(
     max_per_img: int,
     level_sizes: Sequence[int] | None = None,
     min_size: tuple[float, float] | None = None,
+    topk_per_class: int | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Per-class NMS of one image's decoded anchors.
 
@@ -63,11 +75,13 @@ def multiclass_nms(
         iou_thr: NMS IoU threshold, applied within each class.
         max_per_img: detections kept after NMS, highest score first.
         min_size: (width, height); candidates not larger in both are dropped before NMS.
+        topk_per_class: only the best this many anchors of each class are candidates (torchvision's
+            ``topk_candidates``); ``nms_pre`` then applies to those.
 
     Returns:
         boxes (D, 4), scores (D,), labels (D,) int64 with D <= max_per_img.
     """
-    anchor_index, labels, top_scores = top_candidates(scores, score_thr, nms_pre, level_sizes)
+    anchor_index, labels, top_scores = top_candidates(scores, score_thr, nms_pre, level_sizes, topk_per_class)
     boxes = boxes[anchor_index]
     if min_size is not None:
         sizes = boxes[:, 2:] - boxes[:, :2]
@@ -126,6 +140,7 @@ def padded_multiclass_nms(
     max_per_img: int,
     level_sizes: Sequence[int] | None = None,
     drop_empty: bool = False,
+    topk_per_class: int | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """:func:`multiclass_nms` over a batch with fixed-shape outputs (what an exported graph returns).
 
@@ -133,6 +148,7 @@ def padded_multiclass_nms(
         boxes: (N, A, 4) xyxy; scores: (N, A, K) class probabilities without background.
         level_sizes: anchors of each level, for ``nms_pre`` per level (see :func:`top_candidates`).
         drop_empty: drop boxes without width or height (``min_size=(0, 0)`` of :func:`multiclass_nms`).
+        topk_per_class: as :func:`multiclass_nms`'s.
 
     Returns:
         boxes (N, D, 4), scores (N, D), labels (N, D) int64, num_detections (N,) int64 with
@@ -144,9 +160,14 @@ def padded_multiclass_nms(
     # gives the same result.
     top_scores, pairs, start = [], [], 0
     for size in level_sizes if level_sizes is not None else [num_anchors]:
-        level_top, level_pairs = (
-            scores[:, start : start + size].flatten(1).topk(min(nms_pre, size * num_classes), dim=1)
-        )
+        level = scores[:, start : start + size]
+        if topk_per_class is not None:  # (N, k, K) best anchors of each class, as pairs anchor * K + class
+            level, best_anchor = level.topk(min(topk_per_class, size), dim=1)
+            level_pairs = best_anchor * num_classes + torch.arange(num_classes, device=scores.device)
+            level_top, order = level.flatten(1).topk(min(nms_pre, level.shape[1] * num_classes), dim=1)
+            level_pairs = level_pairs.flatten(1).gather(1, order)
+        else:
+            level_top, level_pairs = level.flatten(1).topk(min(nms_pre, size * num_classes), dim=1)
         top_scores.append(level_top)
         pairs.append(level_pairs + start * num_classes)
         start += size

@@ -41,6 +41,7 @@ def detections_to_samples(
     clip_border: bool = False,
     min_bbox_size: float | None = None,
     level_sizes: Sequence[int] | None = None,
+    topk_per_class: int | None = None,
 ) -> Sequence[DataSample]:
     """Detections into each sample: ``pred_bboxes`` (D, 4) xyxy original pixels, ``pred_scores`` (D,),
     ``pred_labels`` (D,) int64, rescaled by the sample's ``img_shape`` -> ``ori_shape`` (both default to
@@ -48,7 +49,8 @@ def detections_to_samples(
 
     ``outputs``: either per-anchor ``scores`` (N, A, K) and decoded ``boxes`` (N, A, 4) in input pixels,
     which go through :func:`multiclass_nms` with the given settings (boxes clipped to ``img_shape`` first
-    with ``clip_border``; ``nms_pre_per_level`` needs ``level_sizes``, the anchors of each level), or the
+    with ``clip_border``; ``nms_pre_per_level`` needs ``level_sizes``, the anchors of each level;
+    ``topk_per_class`` keeps the best anchors of each class first), or the
     padded result of :func:`padded_multiclass_nms` (``boxes``, ``scores``, ``labels``, ``num_detections``).
     """
     if nms_pre_per_level and level_sizes is None and "num_detections" not in outputs:
@@ -73,6 +75,7 @@ def detections_to_samples(
                 max_per_img,
                 level_sizes if nms_pre_per_level else None,
                 min_size_in_input(min_bbox_size, img_shape, ori_shape),
+                topk_per_class,
             )
         sample.pred_bboxes = rescale_boxes(boxes, img_shape, ori_shape)
         sample.pred_scores, sample.pred_labels = scores, labels
@@ -110,6 +113,8 @@ class SSDLiteHead(BaseModule):
         min_bbox_size: drop candidates not wider and taller than this many original-image pixels before
             NMS (mmdet's ``min_bbox_size=0`` drops empty boxes); ``None`` keeps all.
         clamp_shrink: bound box shrinking as growth when decoding (mmdet), see :func:`decode_boxes`.
+        topk_per_class: candidates are first the best this many anchors of each class above
+            ``score_thr`` (torchvision SSD's ``topk_candidates``); ``nms_pre`` applies after.
         bn_eps, bn_momentum: BatchNorm of the depthwise convs (TF's and torchvision's 1e-3 and 0.03).
         init_cfg: ``None`` for torchvision's SSDLite init (TF's is alike): conv weights N(0, 0.03), bias 0.
 
@@ -135,6 +140,7 @@ class SSDLiteHead(BaseModule):
         clip_border: bool = False,
         min_bbox_size: float | None = None,
         clamp_shrink: bool = False,
+        topk_per_class: int | None = None,
         bn_eps: float = 1e-3,
         bn_momentum: float = 0.03,
         init_cfg: dict | None = None,
@@ -162,6 +168,7 @@ class SSDLiteHead(BaseModule):
         )
         self.nms_pre_per_level, self.clip_border = nms_pre_per_level, clip_border
         self.min_bbox_size, self.clamp_shrink = min_bbox_size, clamp_shrink
+        self.topk_per_class = topk_per_class
         self.in_taps = tuple(in_taps)
         self.loss_module = MODELS.build(loss if loss is not None else dict(type="SSDLoss"))
         norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
@@ -246,6 +253,7 @@ class SSDLiteHead(BaseModule):
             nms_pre_per_level=self.nms_pre_per_level,
             clip_border=self.clip_border,
             min_bbox_size=self.min_bbox_size,
+            topk_per_class=self.topk_per_class,
         )
 
     def level_sizes(self, cls_scores: list[Tensor]) -> list[int]:

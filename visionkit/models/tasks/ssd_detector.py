@@ -16,6 +16,7 @@ from ..box_ops import padded_multiclass_nms
 from ..heads.ssdlite_head import detections_to_samples
 from .mmdet_ssd_keys import convert_mmdet_ssd_keys
 from .task_model import ExportHead, TaskModel
+from .torchvision_ssdlite_keys import convert_torchvision_ssdlite_keys
 
 
 def head_feats(taps: dict[str, Tensor], in_taps: Sequence[str], neck: nn.Module) -> list[Tensor]:
@@ -81,6 +82,7 @@ class DetectorExportHead(ExportHead):
             nms["max_per_img"],
             self.level_sizes if nms["nms_pre_per_level"] else None,
             drop_empty=nms["min_bbox_size"] is not None,
+            topk_per_class=nms["topk_per_class"],
         )
 
 
@@ -125,7 +127,9 @@ class SSDDetector(TaskModel):
         head["anchor_generator"] = TASK_UTILS.build(anchor_generator)
         self.head = MODELS.build(head)
         self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
-        self._register_load_state_dict_pre_hook(convert_mmdet_ssd_keys)  # mmdetection checkpoints load as-is
+        # mmdetection's and torchvision's checkpoints load as-is
+        self._register_load_state_dict_pre_hook(convert_mmdet_ssd_keys)
+        self._register_load_state_dict_pre_hook(convert_torchvision_ssdlite_keys)
 
     def extract_feats(self, inputs: Tensor) -> list[Tensor]:
         """inputs (N, 3, H, W) -> the head's feature maps, largest first (20, 10, 5, 3, 2, 1 at 320)."""
