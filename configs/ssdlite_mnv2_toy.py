@@ -23,8 +23,18 @@ model = dict(
         widen_factor=width, init_cfg=dict(type="Pretrained", checkpoint=pretrained, prefix="backbone.")
     ),
     neck=dict(widen_factor=width),
-    anchor_generator=dict(min_scale=0.1, max_scale=0.8),
-    head=dict(num_classes=4),
+    # A stride-8 level (layer-8 expansion, 32x32 at 256 px) with anchors from 5% of the input (13 px) for the
+    # small shapes, which the stride-16 level's smallest 26-px anchors miss; 7 levels up to 80% (205 px).
+    # Shapes' boxes are near square, so aspect ratios 1, 2 and 1/2 (plus the interpolated scale) suffice.
+    # mAP 0.274, AP50 0.550 against 0.139, 0.306 (one run each; this one with the toy classifier's backbone).
+    anchor_generator=dict(
+        num_levels=7,
+        min_scale=0.05,
+        max_scale=0.8,
+        aspect_ratios=(1.0, 2.0, 0.5),
+        reduce_boxes_in_lowest_layer=False,
+    ),
+    head=dict(num_classes=4, in_taps=("layer8_expansion", "layer15_expansion", "final")),
 )
 train_pipeline = [
     dict(type="LoadImage"),
