@@ -4,10 +4,10 @@
 # first (tools/quickstart.py does both for you):
 #   python tools/make_toy_data.py coco            (writes data/toy/coco in the COCO 2017 layout)
 #   python tools/train.py configs/mobilenet_v2_toy.py   (the checkpoint for `pretrained` below)
-# It differs from the COCO recipe on purpose: width 0.5, 256-pixel inputs, anchors from 5% to 80% of the
-# input (the toy objects are 14 px to 70% of the image), AdamW with a short cosine schedule, because 64
-# training images on 2 CPU cores are a different problem from COCO on 8 GPUs. Loss and augmentation are
-# the COCO config's.
+# It differs from the COCO recipe on purpose: width 0.5, 256-pixel inputs, a third feature tap at stride 8
+# and 7 anchor levels from 5% to 80% of the input (the toy objects are 14 px to 70% of the image), AdamW
+# with a short cosine schedule, because 64 training images on 2 CPU cores are a different problem from COCO
+# on 8 GPUs. The loss is the COCO config's.
 _base_ = ["_base_/models/ssdlite_mnv2.py", "_base_/default_runtime.py"]
 
 data_root = "data/toy/coco"
