@@ -41,6 +41,9 @@ train_pipeline = [
             ),
             dict(type="RandomCrop", height=crop_size, width=crop_size),
             dict(type="HorizontalFlip", p=0.5),
+            # Shapes keep their class under quarter turns: 4x the views of 40 images. mIoU 68.4% against
+            # 54.5% without (one run each, same toy classifier backbone, 1 torch thread).
+            dict(type="RandomRotate90", p=1.0),
         ],
     ),
     dict(type="PackInputs"),

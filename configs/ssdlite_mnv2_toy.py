@@ -4,10 +4,10 @@
 # first (tools/quickstart.py does both for you):
 #   python tools/make_toy_data.py coco            (writes data/toy/coco in the COCO 2017 layout)
 #   python tools/train.py configs/mobilenet_v2_toy.py   (the checkpoint for `pretrained` below)
-# It differs from the COCO recipe on purpose: width 0.5, 256-pixel inputs, anchors from 5% to 80% of the
-# input (the toy objects are 14 px to 70% of the image), AdamW with a short cosine schedule, because 64
-# training images on 2 CPU cores are a different problem from COCO on 8 GPUs. Loss and augmentation are
-# the COCO config's.
+# It differs from the COCO recipe on purpose: width 0.5, 256-pixel inputs, a third feature tap at stride 8
+# and 7 anchor levels from 5% to 80% of the input (the toy objects are 14 px to 70% of the image), AdamW
+# with a short cosine schedule, because 64 training images on 2 CPU cores are a different problem from COCO
+# on 8 GPUs. The loss is the COCO config's.
 _base_ = ["_base_/models/ssdlite_mnv2.py", "_base_/default_runtime.py"]
 
 data_root = "data/toy/coco"
@@ -23,8 +23,18 @@ model = dict(
         widen_factor=width, init_cfg=dict(type="Pretrained", checkpoint=pretrained, prefix="backbone.")
     ),
     neck=dict(widen_factor=width),
-    anchor_generator=dict(min_scale=0.1, max_scale=0.8),
-    head=dict(num_classes=4),
+    # A stride-8 level (layer-8 expansion, 32x32 at 256 px) with anchors from 5% of the input (13 px) for the
+    # small shapes, which the stride-16 level's smallest 26-px anchors miss; 7 levels up to 80% (205 px).
+    # Shapes' boxes are near square, so aspect ratios 1, 2 and 1/2 (plus the interpolated scale) suffice.
+    # mAP 0.274, AP50 0.550 against 0.139, 0.306 (one run each; this one with the toy classifier's backbone).
+    anchor_generator=dict(
+        num_levels=7,
+        min_scale=0.05,
+        max_scale=0.8,
+        aspect_ratios=(1.0, 2.0, 0.5),
+        reduce_boxes_in_lowest_layer=False,
+    ),
+    head=dict(num_classes=4, in_taps=("layer8_expansion", "layer15_expansion", "final")),
 )
 train_pipeline = [
     dict(type="LoadImage"),

@@ -45,7 +45,7 @@ def assert_same_outputs(expected: list[Tensor], actual: list[Tensor]) -> None:
     [
         # num_bn: 2 per block (3 with an expand conv) + stem + final conv, + the heads' BatchNorms.
         ("mobilenet_v2_toy.py", 64, 52),
-        ("ssdlite_mnv2_toy.py", 128, 52 + 4 * 3 + 6 * 2),
+        ("ssdlite_mnv2_toy.py", 128, 52 + 4 * 3 + 7 * 2),  # 7 levels: a stride-8 one first
         ("deeplabv3_mnv2_voc.py", 96, 51 + 5 + 1),  # ASPP (6, 12, 18): 1x1, 3 atrous, pooling, project
         ("deeplabv3lite_mnv2_toy.py", 96, 51 + 2 + 1),  # no atrous branches
     ],
