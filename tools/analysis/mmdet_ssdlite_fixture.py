@@ -24,6 +24,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+FIXTURE = ROOT / "tests/models/fixtures/mmdet_ssdlite_outputs.json"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=str(FIXTURE), help="fixture JSON to write")
+    return parser.parse_args()
+
+
+# Arguments first, so that --help answers where mmdetection is not installed (it is not a dependency).
+ARGS = parse_args() if __name__ == "__main__" else None
 
 import mmcv  # noqa: E402
 import mmdet  # noqa: E402
@@ -47,7 +58,6 @@ from visionkit.apis.inference import build_test_pipeline, prepare_image  # noqa:
 
 MMDET_CONFIG = Path(mmdet.__file__).parent / ".mim/configs/ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py"
 VISIONKIT_CONFIG = ROOT / "configs/ssdlite_mnv2_mmdet_coco.py"
-FIXTURE = ROOT / "tests/models/fixtures/mmdet_ssdlite_outputs.json"
 
 # mmdet 3.3.0's SSDHead reads self.loss_cls in predict, but only builds it for training (a known issue).
 SSDHead.loss_cls = None
@@ -111,10 +121,7 @@ def as_json(runs: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, list]
     return {name: {key: value.tolist() for key, value in dets.items()} for name, dets in runs.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=str(FIXTURE), help="fixture JSON to write")
-    args = parser.parse_args()
+def main(args: argparse.Namespace) -> None:
     torch.set_num_threads(2)
 
     mmdet_model = init_detector(str(MMDET_CONFIG), None, device="cpu")
@@ -156,4 +163,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)
