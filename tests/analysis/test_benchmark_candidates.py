@@ -47,7 +47,8 @@ def test_end_to_end_and_model_only_run_on_both(config, task):
         torch.testing.assert_close(twin.softmax(dim=1).max(dim=1).values[0], predictions[0][0])
     elif task == "detection":
         cls_scores, bbox_preds = mine
-        assert len(cls_scores) == len(bbox_preds) == 6 and all(len(level) == 1 for level in cls_scores)
+        levels = len(model.head.in_taps) + len(model.neck.blocks)  # a level per tap and per extra block
+        assert len(cls_scores) == len(bbox_preds) == levels and all(len(level) == 1 for level in cls_scores)
         assert (
             len(twin["cls_logits"]) == 1 and twin["cls_logits"].shape[1] == twin["bbox_regression"].shape[1]
         )

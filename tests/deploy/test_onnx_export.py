@@ -112,7 +112,7 @@ def test_metadata_describes_the_graph():
     assert meta["model_type"] == "SSDDetector"
     assert meta["outputs"] == ["boxes", "scores", "labels", "num_detections"]
     assert meta["settings"] == dict(
-        score_thr=0.6,
+        score_thr=0.7,
         nms_pre=1000,
         nms_iou=0.6,
         max_per_img=100,
