@@ -22,6 +22,8 @@ IMAGE = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
         ("mobilenet_v2_toy.py", "classification"),
         ("ssdlite_mnv2_toy.py", "detection"),
         ("deeplabv3lite_mnv2_toy.py", "segmentation"),
+        ("lraspp_mnv3_large_voc.py", "segmentation"),
+        ("ssdlite320_mnv3_large_coco.py", "detection"),
     ],
 )
 @torch.inference_mode()

@@ -16,6 +16,8 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from torch import Tensor, nn
+from torchvision.models.detection import ssdlite320_mobilenet_v3_large
+from torchvision.models.segmentation import deeplabv3_mobilenet_v3_large, lraspp_mobilenet_v3_large
 from torchvision.transforms._presets import ImageClassification
 from torchvision.transforms.v2 import functional as TF
 
@@ -124,14 +126,23 @@ def _classification_reference(model: nn.Module, cfg: Config) -> Candidate:
 
 def _detection_reference(model: nn.Module, cfg: Config) -> Candidate:
     head = model.head
-    reference = ssdlite_mobilenet_v2(
-        num_classes=head.num_classes,
-        size=cfg.get("image_size", 320),
+    settings = dict(
         score_thresh=head.score_thr,
-        topk_candidates=head.nms_pre,
+        topk_candidates=head.topk_per_class or head.nms_pre,
         nms_thresh=head.nms_iou,
         detections_per_img=head.max_per_img,
-    ).eval()
+    )
+    backbone = _backbone_type(cfg, "detection")
+    if backbone == "MobileNetV3":  # torchvision's own ssdlite320 (MobileNetV3-Large, reduced tail)
+        reference = ssdlite320_mobilenet_v3_large(
+            weights=None, weights_backbone=None, num_classes=head.num_classes + 1, **settings
+        ).eval()
+        name = "ssdlite320 mobilenet_v3_large"
+    else:
+        reference = ssdlite_mobilenet_v2(
+            num_classes=head.num_classes, size=cfg.get("image_size", 320), **settings
+        ).eval()
+        name = "ssdlite mobilenet_v2"
     apply_score_prior(
         [block[1] for block in reference.head.classification_head.module_list],
         head.num_classes,
@@ -143,16 +154,26 @@ def _detection_reference(model: nn.Module, cfg: Config) -> Candidate:
         return lambda: reference.head(list(reference.backbone(inputs).values()))
 
     return Candidate(
-        "torchvision ssdlite mobilenet_v2",
+        f"torchvision {name}",
         lambda images: reference([_to_float(image) for image in images]),
         model_only,
     )
 
 
 def _segmentation_reference(model: nn.Module, cfg: Config) -> Candidate:
-    decode_head = model.decode_head
-    rates = tuple(cfg.model.decode_head.get("dilations", ()))
-    reference = deeplabv3_mobilenet_v2(decode_head.num_classes, rates).eval()
+    num_classes = model.decode_head.num_classes
+    head_type = cfg.model.decode_head.type
+    if _backbone_type(cfg, "segmentation") == "MobileNetV3":  # torchvision's MobileNetV3-Large models
+        if head_type not in ("LRASPPHead", "ASPPHead"):
+            raise ValueError(f"No torchvision twin for a MobileNetV3 segmentor with a {head_type}")
+        lraspp = head_type == "LRASPPHead"
+        builder = lraspp_mobilenet_v3_large if lraspp else deeplabv3_mobilenet_v3_large
+        reference = builder(weights=None, weights_backbone=None, num_classes=num_classes).eval()
+        name = "lraspp mobilenet_v3_large" if lraspp else "deeplabv3 mobilenet_v3_large"
+    else:
+        rates = tuple(cfg.model.decode_head.get("dilations", ()))
+        reference = deeplabv3_mobilenet_v2(num_classes, rates).eval()
+        lraspp, name = False, f"deeplabv3 mobilenet_v2 aspp{list(rates)}"
 
     def end_to_end(images: Images) -> Tensor:
         # One batch needs one size: as the visionkit pipeline, this assumes same-sized images.
@@ -160,9 +181,19 @@ def _segmentation_reference(model: nn.Module, cfg: Config) -> Candidate:
 
     def model_only(images: Images) -> Callable[[], object]:
         inputs = torch.stack([_normalise(image) for image in images])
+        if lraspp:  # LR-ASPP's classifier reads the backbone's two maps
+            return lambda: reference.classifier(reference.backbone(inputs))
         return lambda: reference.classifier(reference.backbone(inputs)["out"])
 
-    return Candidate(f"torchvision deeplabv3 mobilenet_v2 aspp{list(rates)}", end_to_end, model_only)
+    return Candidate(f"torchvision {name}", end_to_end, model_only)
+
+
+def _backbone_type(cfg: Config, task: str) -> str:
+    """The config's backbone type, where torchvision has a twin of that task on it."""
+    backbone = cfg.model.backbone.type
+    if backbone not in ("MobileNetV2", "MobileNetV3"):
+        raise ValueError(f"No torchvision {task} twin on a {backbone} backbone")
+    return backbone
 
 
 # task -> the twin's builder (model, cfg) -> Candidate: torchvision's model of the same architecture.
