@@ -10,7 +10,6 @@ prepares them, minus the steps that read annotations; predictions come back at e
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from mmengine.registry import init_default_scope
 from PIL import Image
 from torch import nn
 
-from ..datasets.transforms.build import build_pipeline
+from ..datasets.transforms.build import build_pipeline, without_annotation_loaders
 from ..deploy import fuse_batchnorm
 from ..deploy.onnx_runtime_model import OnnxRuntimeModel
 from ..engine.config import load_config
@@ -31,8 +30,6 @@ from ..models.checkpoint import load_checkpoint
 from ..registry import MODELS
 from ..structures import DataSample
 
-# Pipeline steps that read ground truth; inference has none.
-ANNOTATION_LOADERS = frozenset({"LoadSegMap"})
 ImageInput = str | Path | np.ndarray | Image.Image
 CHANNEL_ORDERS = ("rgb", "bgr")
 
@@ -87,10 +84,7 @@ def build_test_pipeline(cfg: Config) -> list:
     dataset = cfg.test_dataloader.dataset
     pipelines = {name: d.get("pipeline", []) for name, d in dataset.get("datasets", {}).items()}
     pipelines = pipelines or {"": dataset.get("pipeline", [])}
-    steps = {
-        name: [s for s in copy.deepcopy(p) if s.get("type") not in ANNOTATION_LOADERS]
-        for name, p in pipelines.items()
-    }
+    steps = {name: without_annotation_loaders(p) for name, p in pipelines.items()}
     first = next(iter(steps.values()))
     if any(other != first for other in steps.values()):
         raise ValueError(

@@ -16,11 +16,10 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from ..datasets.transforms.build import without_annotation_loaders
 from ..registry import DATASETS
 from .onnx_runtime_model import pad_stack
 
-# Pipeline steps that read ground truth; calibration needs the image only.
-ANNOTATION_LOADERS = frozenset({"LoadSegMap"})
 SPLITS = ("train", "val", "test")
 
 
@@ -64,7 +63,7 @@ def calibration_images(
     parts = _datasets(cfg, split)
     shares = [num_images // len(parts) + (i < num_images % len(parts)) for i in range(len(parts))]
     for (dataset_cfg, pipeline), share in zip(parts, shares, strict=True):
-        steps = [s for s in copy.deepcopy(pipeline) if s.get("type") not in ANNOTATION_LOADERS]
+        steps = without_annotation_loaders(pipeline)
         dataset = DATASETS.build(dict(copy.deepcopy(dataset_cfg), pipeline=steps, test_mode=True))
         if len(dataset) == 0:
             raise ValueError(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 
 from ...registry import TRANSFORMS
+
+# Steps that read ground truth: an image without annotations (inference, calibration) skips them.
+ANNOTATION_LOADERS = frozenset({"LoadSegMap"})
 
 
 def build_pipeline(pipeline: Sequence[dict | Callable]) -> list[Callable]:
@@ -15,3 +19,8 @@ def build_pipeline(pipeline: Sequence[dict | Callable]) -> list[Callable]:
     arguments too (tests, notebooks).
     """
     return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+
+
+def without_annotation_loaders(pipeline: Sequence[dict]) -> list[dict]:
+    """A copy of the config dicts of ``pipeline`` without the steps that read ground truth."""
+    return [copy.deepcopy(step) for step in pipeline if step.get("type") not in ANNOTATION_LOADERS]
