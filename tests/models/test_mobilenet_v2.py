@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from visionkit.models import MobileNetV2
+from visionkit.models import MobileNetV2, MobileNetV3
 from visionkit.models.layers import InvertedResidual, make_divisible
 
 
@@ -104,3 +104,34 @@ def test_inverted_residual_shortcut_and_linear_bottleneck():
     assert not InvertedResidual(24, 32, 1, 6).use_shortcut
     assert not InvertedResidual(24, 24, 2, 6).use_shortcut
     assert InvertedResidual(32, 16, 1, 1).expand is None
+
+
+@pytest.mark.parametrize("backbone", [MobileNetV2, MobileNetV3])
+def test_zero_init_residual_starts_every_residual_block_as_the_identity(backbone):
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 64, 64)
+    for zero_init in (True, False):
+        model = backbone(widen_factor=0.5, zero_init_residual=zero_init).eval()
+        model.init_weights()
+        residual = [block for block in model.blocks if block.use_shortcut]
+        assert residual
+        with torch.no_grad():
+            h = model.stem(x)
+            for block in model.blocks:
+                out = block(h)
+                if block.use_shortcut:
+                    assert torch.equal(out, h) == zero_init
+                h = out
+
+
+def test_zero_init_residual_leaves_a_loaded_checkpoint_alone(tmp_path):
+    source = MobileNetV2(widen_factor=0.5)
+    source.init_weights()
+    path = tmp_path / "backbone.pth"
+    torch.save({"state_dict": source.state_dict()}, path)
+    model = MobileNetV2(
+        widen_factor=0.5, zero_init_residual=True, init_cfg=dict(type="Pretrained", checkpoint=str(path))
+    )
+    model.init_weights()
+    for key, value in source.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key

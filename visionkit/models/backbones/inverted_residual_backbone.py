@@ -43,6 +43,7 @@ class InvertedResidualBackbone(TappedBackbone):
         frozen_stages: int,
         norm_eval: bool,
         key_converters: Sequence[Callable[..., None]] = (),
+        zero_init_residual: bool = False,
     ) -> None:
         """Check ``out_taps``, build the final conv (only if a tap needs it), register the checkpoint key
         converters (load-state-dict pre-hooks, run in order) and freeze."""
@@ -50,6 +51,7 @@ class InvertedResidualBackbone(TappedBackbone):
         if not -1 <= frozen_stages <= num_stages + 1:
             raise ValueError(f"frozen_stages must be in -1..{num_stages + 1}, got {frozen_stages}")
         self.frozen_stages, self.norm_eval = frozen_stages, norm_eval
+        self.zero_init_residual = zero_init_residual
         self.set_out_taps(out_taps)
         self.final_layer = len(self.blocks) + 2
         self._deepest_layer = max(layer_number(self._canonical(name)) for name in self.out_taps)
@@ -128,7 +130,8 @@ class InvertedResidualBackbone(TappedBackbone):
         return self
 
     def init_weights(self) -> None:
-        """torchvision's MobileNet init, or a pretrained checkpoint when ``init_cfg`` names one."""
+        """torchvision's MobileNet init (with ``zero_init_residual``, each residual block's last BN scale
+        starts at 0), or a pretrained checkpoint when ``init_cfg`` names one."""
         pretrained = self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained"
         if pretrained and self.init_cfg.get("checkpoint") is not None:
             load_checkpoint(self, self.init_cfg["checkpoint"], prefix=self.init_cfg.get("prefix"))
@@ -142,6 +145,12 @@ class InvertedResidualBackbone(TappedBackbone):
             elif isinstance(module, nn.BatchNorm2d):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
+        if self.zero_init_residual:
+            # Each residual block starts as the identity, so a deep net from scratch trains like a shallow one
+            # first (Goyal et al. 2017; torchvision ResNet's zero_init_residual, timm's zero_init_last).
+            for block in self.blocks:
+                if block.use_shortcut:
+                    nn.init.zeros_(block.project.bn.weight)
         self._is_init = True
 
 

@@ -115,6 +115,8 @@ class MobileNetV2(InvertedResidualBackbone):
         memory_efficient_splits: k > 1 computes every inverted residual in k slices of its expansion at
             inference (paper section 5.1; see :class:`InvertedResidual`); 0 is off. The paper's k = 2..5
             keeps the speed. A requested ``layer{n}_expansion`` tap makes its block run whole.
+        zero_init_residual: start the last BN scale of every residual block at 0 (each block begins as the
+            identity) when training from scratch; ignored when ``init_cfg`` loads a checkpoint.
     """
 
     def __init__(
@@ -128,6 +130,7 @@ class MobileNetV2(InvertedResidualBackbone):
         bn_momentum: float = 0.1,
         init_cfg: dict | None = None,
         memory_efficient_splits: int = 0,
+        zero_init_residual: bool = False,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if output_stride not in (8, 16, 32):
@@ -156,6 +159,7 @@ class MobileNetV2(InvertedResidualBackbone):
                 convert_torchvision_backbone_keys,
                 partial(convert_mmdet_backbone_keys, stage_repeats=repeats),
             ),
+            zero_init_residual=zero_init_residual,
         )
         self.set_memory_efficient_splits(memory_efficient_splits)
 

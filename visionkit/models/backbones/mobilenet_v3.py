@@ -186,6 +186,7 @@ class MobileNetV3(InvertedResidualBackbone):
             (path, URL or ``torchvision://mobilenet_v3_large``); otherwise torchvision's init.
         memory_efficient_splits: as :class:`~visionkit.models.backbones.MobileNetV2`'s; blocks with
             squeeze-excite always run whole.
+        zero_init_residual: as :class:`~visionkit.models.backbones.MobileNetV2`'s.
     """
 
     def __init__(
@@ -201,6 +202,7 @@ class MobileNetV3(InvertedResidualBackbone):
         bn_momentum: float = 0.01,
         init_cfg: dict | None = None,
         memory_efficient_splits: int = 0,
+        zero_init_residual: bool = False,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.arch, self.widen_factor, self.output_stride = arch, widen_factor, output_stride
@@ -235,6 +237,7 @@ class MobileNetV3(InvertedResidualBackbone):
             frozen_stages,
             norm_eval,
             key_converters=(partial(convert_torchvision_v3_backbone_keys, block_parts=block_parts),),
+            zero_init_residual=zero_init_residual,
         )
         self.set_memory_efficient_splits(memory_efficient_splits)
 
