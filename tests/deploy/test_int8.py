@@ -18,7 +18,13 @@ from visionkit.apis import inference_model, init_model
 from visionkit.datasets.toy_data import make_classification_set
 from visionkit.deploy.int8 import export_int8
 from visionkit.deploy.onnx_export import METADATA_KEY, export_onnx
-from visionkit.deploy.quantize import quantized_layer_count
+from visionkit.deploy.quantize import (
+    network_modules,
+    network_nodes,
+    preprocess,
+    quantizable_layers,
+    quantized_layer_count,
+)
 from visionkit.engine import Runner
 
 from ..bn_statistics import assert_depends_on_input
@@ -122,3 +128,16 @@ def test_tools_test_and_agreement_run_the_int8_graph(int8_run, tmp_path):
         [CONFIG, str(float_path), str(result.path), *cli_options(**root)]
     )
     assert agreement["images"] == 16 and agreement["top1_same"] == same
+
+
+@pytest.mark.slow
+def test_preprocessing_keeps_the_network_nodes_of_the_toy_detector(tmp_path):
+    # onnxruntime's pre-processing optimisation dropped every node's module scopes from this graph (the
+    # quick start's SSDLite), so its INT8 export failed with "No node of the ONNX graph comes from the network".
+    model = init_model(str(Path(__file__).resolve().parents[2] / "configs/ssdlite_mnv2_toy.py"), None)
+    export_onnx(model, tmp_path / "ssdlite.onnx", (256, 256))
+    network = network_modules(onnx.load(str(tmp_path / "ssdlite.onnx")))
+    prepared = onnx.load(str(preprocess(tmp_path / "ssdlite.onnx", tmp_path / "prepared.onnx")))
+    layers = set(quantizable_layers(prepared, network).values())
+    assert len(network_nodes(prepared, network)) > 100
+    assert {"backbone.stem", "neck.blocks.3.2", "head.cls_convs.6.1", "head.reg_convs.6.1"} <= layers

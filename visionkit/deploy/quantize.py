@@ -109,22 +109,37 @@ def preprocess(float_path: str | Path, out_path: str | Path) -> Path:
     """onnxruntime's ``quant_pre_process`` (shape inference, basic graph optimisation) into ``out_path``.
 
     Its symbolic shape inference gives up on graphs with dynamic H and W (segmentation); ONNX's own
-    shape inference then does. It runs in ``out_path``'s folder: the failed attempt leaves temporary files
-    in the working directory."""
+    shape inference then does. Its graph optimisation drops every node's module scopes on some graphs
+    (all 266 nodes of the toy SSDLite's, none of the classifier's), and the scopes say which nodes are the
+    network: then it runs again without that optimisation (the export has folded BatchNorm already, and
+    ONNX Runtime optimises the quantized graph when it loads it). It runs in ``out_path``'s folder: the
+    failed attempt leaves temporary files in the working directory."""
     quantization = _ort_quantization()
     source, target = str(Path(float_path).resolve()), Path(out_path).resolve()
     cwd = os.getcwd()
     os.chdir(target.parent)
     try:
-        try:
-            quantization.quant_pre_process(source, str(target))
-        except Exception as error:  # onnxruntime raises a bare Exception for exactly this
-            if "symbolic shape inference" not in str(error):
-                raise
-            quantization.quant_pre_process(source, str(target), skip_symbolic_shape=True)
+        options: dict = {}
+        for _ in range(2):
+            try:
+                quantization.quant_pre_process(source, str(target), **options)
+            except Exception as error:  # onnxruntime raises a bare Exception for exactly this
+                if "symbolic shape inference" not in str(error):
+                    raise
+                options["skip_symbolic_shape"] = True
+                quantization.quant_pre_process(source, str(target), **options)
+            if _has_scopes(onnx.load(str(target), load_external_data=False)) or not _has_scopes(
+                onnx.load(source, load_external_data=False)
+            ):
+                break
+            options["skip_optimization"] = True
     finally:
         os.chdir(cwd)
     return target
+
+
+def _has_scopes(model: onnx.ModelProto) -> bool:
+    return any(_scopes(node) for node in model.graph.node)
 
 
 def quantize_graph(
