@@ -1,11 +1,11 @@
-# Quick start: the paper's mobile DeepLabv3 (no atrous branches; output stride 8 here, for the small toy shapes) on the toy VOC
-# set (40 train / 10 val images of 4 shape classes, 160-240 px) on a CPU, its backbone started from the toy
+# Quick start: the paper's mobile DeepLabv3 (no atrous branches, output stride 16) on the toy VOC set
+# (160 train / 40 val images of 4 shape classes, 160-240 px) on a CPU, its backbone started from the toy
 # classifier (as real runs start from ImageNet weights). Make the data and the classifier first
 # (tools/quickstart.py does both for you):
 #   python tools/make_toy_data.py voc        (writes data/toy/voc/VOCdevkit/VOC2012)
 #   python tools/train.py configs/mobilenet_v2_toy.py   (the checkpoint for `pretrained` below)
-# It differs from the VOC recipe on purpose: width 0.5, 128-pixel crops, milder scaling, AdamW and a short
-# poly schedule, because 40 training images and 2 CPU cores are a different problem from VOC on GPUs.
+# It differs from the VOC recipe on purpose: width 0.5, 192-pixel crops, milder scaling, AdamW and a short
+# poly schedule, because 160 training images and 2 CPU cores are a different problem from VOC on GPUs.
 _base_ = ["_base_/models/deeplabv3_mnv2.py", "_base_/default_runtime.py"]
 
 data_root = "data/toy/voc/VOCdevkit/VOC2012"
@@ -14,12 +14,12 @@ width = 0.5  # MobileNetV2 width multiplier, as configs/mobilenet_v2_toy.py
 # The toy classifier's checkpoint to start the backbone from; None trains from scratch. tools/quickstart.py
 # sets it; by hand: --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mobilenet_v2_toy/epoch_15.pth
 pretrained = None
-crop_size = 128
-max_epochs = 80
+crop_size = 192
+max_epochs = 20
 
 model = dict(
     backbone=dict(
-        widen_factor=width, output_stride=8, init_cfg=dict(type="Pretrained", checkpoint=pretrained, prefix="backbone.")
+        widen_factor=width, output_stride=16, init_cfg=dict(type="Pretrained", checkpoint=pretrained, prefix="backbone.")
     ),
     decode_head=dict(num_classes=len(classes), dilations=()),
 )
@@ -30,7 +30,11 @@ train_pipeline = [
     dict(
         type="Albumentations",
         transforms=[
-            dict(type="RandomScale", scale_limit=(-0.25, 0.5), p=1.0),
+            # Crops that hold whole shapes: a 128-pixel crop of an up-scaled image cuts triangles into
+            # star-like tips (triangle IoU 19%, half its pixels called star). 192-pixel crops and scales
+            # within +-25% at output stride 16: mIoU 77.1% against 67.4% (128 px, scales -25%..+50%,
+            # output stride 8), and faster (one run each, 1 torch thread, 160 train images).
+            dict(type="RandomScale", scale_limit=(-0.25, 0.25), p=1.0),
             dict(
                 type="PadIfNeeded",
                 min_height=crop_size,
@@ -41,8 +45,8 @@ train_pipeline = [
             ),
             dict(type="RandomCrop", height=crop_size, width=crop_size),
             dict(type="HorizontalFlip", p=0.5),
-            # Shapes keep their class under quarter turns: 4x the views of 40 images. mIoU 68.4% against
-            # 54.5% without (one run each, same toy classifier backbone, 1 torch thread).
+            # Shapes keep their class under quarter turns: 4x the views (with 40 train images and 128-pixel
+            # crops, mIoU 68.4% against 54.5% without; one run each, 1 torch thread).
             dict(type="RandomRotate90", p=1.0),
         ],
     ),
@@ -50,7 +54,7 @@ train_pipeline = [
 ]
 test_pipeline = [dict(type="LoadImage"), dict(type="LoadSegMap"), dict(type="PackInputs")]
 train_dataloader = dict(
-    batch_size=8,  # with output stride 8 and lr 5e-3: mIoU 66.1% against 42.7% (stride 16, batch 4, lr 3e-3)
+    batch_size=8,  # lr 5e-3; 1e-2 gave mIoU 58.4% against 77.1% (one run each)
     num_workers=2,
     persistent_workers=True,
     drop_last=True,

@@ -1,5 +1,6 @@
-# Quick start: MobileNetV2 (width 0.5) trained from scratch on the generated toy set (4 shape classes, 800
-# train and 200 val images of 96x96, ImageNet layout) on a CPU in about a minute. Make the data first:
+# Quick start: MobileNetV2 (width 0.5) trained from scratch on the generated toy set (4 shape classes,
+# 800 train and 200 val images of 96x96, ImageNet layout) on 2 CPU cores in about 1.5 minutes. Make the
+# data first:
 #   python tools/make_toy_data.py classification        (writes data/toy/classification)
 # It differs from the ImageNet recipe on purpose: width 0.5, 96-pixel inputs, AdamW and a short cosine
 # schedule, because 800 training images and 2 CPU cores are a different problem from ImageNet on GPUs.
@@ -12,7 +13,13 @@ width = 0.5  # MobileNetV2 width multiplier
 image_size = 96
 max_epochs = 15
 
-model = dict(backbone=dict(widen_factor=width), head=dict(num_classes=4, dropout=0.1))
+# From scratch, every residual block starts as the identity (zero_init_residual), and lr 1e-2: each lifts
+# top-1 from 88.5% to 97-98% (against lr 3e-3 without it; one run each, 1 torch thread); without them the
+# deep net spends its first 150 steps at chance. Both, 2 threads, seeds 0 / 1 / 2: 99.0 / 98.0 / 98.5% in 15
+# epochs; lr 5e-3: 98.0 / 98.5 / 92.0%; 12 epochs: 96.5 / 81.0% (seeds 0 / 1).
+model = dict(
+    backbone=dict(widen_factor=width, zero_init_residual=True), head=dict(num_classes=4, dropout=0.1)
+)
 
 train_pipeline = [
     dict(type="LoadImage"),
@@ -58,7 +65,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type="Accuracy", topk=(1,))
 test_evaluator = val_evaluator
 
-optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=3e-3, weight_decay=1e-4))
+optim_wrapper = dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=1e-2, weight_decay=1e-4))
 param_scheduler = [
     dict(type="LinearLR", start_factor=0.1, by_epoch=False, begin=0, end=50),
     dict(type="CosineAnnealingLR", T_max=max_epochs, by_epoch=True, eta_min=1e-5),

@@ -1,15 +1,15 @@
 # One MobileNetV2 shared by SSDLite detection and mobile DeepLabv3 segmentation, trained jointly from
 # scratch on the generated toy sets on a CPU. Make the data first:
-#   python tools/make_toy_data.py coco        (data/toy/coco: 64 train / 16 val images, 4 shape classes)
-#   python tools/make_toy_data.py voc         (data/toy/voc: 40 train / 10 val images, same shapes)
+#   python tools/make_toy_data.py coco        (data/toy/coco: 512 train / 64 val images, 4 shape classes)
+#   python tools/make_toy_data.py voc         (data/toy/voc: 160 train / 40 val images, same shapes)
 # Batches are single-task, two detection batches per segmentation batch (TaskBatchSampler); each task
 # keeps its own data set, pipeline, loss (weighted by loss_weights, logged as detection.* /
 # segmentation.*) and metric (TaskMetric: detection/bbox_mAP..., segmentation/mIoU...).
 # See docs/multitask.md.
 # Differences from the single-task toy configs, and why: output stride 32 (the detector's), so the
 # segmentation head reads the stride-16 tap layer15_expansion (288 ch at width 0.5) instead of layer18 at
-# output stride 16; width 0.5, 192-pixel detection inputs, 2:1 detection batches and 60 epochs, to fit a
-# few minutes on 2 CPU cores with two tasks to train. Segmentation is tested at image_size x image_size
+# output stride 16; width 0.5, 192-pixel detection inputs, 2:1 detection batches and 9 epochs (864
+# steps), to fit a few minutes on 2 CPU cores with two tasks to train. Segmentation is tested at image_size x image_size
 # too: one frame, one size, as the exported graph runs both heads (its size fixed by the detector's
 # anchors) on the same image; the label map is resized back to each image's original size.
 _base_ = ["_base_/default_runtime.py"]
@@ -20,7 +20,7 @@ seg_classes = ("background", "circle", "square", "star", "triangle")
 width = 0.5  # MobileNetV2 width multiplier, also for the SSDLite extra layers
 image_size = 192  # detection input; also the test size of both tasks (tools/export.py's default)
 seg_crop = 128
-max_epochs = 60
+max_epochs = 9
 mean = [123.675, 116.28, 103.53]
 
 model = dict(
@@ -179,12 +179,12 @@ param_scheduler = [
     dict(type="LinearLR", start_factor=0.01, by_epoch=False, begin=0, end=50),
     dict(type="CosineAnnealingLR", T_max=max_epochs, by_epoch=True, eta_min=1e-5),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=20)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(
     logger=dict(interval=15),
-    checkpoint=dict(interval=20, max_keep_ckpts=1, save_best="segmentation/mIoU", rule="greater"),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best="segmentation/mIoU", rule="greater"),
 )
 # The lr above is for 8 images per step (one process); --auto-scale-lr scales it to processes x batch.
 auto_scale_lr = dict(base_batch_size=8, enable=False)

@@ -2,12 +2,13 @@
 
     python tools/quickstart.py                       # classification, detection, segmentation in turn
     python tools/quickstart.py detection multitask   # or the ones named
+    python tools/quickstart.py --seed 1              # another training seed (same toy data)
     visionkit quickstart                             # the same, from an installed visionkit
 
 For each task it runs, as separate steps a user could run by hand (their output goes to
 WORK_DIR/TASK/quickstart.log; the console gets one line per task and the summary):
     python tools/make_toy_data.py KIND               # each data set the task needs
-    python tools/train.py CONFIG --work-dir WORK_DIR/TASK [--cfg-options <pretrained backbone>]
+    python tools/train.py CONFIG --work-dir WORK_DIR/TASK [--seed N] [--cfg-options <pretrained backbone>]
     python tools/test.py CONFIG <last checkpoint> --work-dir WORK_DIR/TASK --out WORK_DIR/TASK/predictions.pkl
         --show-dir WORK_DIR/TASK/pictures --show-limit 8
 Detection and segmentation start their backbone from the classification run's checkpoint (as real runs
@@ -62,6 +63,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--work-dir", type=Path, default=Path("work_dirs/quickstart"), help="parent of the results"
     )
     parser.add_argument("--verbose", action="store_true", help="print every step's output as it runs")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="training seed (train.py --seed; default: each config's randomness.seed); same toy data",
+    )
     args = parser.parse_args(argv)
     unknown = [t for t in args.tasks if t not in TASKS]
     if unknown:
@@ -110,7 +116,11 @@ def last_checkpoint(work_dir: Path) -> str | None:
     return marker.read_text().strip() if marker.is_file() else None
 
 
-def run_task(task: str, work_root: Path, verbose: bool = False) -> dict:
+def seed_args(seed: int | None) -> list[str]:
+    return [] if seed is None else ["--seed", str(seed)]
+
+
+def run_task(task: str, work_root: Path, verbose: bool = False, seed: int | None = None) -> dict:
     """Make the data, train, test with pictures; returns the test metrics."""
     kinds, config_name = TASKS[task]
     config = config_path(config_name)
@@ -118,11 +128,11 @@ def run_task(task: str, work_root: Path, verbose: bool = False) -> dict:
     log = work_dir / "quickstart.log"
     for kind in kinds:
         run_step("make_toy_data.py", kind, log=log, verbose=verbose)
-    train = ["train.py", config, "--work-dir", str(work_dir)]
+    train = ["train.py", config, "--work-dir", str(work_dir), *seed_args(seed)]
     if task in PRETRAINED_TASKS:
         train += [
             "--cfg-options",
-            f"model.backbone.init_cfg.checkpoint={pretrained_backbone(work_root, verbose)}",
+            f"model.backbone.init_cfg.checkpoint={pretrained_backbone(work_root, verbose, seed)}",
         ]
     run_step(*train, log=log, verbose=verbose)
     run_step(
@@ -143,7 +153,7 @@ def run_task(task: str, work_root: Path, verbose: bool = False) -> dict:
     return json.loads((work_dir / "test_metrics.json").read_text())
 
 
-def pretrained_backbone(work_root: Path, verbose: bool) -> str:
+def pretrained_backbone(work_root: Path, verbose: bool, seed: int | None = None) -> str:
     """The classification run's checkpoint in ``work_root``; trained now (without testing) if missing."""
     work_dir = work_root / "classification"
     checkpoint = last_checkpoint(work_dir)
@@ -151,8 +161,8 @@ def pretrained_backbone(work_root: Path, verbose: bool) -> str:
         print("  (training the classifier first: detection and segmentation start from its backbone)")
         log = work_dir / "quickstart.log"
         run_step("make_toy_data.py", "classification", log=log, verbose=verbose)
-        run_step("train.py", config_path(TASKS["classification"][1]), "--work-dir", str(work_dir), log=log,
-                 verbose=verbose)  # fmt: skip
+        run_step("train.py", config_path(TASKS["classification"][1]), "--work-dir", str(work_dir),
+                 *seed_args(seed), log=log, verbose=verbose)  # fmt: skip
         checkpoint = last_checkpoint(work_dir)
     return str(checkpoint)
 
@@ -197,7 +207,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str, str, float]]:
         print(f"[{index}/{len(args.tasks)}] {task}: toy data, train {config}, test, pictures ...", flush=True)
         start = time.perf_counter()
         try:
-            metrics = run_task(task, args.work_dir, args.verbose)
+            metrics = run_task(task, args.work_dir, args.verbose, args.seed)
         except StepFailed as failure:
             print(f"\n{task} failed.\n", flush=True)
             raise SystemExit(str(failure)) from None

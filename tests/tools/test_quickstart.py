@@ -117,3 +117,12 @@ def test_a_failing_step_leaves_its_error_last_and_alone(tmp_path, capsys):
     ]
     assert "setup line 299" in log.read_text()
     assert capsys.readouterr().out == ""  # nothing of the step reached the console
+
+
+def test_seed_goes_to_every_training_and_nowhere_else(quickstart):
+    tool, steps, root = quickstart
+    tool.main(["segmentation", "--seed", "2", "--work-dir", str(root)])
+    trained = [s for s in steps if s[0] == "train.py"]
+    assert len(trained) == 2  # the classifier first, then segmentation
+    assert all(s[s.index("--seed") + 1] == "2" for s in trained)
+    assert not any("--seed" in s for s in steps if s[0] != "train.py")

@@ -163,8 +163,8 @@ def _write_split(
 
 def make_coco_detection_set(
     root: str | Path,
-    num_train: int = 64,
-    num_val: int = 16,
+    num_train: int = 512,
+    num_val: int = 64,
     image_size: int | tuple[int, int] = (256, 384),
     seed: int = 0,
 ) -> dict:

@@ -60,8 +60,8 @@ def _image_ids(rng: np.random.Generator, count: int) -> list[str]:
 
 def make_voc_segmentation_set(
     root: str | Path,
-    num_train: int = 40,
-    num_val: int = 10,
+    num_train: int = 160,
+    num_val: int = 40,
     image_size: int | tuple[int, int] = (160, 240),
     seed: int = 0,
 ) -> dict:
