@@ -8,7 +8,8 @@ Several processes (CPU or GPU, one machine or several): tools/dist_test.sh CONFI
 --out predictions are the same as with one process.
 
 CHECKPOINT is a visionkit checkpoint or a torchvision one (path, URL or torchvision://mobilenet_v2), or a
-graph from tools/export.py (.onnx, float or INT8), which runs through ONNX Runtime (the deploy extra).
+graph from tools/export.py (.onnx, float or INT8), which runs through ONNX Runtime (the deploy extra), or an
+ExecuTorch program from it (.pte, float or INT8; the mobile extra; one fixed input size).
 The metrics are also written to WORK_DIR/test_metrics.json. --show-dir writes every test image as a PNG,
 ground truth left and prediction right (boxes with names and scores, mask overlays, or the class);
 --plot-dir writes the metric's plots (detection: precision-recall curves per class; segmentation: the
@@ -101,6 +102,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     try:
         if args.checkpoint.endswith(".onnx"):
             runner.model = OnnxRuntimeModel(cfg, args.checkpoint)
+        elif args.checkpoint.endswith(".pte"):
+            from visionkit.deploy.executorch_export import ExecuTorchModel  # the optional mobile extra
+
+            runner.model = ExecuTorchModel(cfg, args.checkpoint)
         else:
             load_checkpoint(model, args.checkpoint)
         metrics = runner.test()

@@ -77,3 +77,28 @@ def test_int8_program_is_close_and_runs_through_inference_model(tmp_path):
     loaded = init_model(str(REPO / TOY["classification"][0]), str(path))
     [sample] = inference_model(loaded, batch[0].permute(1, 2, 0).to(torch.uint8).numpy())
     assert sample.pred_score.shape == expected[0].shape
+
+
+@pytest.mark.slow
+def test_tools_test_scores_a_program_as_it_scores_the_checkpoint(tmp_path):
+    from visionkit.datasets.toy_data import make_classification_set
+
+    from ..tools.run_tool import load_tool
+
+    config, size, _ = TOY["classification"]
+    model = toy_model("classification")
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "model.pth")
+    export_executorch(model, tmp_path / "model.pte", size)
+    data = make_classification_set(tmp_path / "data", num_train_per_class=1, num_val_per_class=6)
+    common = ["--data-root", str(data["root"]), "--cfg-options", "test_dataloader.num_workers=0",
+              "test_dataloader.persistent_workers=False"]  # fmt: skip
+    metrics = [
+        load_tool("test").main(
+            [str(REPO / config), str(tmp_path / name), "--work-dir", str(tmp_path / f"work_{name}"), *common]
+        )
+        for name in ("model.pth", "model.pte")
+    ]
+    assert metrics[0]["accuracy/top1"] == metrics[1]["accuracy/top1"]
+    program = init_model(str(REPO / config), str(tmp_path / "model.pte"))
+    predictions = inference_model(program, [str(p) for p in sorted(Path(data["val_dir"]).iterdir())])
+    assert len({int(sample.pred_label) for sample in predictions}) > 1  # the scores depend on the image
