@@ -1,5 +1,6 @@
-# One MobileNetV2 shared by SSDLite detection and mobile DeepLabv3 segmentation, trained jointly from
-# scratch on the generated toy sets on a CPU. Make the data first:
+# One MobileNetV2 shared by SSDLite detection and mobile DeepLabv3 segmentation, trained jointly on the
+# generated toy sets on a CPU, the backbone started from the toy classifier (`pretrained` below; from
+# scratch when None). Make the data first (tools/quickstart.py multitask does all of it):
 #   python tools/make_toy_data.py coco        (data/toy/coco: 512 train / 64 val images, 4 shape classes)
 #   python tools/make_toy_data.py voc         (data/toy/voc: 160 train / 40 val images, same shapes)
 # Batches are single-task, two detection batches per segmentation batch (TaskBatchSampler); each task
@@ -21,6 +22,10 @@ width = 0.5  # MobileNetV2 width multiplier, also for the SSDLite extra layers
 image_size = 192  # detection input; also the test size of both tasks (tools/export.py's default)
 seg_crop = 128
 max_epochs = 9
+# The toy classifier's checkpoint to start the shared backbone from (as for the single-task toy configs);
+# None trains from scratch. tools/quickstart.py sets it; by hand:
+# --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mobilenet_v2_toy/epoch_15.pth
+pretrained = None
 mean = [123.675, 116.28, 103.53]
 
 model = dict(
@@ -30,7 +35,12 @@ model = dict(
         mean=mean,
         std=[58.395, 57.12, 57.375],  # pads bottom/right
     ),
-    backbone=dict(type="MobileNetV2", widen_factor=width, output_stride=32),
+    backbone=dict(
+        type="MobileNetV2",
+        widen_factor=width,
+        output_stride=32,
+        init_cfg=dict(type="Pretrained", checkpoint=pretrained, prefix="backbone."),
+    ),
     tasks=dict(
         detection=dict(
             type="SSDDetector",

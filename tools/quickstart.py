@@ -11,8 +11,9 @@ WORK_DIR/TASK/quickstart.log; the console gets one line per task and the summary
     python tools/train.py CONFIG --work-dir WORK_DIR/TASK [--seed N] [--cfg-options <pretrained backbone>]
     python tools/test.py CONFIG <last checkpoint> --work-dir WORK_DIR/TASK --out WORK_DIR/TASK/predictions.pkl
         --show-dir WORK_DIR/TASK/pictures --show-limit 8
-Detection and segmentation start their backbone from the classification run's checkpoint (as real runs
-start from ImageNet weights), so classification is trained first when it is not in this work dir yet.
+Detection, segmentation and multitask start their backbone from the classification run's checkpoint (as
+real runs start from ImageNet weights), so classification is trained first when it is not in this work dir
+yet.
 Results: WORK_DIR/TASK/{test_metrics.json, predictions.pkl, pictures/*.png, checkpoints and logs}.
 """
 
@@ -34,7 +35,7 @@ TASKS: dict[str, tuple[tuple[str, ...], str]] = {
     "multitask": (("coco", "voc"), "multitask_mnv2_toy.py"),
 }
 DEFAULT_TASKS = ("classification", "detection", "segmentation")
-PRETRAINED_TASKS = ("detection", "segmentation")  # their configs start from the toy classifier
+PRETRAINED_TASKS = ("detection", "segmentation", "multitask")  # their configs start from the toy classifier
 # (metric key suffix, label, scale to percent?) in the order the summary shows them
 METRICS = (
     ("top1", "top-1", True),

@@ -84,10 +84,12 @@ def test_summary_is_a_rounded_table_naming_the_pictures(quickstart, capsys):
     ]
 
 
-def test_multitask_result_names_each_task(quickstart):
-    tool, _, root = quickstart
+def test_multitask_result_names_each_task_and_starts_from_the_classifier(quickstart):
+    tool, steps, root = quickstart
     (row,) = tool.main(["multitask", "--work-dir", str(root)])
     assert row[2] == "detection mAP 0.500, segmentation mIoU 80.0%"
+    [train] = [s for s in steps if s[0] == "train.py" and s[1].endswith("multitask_mnv2_toy.py")]
+    assert train[-1] == f"model.backbone.init_cfg.checkpoint={root}/classification/epoch_3.pth"
 
 
 def test_unknown_task_is_refused_with_the_choices(quickstart, capsys):
