@@ -159,7 +159,7 @@ def pretrained_backbone(work_root: Path, verbose: bool, seed: int | None = None)
     work_dir = work_root / "classification"
     checkpoint = last_checkpoint(work_dir)
     if checkpoint is None:
-        print("  (training the classifier first: detection and segmentation start from its backbone)")
+        print("  (training the classifier first: this task starts from its backbone)")
         log = work_dir / "quickstart.log"
         run_step("make_toy_data.py", "classification", log=log, verbose=verbose)
         run_step("train.py", config_path(TASKS["classification"][1]), "--work-dir", str(work_dir),
