@@ -8,8 +8,7 @@
 _base_ = [
     "_base_/models/mnv3_large_segmentor.py",
     "_base_/datasets/voc_segmentation.py",
-    "_base_/schedules/voc_poly.py",
-    "_base_/default_runtime.py",
+    "_base_/schedules/voc_poly.py",  # with the runtime (default_runtime.py)
 ]
 
 num_classes = 21
@@ -48,9 +47,3 @@ test_pipeline = [
 ]
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(by_epoch=False, interval=3000, max_keep_ckpts=3, save_best="mIoU", rule="greater"),
-)
-log_processor = dict(by_epoch=False)
-sync_bn = "torch"  # as configs/deeplabv3_mnv2_voc.py: BatchNorm over the whole batch when distributed

@@ -10,8 +10,7 @@
 _base_ = [
     "_base_/models/deeplabv3_mnv2.py",
     "_base_/datasets/voc_segmentation.py",
-    "_base_/schedules/voc_poly.py",
-    "_base_/default_runtime.py",
+    "_base_/schedules/voc_poly.py",  # with the runtime (default_runtime.py)
 ]
 
 output_stride = 16
@@ -20,12 +19,3 @@ model = dict(
     decode_head=dict(num_classes=21, dilations=()),
     test_cfg=dict(mode="whole", scales=(1.0,), flip=False),
 )
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(by_epoch=False, interval=3000, max_keep_ckpts=3, save_best="mIoU", rule="greater"),
-)
-log_processor = dict(by_epoch=False)
-# BatchNorm statistics over the whole batch of every process (mmsegmentation's SyncBN): with 8 images split
-# over several GPUs, per-process BatchNorm would see 1-4 crops. mmengine converts only when distributed; on
-# CPU processes visionkit keeps plain BatchNorm (torch's SyncBatchNorm needs GPUs) and warns.
-sync_bn = "torch"

@@ -7,6 +7,10 @@
 # - Scales are continuous in 0.5..2.0 (albumentations' RandomScale); TF steps them by 0.25.
 # - The published 75.32 mIoU starts from a COCO-trained checkpoint; only ImageNet (torchvision) weights
 #   are wired here (see the model configs), so expect less without the COCO stage.
+# Iteration-based, so it also sets the runtime's logging and checkpoints by iteration (on top of
+# default_runtime.py, which configs using this schedule need not list).
+_base_ = ["../default_runtime.py"]
+
 max_iters = 30000
 optim_wrapper = dict(
     type="OptimWrapper", optimizer=dict(type="SGD", lr=0.007, momentum=0.9, weight_decay=4e-5)
@@ -16,3 +20,12 @@ train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=30
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=8, enable=False)
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(by_epoch=False, interval=3000, max_keep_ckpts=3, save_best="mIoU", rule="greater"),
+)
+log_processor = dict(by_epoch=False)
+# BatchNorm statistics over the whole batch of every process (mmsegmentation's SyncBN): with 8 images split
+# over several GPUs, per-process BatchNorm would see 1-4 crops. mmengine converts only when distributed; on
+# CPU processes visionkit keeps plain BatchNorm (torch's SyncBatchNorm needs GPUs) and warns.
+sync_bn = "torch"
