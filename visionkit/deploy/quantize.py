@@ -116,23 +116,26 @@ def preprocess(float_path: str | Path, out_path: str | Path) -> Path:
     failed attempt leaves temporary files in the working directory."""
     quantization = _ort_quantization()
     source, target = str(Path(float_path).resolve()), Path(out_path).resolve()
+
+    def run(**options: bool) -> dict[str, bool]:
+        """One pre-processing into ``target``; returns the options it succeeded with."""
+        try:
+            quantization.quant_pre_process(source, str(target), **options)
+        except Exception as error:  # onnxruntime raises a bare Exception for exactly this
+            if "symbolic shape inference" not in str(error):
+                raise
+            options = {**options, "skip_symbolic_shape": True}
+            quantization.quant_pre_process(source, str(target), **options)
+        return options
+
     cwd = os.getcwd()
     os.chdir(target.parent)
     try:
-        options: dict = {}
-        for _ in range(2):
-            try:
-                quantization.quant_pre_process(source, str(target), **options)
-            except Exception as error:  # onnxruntime raises a bare Exception for exactly this
-                if "symbolic shape inference" not in str(error):
-                    raise
-                options["skip_symbolic_shape"] = True
-                quantization.quant_pre_process(source, str(target), **options)
-            if _has_scopes(onnx.load(str(target), load_external_data=False)) or not _has_scopes(
-                onnx.load(source, load_external_data=False)
-            ):
-                break
-            options["skip_optimization"] = True
+        options = run()
+        if not _has_scopes(onnx.load(str(target), load_external_data=False)) and _has_scopes(
+            onnx.load(source, load_external_data=False)
+        ):
+            run(**options, skip_optimization=True)
     finally:
         os.chdir(cwd)
     return target
