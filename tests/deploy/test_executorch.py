@@ -15,9 +15,11 @@ pytest.importorskip("executorch")
 pytest.importorskip("onnxscript")  # the toy models' module also exports ONNX
 
 from visionkit.apis import inference_model, init_model
+from visionkit.datasets.toy_data import make_classification_set
 from visionkit.deploy.executorch_export import ExecuTorchModel, export_executorch
 
 from ..bn_statistics import assert_depends_on_input
+from ..tools.run_tool import load_tool
 from .onnx_toy_models import REPO, TOY, toy_model
 
 
@@ -81,10 +83,6 @@ def test_int8_program_is_close_and_runs_through_inference_model(tmp_path):
 
 @pytest.mark.slow
 def test_tools_test_scores_a_program_as_it_scores_the_checkpoint(tmp_path):
-    from visionkit.datasets.toy_data import make_classification_set
-
-    from ..tools.run_tool import load_tool
-
     config, size, _ = TOY["classification"]
     model = toy_model("classification")
     torch.save({"state_dict": model.state_dict()}, tmp_path / "model.pth")
