@@ -1,7 +1,7 @@
 """Train a model from a config with mmengine's Runner.
 
     python tools/train.py configs/mobilenet_v2_imagenet.py [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--ema] [--seed N] [--deterministic] [--data-root PATH]
+        [--channels-last] [--auto-scale-lr] [--ema] [--seed N] [--deterministic] [--data-root PATH]
         [--verbose] [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
 
 The set-up (environment, config, hooks) is written to the log file in the work dir; --verbose also prints it.

@@ -10,7 +10,10 @@ from torch import nn
 
 from visionkit.engine import amp as amp_module
 from visionkit.engine.amp import CPUAutocastOptimWrapper, amp_optim_wrapper, cpu_supports_bfloat16
+from visionkit.engine.runner import Runner
 from visionkit.engine.train_arguments import add_scale_arguments, apply_scale_arguments
+
+from .tiny_runs import make_tiny_set, tiny_cfg
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SGD = dict(type="OptimWrapper", optimizer=dict(type="SGD", lr=0.1))
@@ -75,3 +78,29 @@ def test_every_config_states_the_batch_its_lr_is_for(config: str) -> None:
 @pytest.mark.parametrize("config", ["deeplabv3_mnv2_voc.py", "deeplabv3lite_mnv2_voc.py"])
 def test_real_segmentation_configs_use_sync_bn(config: str) -> None:
     assert Config.fromfile(str(CONFIGS / config)).sync_bn == "torch"
+
+
+def test_channels_last_flag_sets_the_config_key() -> None:
+    cfg = Config(dict(optim_wrapper=SGD, randomness={}))
+    apply_scale_arguments(cfg, _args())
+    assert not cfg.get("channels_last", False)
+    apply_scale_arguments(cfg, _args("--channels-last"))
+    assert cfg.channels_last is True
+
+
+def test_channels_last_runner_stores_weights_nhwc_and_computes_the_same(tmp_path: Path) -> None:
+    data_root = make_tiny_set(tmp_path / "data")
+    outputs, layouts = {}, {}
+    for channels_last in (False, True):
+        cfg = tiny_cfg(data_root, tmp_path / str(channels_last), channels_last=channels_last)
+        runner = Runner.from_cfg(cfg)
+        runner._init_model_weights()  # what train() does first; same seed, same weights
+        # Full 3x3 kernels: 1x1 and depthwise weights, (C, K, 1, 1) and (C, 1, 3, 3), fit both layouts
+        convs = [p for p in runner.model.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[-1] > 1]
+        layouts[channels_last] = {p.is_contiguous(memory_format=torch.channels_last) for p in convs}
+        runner.model.eval()
+        with torch.no_grad():
+            image = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+            outputs[channels_last] = runner.model(image)
+    assert layouts == {False: {False}, True: {True}}
+    torch.testing.assert_close(outputs[True], outputs[False], rtol=1e-4, atol=1e-5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import torch
 from mmengine.device import get_device
 from mmengine.dist import is_distributed
 from mmengine.model import is_model_wrapper
@@ -32,7 +33,18 @@ class Runner(MMEngineRunner):
 
     The set-up dump (environment, config, hook table, experiment name) goes to the log file only, unless
     the config sets ``verbose = True`` (the tools' ``--verbose``); see :mod:`visionkit.engine.console`.
+
+    ``channels_last = True`` in the config stores the model's 4-D weights channels-last (NHWC) before it is
+    wrapped, so convolutions run in that layout (the input's layout follows); checkpoints hold the same
+    values either way.
     """
+
+    def build_model(self, model: nn.Module | dict) -> nn.Module:
+        model = super().build_model(model)
+        if self.cfg.get("channels_last", False):
+            # Module.to keeps the Parameter objects (it swaps their data), so nothing holds stale ones.
+            model = model.to(memory_format=torch.channels_last)
+        return model
 
     def build_logger(self, *args: Any, **kwargs: Any) -> logging.Logger:
         logger = super().build_logger(*args, **kwargs)

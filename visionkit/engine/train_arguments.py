@@ -11,7 +11,8 @@ from .train_options import enable_amp, enable_auto_scale_lr, enable_ema, set_ran
 
 
 def add_scale_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--amp``, ``--amp-dtype``, ``--auto-scale-lr``, ``--ema``, ``--seed``, ``--deterministic``."""
+    """``--amp``, ``--amp-dtype``, ``--channels-last``, ``--auto-scale-lr``, ``--ema``, ``--seed``,
+    ``--deterministic``."""
     parser.add_argument(
         "--amp",
         action="store_true",
@@ -19,6 +20,11 @@ def add_scale_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--amp-dtype", choices=AMP_DTYPES, help="mixed-precision type (CUDA: float16 default)"
+    )
+    parser.add_argument(
+        "--channels-last",
+        action="store_true",
+        help="channels-last (NHWC) weights and activations (sets channels_last = True in the config)",
     )
     parser.add_argument(
         "--auto-scale-lr",
@@ -36,6 +42,8 @@ def apply_scale_arguments(cfg: Config, args: argparse.Namespace) -> None:
     """Apply the flags of :func:`add_scale_arguments` to ``cfg``; ``ValueError`` if one cannot be."""
     if args.amp or args.amp_dtype:
         enable_amp(cfg, args.amp_dtype)
+    if args.channels_last:
+        cfg.channels_last = True
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg)
     if args.ema:
