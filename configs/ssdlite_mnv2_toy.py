@@ -4,7 +4,7 @@
 # first (tools/quickstart.py does both for you):
 #   python tools/make_toy_data.py coco            (writes data/toy/coco in the COCO 2017 layout)
 #   python tools/train.py configs/mobilenet_v2_toy.py   (the checkpoint for `pretrained` below)
-# It differs from the COCO recipe on purpose: width 0.5, 256-pixel inputs, a third feature tap at stride 8
+# It differs from the COCO recipe on purpose: width 0.5, 320-pixel inputs, a third feature tap at stride 8
 # and 7 anchor levels from 5% to 80% of the input (the toy objects are 14 px to 70% of the image), AdamW
 # with a short cosine schedule, because 512 training images on 2 CPU cores are a different problem from COCO
 # on 8 GPUs. The loss is the COCO config's.
@@ -15,7 +15,9 @@ width = 0.5  # MobileNetV2 width multiplier, as configs/mobilenet_v2_toy.py
 # The toy classifier's checkpoint to start the backbone from; None trains from scratch. tools/quickstart.py
 # sets it; by hand: --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mobilenet_v2_toy/epoch_15.pth
 pretrained = None
-image_size = 256
+# 320 px keeps the toy images (256-384 px a side) near their own scale, for the small shapes: mAP 0.547 /
+# AP50 0.765 against 0.484 / 0.727 at 256 px (seed 0, one run each), for 1.5x the training time.
+image_size = 320
 max_epochs = 8
 
 model = dict(
@@ -23,8 +25,8 @@ model = dict(
         widen_factor=width, init_cfg=dict(type="Pretrained", checkpoint=pretrained, prefix="backbone.")
     ),
     neck=dict(widen_factor=width),
-    # A stride-8 level (layer-8 expansion, 32x32 at 256 px) with anchors from 5% of the input (13 px) for the
-    # small shapes, which the stride-16 level's smallest 26-px anchors miss; 7 levels up to 80% (205 px).
+    # A stride-8 level (layer-8 expansion, 40x40 at 320 px) with anchors from 5% of the input (16 px) for the
+    # small shapes, which the stride-16 level's smallest 32-px anchors miss; 7 levels up to 80% (256 px).
     # Shapes' boxes are near square, so aspect ratios 1, 2 and 1/2 (plus the interpolated scale) suffice.
     # mAP 0.274, AP50 0.550 against 0.139, 0.306 (64 train images, 40 epochs, one run each; this one with
     # the toy classifier's backbone).
@@ -102,3 +104,6 @@ default_hooks = dict(logger=dict(interval=8), checkpoint=dict(interval=max_epoch
 # The lr above is for 8 images per step (one process); --auto-scale-lr scales it to processes x batch.
 auto_scale_lr = dict(base_batch_size=8, enable=False)
 randomness = dict(seed=0)
+# Channels-last (NHWC) weights and activations, as the other toy configs (for this model's training steps
+# no difference stood out of the machine's noise).
+channels_last = True

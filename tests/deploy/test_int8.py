@@ -135,7 +135,7 @@ def test_preprocessing_keeps_the_network_nodes_of_the_toy_detector(tmp_path):
     # onnxruntime's pre-processing optimisation dropped every node's module scopes from this graph (the
     # quick start's SSDLite), so its INT8 export failed: "No node of the ONNX graph comes from the network".
     model = init_model(str(Path(__file__).resolve().parents[2] / "configs/ssdlite_mnv2_toy.py"), None)
-    export_onnx(model, tmp_path / "ssdlite.onnx", (256, 256))
+    export_onnx(model, tmp_path / "ssdlite.onnx", (320, 320))
     network = network_modules(onnx.load(str(tmp_path / "ssdlite.onnx")))
     prepared = onnx.load(str(preprocess(tmp_path / "ssdlite.onnx", tmp_path / "prepared.onnx")))
     layers = set(quantizable_layers(prepared, network).values())

@@ -58,7 +58,7 @@ def test_onnx_runtime_matches_pytorch(task, postprocess, batch):
 
 @pytest.mark.parametrize("batch", [1, 3])
 def test_detection_graph_with_nms_matches_pytorch(batch):
-    (boxes, scores, labels, counts), expected = run_both("detection", True, random_images(batch, (256, 256)))
+    (boxes, scores, labels, counts), expected = run_both("detection", True, random_images(batch, TOY["detection"][1]))
     assert boxes.shape == (batch, toy_model("detection").head.max_per_img, 4)
     assert (counts - expected[3]).abs().max() <= 2  # see assert_same_detections
     for index, count in enumerate(counts.tolist()):
@@ -108,7 +108,7 @@ def test_detection_graph_gives_the_predict_path_detections():
 def test_metadata_describes_the_graph():
     _, path = exported("detection", True)
     meta = json.loads(ort.InferenceSession(str(path)).get_modelmeta().custom_metadata_map[METADATA_KEY])
-    assert meta["task"] == "detection" and meta["input_size"] == [256, 256]
+    assert meta["task"] == "detection" and meta["input_size"] == [320, 320]
     assert meta["model_type"] == "SSDDetector"
     assert meta["outputs"] == ["boxes", "scores", "labels", "num_detections"]
     assert meta["settings"] == dict(

@@ -52,7 +52,7 @@ def test_segmentation_predictions_match_at_the_original_size():
 
 @pytest.mark.parametrize("postprocess", [True, False])
 def test_detection_predictions_match_in_original_pixels(postprocess):
-    """The 150x200 photos are resized to 256x256 by the pipeline; boxes come back in photo pixels."""
+    """The 150x200 photos are resized to 320x320 by the pipeline; boxes come back in photo pixels."""
     images = photos((150, 200), (300, 120))
     expected = inference_model(toy_model("detection"), images)
     got = inference_model(onnx_model("detection", postprocess), images)
