@@ -58,7 +58,9 @@ def test_onnx_runtime_matches_pytorch(task, postprocess, batch):
 
 @pytest.mark.parametrize("batch", [1, 3])
 def test_detection_graph_with_nms_matches_pytorch(batch):
-    (boxes, scores, labels, counts), expected = run_both("detection", True, random_images(batch, TOY["detection"][1]))
+    (boxes, scores, labels, counts), expected = run_both(
+        "detection", True, random_images(batch, TOY["detection"][1])
+    )
     assert boxes.shape == (batch, toy_model("detection").head.max_per_img, 4)
     assert (counts - expected[3]).abs().max() <= 2  # see assert_same_detections
     for index, count in enumerate(counts.tolist()):

@@ -6,8 +6,9 @@ decoded ``boxes``): score threshold and per-class NMS run after it in Python, as
 exported with ``--no-postprocess``, because ExecuTorch has no kernel for our NMS operator.
 
 INT8 follows PT2E: ``torch.export`` -> ``prepare_pt2e`` with XNNPACK's quantizer (int8 symmetric
-per-channel weights, int8 per-tensor activations) over the whole program -> calibration on the
-config's images -> ``convert_pt2e`` -> lowering to XNNPACK. Everything XNNPACK takes is delegated;
+per-channel weights, int8 per-tensor activations) on the network's nodes (backbone, neck, head layers; not
+the normalisation or box decoding) -> calibration on the config's images -> ``convert_pt2e`` -> lowering
+to XNNPACK. Everything XNNPACK takes is delegated;
 the rest runs on ExecuTorch's portable kernels.
 
 The ``visionkit`` metadata (task, outputs, input size, padding, NMS settings, dataset meta) is written
@@ -38,18 +39,33 @@ def _require_executorch() -> None:
         raise ImportError(MISSING_EXTRA) from error
 
 
+def in_network(node: torch.fx.Node, network: Sequence[str]) -> bool:
+    """Whether an exported graph's ``node`` belongs to the ``network`` modules (graph paths), or is a
+    parameter, constant or input (which carry no module stack and are quantized with the ops using them)."""
+    stack = node.meta.get("nn_module_stack")
+    if not stack:
+        return node.op != "call_function"
+    paths = [path for path, _ in stack.values()]
+    return any(path == name or path.startswith(f"{name}.") for path in paths for name in network)
+
+
 def _quantize_pt2e(wrapper: nn.Module, example: Tensor, images: Iterable[np.ndarray]) -> nn.Module:
-    """The wrapper quantized by PT2E + XNNPACKQuantizer, calibrated on ``images``."""
+    """The wrapper's network quantized by PT2E + XNNPACKQuantizer, calibrated on ``images``; the wrapper's
+    own arithmetic (normalisation, softmax, box decoding) stays float, as in the ONNX INT8 graphs."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    # set_module_name("model", ...) annotates nothing in torch.export's graph (checked: the program came
-    # out float), so the whole program is annotated; XNNPACK's quantizer takes convs, linears, adds and
-    # a few more, which may include the wrapper's arithmetic (verified on classification only).
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    # A node filter, not set_module_name: that one also asks it of a conv's weight, which has no module
+    # stack in torch.export's graph, so no conv was annotated (checked: the program came out float).
+    network = list(wrapper.network)
+    quantizer = (
+        XNNPACKQuantizer()
+        .set_global(get_symmetric_quantization_config(is_per_channel=True))
+        .set_filter_function(lambda node: in_network(node, network))
+    )
     captured = torch.export.export(wrapper, (example,)).module()
     prepared = prepare_pt2e(captured, quantizer)
     with torch.no_grad():

@@ -346,6 +346,16 @@ class SSDAnchorGenerator:
 def flatten_levels(outs: list[Tensor], channels: int) -> Tensor:
     """Per-level head outputs (N, A_k * channels, H, W) -> (N, sum_k H * W * A_k, channels) in anchor order.
 
-    Written without ``len(tensor)`` so an ONNX export keeps the batch axis dynamic.
+    Written without ``len(tensor)`` so an ONNX export keeps the batch axis dynamic, and as one reshape per
+    level: XNNPACK could not build the INT8 ExecuTorch program from a flatten + unflatten pair ("Failed to
+    create squeeze node").
     """
-    return torch.cat([out.permute(0, 2, 3, 1).flatten(1).unflatten(1, (-1, channels)) for out in outs], dim=1)
+    return torch.cat(
+        [
+            out.permute(0, 2, 3, 1).reshape(
+                out.shape[0], out.shape[2] * out.shape[3] * (out.shape[1] // channels), channels
+            )
+            for out in outs
+        ],
+        dim=1,
+    )
