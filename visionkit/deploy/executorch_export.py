@@ -8,8 +8,7 @@ exported with ``--no-postprocess``, because ExecuTorch has no kernel for our NMS
 INT8 follows PT2E: ``torch.export`` -> ``prepare_pt2e`` with XNNPACK's quantizer (int8 symmetric
 per-channel weights, int8 per-tensor activations) on the network's nodes (backbone, neck, head layers; not
 the normalisation or box decoding) -> calibration on the config's images -> ``convert_pt2e`` -> lowering
-to XNNPACK. Everything XNNPACK takes is delegated;
-the rest runs on ExecuTorch's portable kernels.
+to XNNPACK. Everything XNNPACK takes is delegated; the rest runs on ExecuTorch's portable kernels.
 
 The ``visionkit`` metadata (task, outputs, input size, padding, NMS settings, dataset meta) is written
 beside the program as ``<file>.pte.json``; :class:`ExecuTorchModel` reads it.
