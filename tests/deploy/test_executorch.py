@@ -71,21 +71,25 @@ def test_int8_program_is_close_and_runs_through_inference_model(task, tmp_path):
     wrapper = export_executorch(model, path, size, calibration)
     _, float_path = float_program(task)
     assert path.stat().st_size < 0.5 * float_path.stat().st_size  # int8 weights
-    batch = images(size, count=2, seed=2)
+    batch = images(size, count=4, seed=2)
     with torch.no_grad():
         expected = wrapper(batch)
     expected = expected if isinstance(expected, tuple) else (expected,)
     got = ExecuTorchModel(model.cfg, path).run(batch)
     # Loose bounds: what this test pins is that the program is INT8 and runs, not INT8 accuracy. On these
-    # random-weight models with noise inputs the scores differed by 0.010 (classification) and 0.015
-    # (detection's per-anchor scores) at the median; classification's largest difference was 0.09-0.16.
+    # random-weight models with noise inputs classification's largest score difference measured 0.09-0.16;
+    # detection's 4 x 8556 x 4 per-anchor scores differed by 0.015 at the median.
     difference = (got["scores"] - expected[0]).abs()
-    assert difference.median() < 0.05
     if task == "classification":
         assert difference.max() < 0.25
+    else:
+        assert difference.median() < 0.05
     loaded = init_model(str(REPO / TOY[task][0]), str(path))
     [sample] = inference_model(loaded, batch[0].permute(1, 2, 0).to(torch.uint8).numpy())
-    assert sample.get("pred_score", sample.get("pred_scores")) is not None
+    if task == "classification":
+        assert sample.pred_score.shape == expected[0][0].shape
+    else:
+        assert len(sample.pred_scores) == len(sample.pred_bboxes) == len(sample.pred_labels)
 
 
 @pytest.mark.slow
