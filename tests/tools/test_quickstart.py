@@ -128,3 +128,40 @@ def test_seed_goes_to_every_training_and_nowhere_else(quickstart):
     assert len(trained) == 2  # the classifier first, then segmentation
     assert all(s[s.index("--seed") + 1] == "2" for s in trained)
     assert not any("--seed" in s for s in steps if s[0] != "train.py")
+
+
+def test_a_step_runs_in_this_process_with_its_arguments_and_all_its_output_in_the_log(tmp_path, capfd):
+    """Python's prints, writes to file descriptors 1 and 2 (C libraries) and child processes' output all go
+    to the log; the tool sees its own argv, and the caller's argv is back afterwards."""
+    import sys
+
+    tool = load_tool("quickstart")
+    step = tmp_path / "step_tool.py"
+    step.write_text(
+        "import os, subprocess, sys\n"
+        "print('python print', sys.argv[1:])\n"
+        "os.write(1, b'fd 1 write\\n')\n"
+        "os.write(2, b'fd 2 write\\n')\n"
+        "subprocess.run([sys.executable, '-c', 'print(\"child process\")'], check=True)\n"
+        "sys.exit(0)\n"
+    )
+    log = tmp_path / "w" / "quickstart.log"
+    argv = list(sys.argv)
+    tool.run_step(str(step), "--flag", "value", log=log)
+    assert sys.argv == argv
+    text = log.read_text()
+    assert text.splitlines()[0] == f"$ python {step} --flag value"
+    for line in ("python print ['--flag', 'value']", "fd 1 write", "fd 2 write", "child process"):
+        assert line in text
+    assert capfd.readouterr() == ("", "")
+
+
+def test_a_crashing_step_reports_its_exception_with_the_traceback_in_the_log(tmp_path):
+    tool = load_tool("quickstart")
+    step = tmp_path / "crashing_tool.py"
+    step.write_text("def load():\n    raise ValueError('bad annotation in data/x.json')\n\nload()\n")
+    log = tmp_path / "w" / "quickstart.log"
+    with pytest.raises(tool.StepFailed) as failure:
+        tool.run_step(str(step), log=log)
+    assert str(failure.value).splitlines()[0] == "ValueError: bad annotation in data/x.json"
+    assert "Traceback" in log.read_text() and "in load" in log.read_text()
