@@ -97,6 +97,23 @@ def test_frozen_stages_and_norm_eval():
     assert all(not m.training for m in backbone.modules() if isinstance(m, nn.BatchNorm2d))
 
 
+def test_frozen_stages_from_random_init_warn_and_from_a_checkpoint_do_not(tmp_path, recwarn):
+    frozen = MobileNetV2(widen_factor=0.5, frozen_stages=2)
+    with pytest.warns(UserWarning, match="frozen_stages=2 without a pretrained checkpoint"):
+        frozen.init_weights()
+    checkpoint = tmp_path / "backbone.pth"
+    torch.save({"state_dict": MobileNetV2(widen_factor=0.5).state_dict()}, checkpoint)
+    recwarn.clear()
+    for model in (
+        MobileNetV2(
+            widen_factor=0.5, frozen_stages=2, init_cfg=dict(type="Pretrained", checkpoint=str(checkpoint))
+        ),
+        MobileNetV2(widen_factor=0.5),
+    ):
+        model.init_weights()
+    assert not [w for w in recwarn if "frozen_stages" in str(w.message)]
+
+
 def test_inverted_residual_shortcut_and_linear_bottleneck():
     block = InvertedResidual(24, 24, 1, 6)
     assert block.use_shortcut and block.hidden_channels == 144

@@ -9,6 +9,7 @@ aliases (``final`` and others naming a ``layer*`` tap), then calls :meth:`_finis
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
@@ -137,6 +138,13 @@ class InvertedResidualBackbone(TappedBackbone):
             load_checkpoint(self, self.init_cfg["checkpoint"], prefix=self.init_cfg.get("prefix"))
             self._is_init = True
             return
+        if self.frozen_stages >= 0:
+            warnings.warn(
+                f"frozen_stages={self.frozen_stages} without a pretrained checkpoint: the frozen layers keep "
+                "their random initialisation unless a checkpoint is loaded later (load_from, resume); set "
+                "frozen_stages=-1 to train from scratch",
+                stacklevel=2,
+            )
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out")
