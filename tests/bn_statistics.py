@@ -35,10 +35,13 @@ def calibrate_batchnorm(
     """Set every BatchNorm's running statistics to those of a batch of 4 random normalised images
     (N(0, 1), ``size`` (H, W)); ``run(images)`` is the forward pass (default ``model(images,
     mode='tensor')``, a visionkit task model). Returns ``model`` in eval mode."""
-    for norm in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for norm in norms:
         norm.reset_running_stats()
         norm.momentum = None  # cumulative average: one batch sets the statistics
     model.train()
+    for norm in norms:  # frozen backbone stages keep theirs in eval mode under model.train()
+        norm.train()
     images = torch.randn(4, 3, *size, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         (run or (lambda x: model(x, mode="tensor")))(images)

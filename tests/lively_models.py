@@ -39,6 +39,9 @@ def lively_model(config: str | Path | Config, seed: int = 0) -> nn.Module:
             nn.init.kaiming_normal_(module.weight)
     calibration = [shape_images([(56, 48)] * 4, seed=s) for s in (seed + 1, seed + 2)]
     model.train()
+    for module in model.modules():  # frozen backbone stages keep their BatchNorms in eval mode otherwise
+        if isinstance(module, nn.BatchNorm2d):
+            module.train()
     with torch.no_grad():
         for images in calibration:
             model(model.data_preprocessor(dict(inputs=images), training=True)["inputs"], mode="tensor")
