@@ -13,7 +13,8 @@ _base_ = ["_base_/models/ssdlite_mnv2.py", "_base_/default_runtime.py"]
 data_root = "data/toy/coco"
 width = 0.5  # MobileNetV2 width multiplier, as configs/mobilenet_v2_toy.py
 # The toy classifier's checkpoint to start the backbone from; None trains from scratch (then also set
-# model.backbone.frozen_stages=-1, below). tools/quickstart.py sets it; by hand: --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mobilenet_v2_toy/epoch_15.pth
+# model.backbone.frozen_stages=-1, below). tools/quickstart.py sets it; by hand:
+# --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/mobilenet_v2_toy/epoch_15.pth
 pretrained = None
 # 320 px keeps the toy images (256-384 px a side) near their own scale, for the small shapes: mAP 0.547 /
 # AP50 0.765 against 0.484 / 0.727 at 256 px (seed 0, one run each), for 1.5x the training time.
@@ -23,11 +24,11 @@ max_epochs = 8
 model = dict(
     backbone=dict(
         widen_factor=width,
-        # The stem and stages 1-2 (stride <= 4, the 160x160 and 80x80 maps) keep the classifier's weights, as
-        # torchvision's detectors keep early layers frozen: a training step takes ~37% less time (0.34 against
-        # 0.55 s, in-process A/B), for mAP 0.568 / 0.569 / 0.561, AP50 0.786 / 0.827 / 0.786 on seeds 0 / 1 / 2
-        # against 0.578 / 0.590 / 0.567 and 0.791 / 0.815 / 0.780 trained whole; stage 3 frozen too lost 0.09
-        # mAP.
+        # The stem and stages 1-2 (stride <= 4, the 160x160 and 80x80 maps) keep the classifier's weights,
+        # as torchvision's detectors keep early layers frozen: a training step takes ~37% less time (0.34
+        # against 0.55 s, in-process A/B), for mAP 0.568 / 0.569 / 0.561, AP50 0.786 / 0.827 / 0.786 on seeds
+        # 0 / 1 / 2 against 0.578 / 0.590 / 0.567 and 0.791 / 0.815 / 0.780 trained whole; stage 3 frozen too
+        # lost 0.09 mAP.
         frozen_stages=2,
         init_cfg=dict(type="Pretrained", checkpoint=pretrained, prefix="backbone."),
     ),

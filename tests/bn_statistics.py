@@ -15,6 +15,16 @@ import torch
 from torch import Tensor, nn
 
 
+def train_every_batchnorm(model: nn.Module) -> nn.Module:
+    """``model.train()``, and every ``BatchNorm2d`` in training mode too: frozen backbone stages keep theirs
+    in eval mode under ``model.train()``, so their statistics would not be measured."""
+    model.train()
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.train()
+    return model
+
+
 def randomise_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
     """Draw running mean, running var, weight and bias of each ``BatchNorm2d`` in ``model``, in place."""
     generator = torch.Generator().manual_seed(seed)
@@ -35,13 +45,10 @@ def calibrate_batchnorm(
     """Set every BatchNorm's running statistics to those of a batch of 4 random normalised images
     (N(0, 1), ``size`` (H, W)); ``run(images)`` is the forward pass (default ``model(images,
     mode='tensor')``, a visionkit task model). Returns ``model`` in eval mode."""
-    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    for norm in norms:
+    for norm in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
         norm.reset_running_stats()
         norm.momentum = None  # cumulative average: one batch sets the statistics
-    model.train()
-    for norm in norms:  # frozen backbone stages keep theirs in eval mode under model.train()
-        norm.train()
+    train_every_batchnorm(model)
     images = torch.randn(4, 3, *size, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         (run or (lambda x: model(x, mode="tensor")))(images)

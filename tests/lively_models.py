@@ -17,6 +17,8 @@ from torch import nn
 from visionkit.models.tasks import Segmentor
 from visionkit.registry import MODELS
 
+from .bn_statistics import train_every_batchnorm
+
 
 def shape_images(sizes: list[tuple[int, int]], seed: int = 0) -> list[torch.Tensor]:
     """uint8 (3, H, W) noise images with one bright rectangle each."""
@@ -38,10 +40,7 @@ def lively_model(config: str | Path | Config, seed: int = 0) -> nn.Module:
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_normal_(module.weight)
     calibration = [shape_images([(56, 48)] * 4, seed=s) for s in (seed + 1, seed + 2)]
-    model.train()
-    for module in model.modules():  # frozen backbone stages keep their BatchNorms in eval mode otherwise
-        if isinstance(module, nn.BatchNorm2d):
-            module.train()
+    train_every_batchnorm(model)
     with torch.no_grad():
         for images in calibration:
             model(model.data_preprocessor(dict(inputs=images), training=True)["inputs"], mode="tensor")

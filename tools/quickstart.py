@@ -143,7 +143,7 @@ def _run_tool(args: tuple[str, ...]) -> str | None:
         return f"{type(exc).__name__}: {exc}"
     finally:
         sys.argv = saved_argv
-        gc.collect()  # the step's runner, data loader workers and model, before the next step builds its own
+        gc.collect()  # the step's runner and model (reference cycles) before the next step builds its own
     return None
 
 
