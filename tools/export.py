@@ -142,20 +142,27 @@ def export_pte(model, out: Path, size: tuple[int, int], args: argparse.Namespace
 
     from visionkit.deploy.calibration import calibration_images
     from visionkit.deploy.executorch_export import ExecuTorchModel, export_executorch
+    from visionkit.deploy.onnx_export import export_module
 
+    calibration = None
+    if args.int8:  # the data first: a missing data set stops the export before it writes anything
+        normalize = export_module(model, size, postprocess=False).normalize
+        pad = normalize.pad_pixel(), normalize.pad_size_divisor
+        try:
+            calibration = list(calibration_images(model.cfg, args.calib_images, args.calib_split, *pad))
+        except USER_ERRORS as error:
+            raise SystemExit(f"error: {error}") from None
     image = torch.randint(0, 256, (1, 3, *size), generator=torch.Generator().manual_seed(0)).float()
-    targets = [(out, None)]
-    if args.int8:
-        wrapper = export_executorch(model, out, size)  # for the padding metadata
-        pad = wrapper.normalize.pad_pixel(), wrapper.normalize.pad_size_divisor
-        images = list(calibration_images(model.cfg, args.calib_images, args.calib_split, *pad))
-        targets.append((out.with_suffix(".int8.pte"), images))
+    wrapper = export_executorch(model, out, size)
+    paths = [out]
+    if calibration is not None:
+        paths.append(out.with_suffix(".int8.pte"))
+        export_executorch(model, paths[-1], size, calibration)
+    with torch.no_grad():
+        reference = wrapper(image)
+    reference = reference if isinstance(reference, tuple) else (reference,)
     diffs = {}
-    for path, calibration in targets:
-        wrapper = export_executorch(model, path, size, calibration)
-        with torch.no_grad():
-            reference = wrapper(image)
-        reference = reference if isinstance(reference, tuple) else (reference,)
+    for path in paths:
         got = ExecuTorchModel(model.cfg, path).run(image)
         for name, expected in zip(wrapper.output_names, reference, strict=True):
             diffs[f"{path.name}:{name}"] = float((got[name].double() - expected.double()).abs().max())

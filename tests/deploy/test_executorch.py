@@ -111,3 +111,14 @@ def test_tools_test_scores_a_program_as_it_scores_the_checkpoint(tmp_path):
     program = init_model(str(REPO / config), str(tmp_path / "model.pte"))
     predictions = inference_model(program, [str(p) for p in sorted(Path(data["val_dir"]).iterdir())])
     assert len({int(sample.pred_label) for sample in predictions}) > 1  # the scores depend on the image
+
+
+def test_int8_export_without_calibration_data_stops_before_writing(tmp_path):
+    config = str(REPO / TOY["classification"][0])
+    torch.save({"state_dict": toy_model("classification").state_dict()}, tmp_path / "model.pth")
+    missing = tmp_path / "no_data"
+    argv = [config, str(tmp_path / "model.pth"), "--format", "executorch", "--int8", "--shape", "96", "96"]
+    with pytest.raises(SystemExit, match=f"error: .*'{missing}'.* not found") as error:
+        load_tool("export").main([*argv, "--cfg-options", f"train_dataloader.dataset.data_root={missing}"])
+    assert "--data-root" in str(error.value) or "data_root=" in str(error.value)  # how to point at the data
+    assert not list(tmp_path.glob("*.pte"))
