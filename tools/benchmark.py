@@ -114,6 +114,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=30, help="timed rounds per candidate and batch")
     parser.add_argument("--warmup", type=int, default=5, help="untimed rounds first")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="calls of a candidate in a row within each round (default 1)"
+    )
+    parser.add_argument(
+        "--pause", type=float, default=0.0, help="seconds of idle before each candidate's calls (default 0)"
+    )
     parser.add_argument("--deploy", action="store_true", help="add visionkit with BatchNorm folded")
     parser.add_argument(
         "--onnx", action="store_true", help="add visionkit in ONNX Runtime (default and tuned options)"
@@ -218,7 +224,7 @@ def benchmark_inference(cfg: Config, task: str, args: argparse.Namespace) -> Non
         timings = []
         for batch in args.batch:
             runs = calls(candidates, mode, [image] * batch)
-            timings += time_side_by_side(runs, batch, warmup=args.warmup, rounds=args.rounds)
+            timings += time_side_by_side(runs, batch, args.warmup, args.rounds, args.repeat, args.pause)
             if args.memory:
                 with torch.inference_mode():
                     measured = [c.name for c in candidates if c.in_torch]
@@ -246,7 +252,7 @@ def benchmark_multitask(cfg: Config, args: argparse.Namespace) -> None:
     for mode in args.modes:
         for batch in args.batch:
             runs = calls(candidates, mode, [image] * batch)
-            timings = time_side_by_side(runs, batch, warmup=args.warmup, rounds=args.rounds)
+            timings = time_side_by_side(runs, batch, args.warmup, args.rounds, args.repeat, args.pause)
             for index, reference in enumerate(references):
                 names = {c.name for c in candidates[2 * index : 2 * index + 2]}
                 table = format_timings([t for t in timings if t.name in names], reference=reference)

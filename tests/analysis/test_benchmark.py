@@ -1,5 +1,7 @@
 """The side-by-side timer calls every model equally often and reports ratios against the reference."""
 
+import time
+
 import pytest
 
 from visionkit.analysis.benchmark import Timing, format_timings, time_side_by_side
@@ -17,6 +19,20 @@ def test_interleaved_rounds_call_each_model_equally():
     timings = time_side_by_side({"a": make("a"), "b": make("b")}, batch=4, warmup=2, rounds=7)
     assert calls == {"a": 9, "b": 9}
     assert [t.name for t in timings] == ["a", "b"] and all(t.batch == 4 for t in timings)
+
+
+def test_repeat_runs_a_model_in_a_row_after_the_pause():
+    log = []  # (name, perf_counter) of each call
+
+    def make(name):
+        return lambda: log.append((name, time.perf_counter()))
+
+    time_side_by_side({"a": make("a"), "b": make("b")}, batch=1, warmup=1, rounds=2, repeat=3, pause=0.2)
+    assert [name for name, _ in log] == ["a", "b"] + (["a"] * 3 + ["b"] * 3) * 2
+    switches = [i for i in range(3, len(log)) if log[i][0] != log[i - 1][0]]
+    assert switches == [5, 8, 11]
+    assert all(log[i][1] - log[i - 1][1] >= 0.2 for i in switches)  # idle before the next model's calls
+    assert all(log[i][1] - log[i - 1][1] < 0.1 for i in range(3, len(log)) if i not in switches)
 
 
 def test_ratio_and_throughput_by_hand():

@@ -23,13 +23,20 @@ class Timing(NamedTuple):
 
 @torch.inference_mode()
 def time_side_by_side(
-    runs: dict[str, Callable[[], object]], batch: int, warmup: int = 5, rounds: int = 30
+    runs: dict[str, Callable[[], object]],
+    batch: int,
+    warmup: int = 5,
+    rounds: int = 30,
+    repeat: int = 1,
+    pause: float = 0.0,
 ) -> list[Timing]:
     """Time each callable (one call = one batch of ``batch`` images) in interleaved rounds.
 
     Interleaving (a, b, a, b, ...) exposes every candidate to the same machine state (clock, cache,
     other load), so their ratio holds even when the absolute numbers drift. ``rounds`` must be at least
-    2 (a 90th percentile needs two times).
+    2 (a 90th percentile needs two times). In each round a candidate runs ``repeat`` times in a row, after
+    ``pause`` seconds of idle: ONNX Runtime's thread pools spin for tens of milliseconds after a run, and
+    on a CPU with few cores they slow whatever runs next (see docs/benchmarks.md).
     """
     if rounds < 2:
         raise ValueError(f"time_side_by_side needs rounds >= 2 for its 90th percentile, got {rounds}")
@@ -39,9 +46,11 @@ def time_side_by_side(
     samples: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            samples[name].append(1000.0 * (time.perf_counter() - start))
+            time.sleep(pause)
+            for _ in range(repeat):
+                start = time.perf_counter()
+                run()
+                samples[name].append(1000.0 * (time.perf_counter() - start))
     return [
         Timing(name, batch, statistics.median(ms), statistics.quantiles(ms, n=10)[-1])
         for name, ms in samples.items()
