@@ -125,6 +125,17 @@ def test_metadata_describes_the_graph():
     )
 
 
+def test_backend_sessions_stop_spinning_after_each_run():
+    # Left spinning, the pool's threads held a core for tens of ms after each run, and the PyTorch pre-
+    # and post-processing that follows waited for it (docs/benchmarks.md, visionkit/deploy/ort_session.py).
+    from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
+
+    _, path = exported("classification", True)
+    options = OnnxRuntimeModel(toy_model("classification").cfg, path).session.get_session_options()
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+    assert options.inter_op_num_threads == 1 and options.intra_op_num_threads == 0  # 0: one per core
+
+
 def test_segmentor_with_multi_scale_test_cfg_is_refused():
     from visionkit.apis import init_model
 

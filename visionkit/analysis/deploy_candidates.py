@@ -15,8 +15,8 @@ from torch import nn
 
 from ..apis.inference import build_test_pipeline, prepare_image
 from ..deploy.onnx_export import export_onnx
-from ..deploy.onnx_runtime_model import OnnxRuntimeModel, import_onnxruntime, pad_stack
-from ..deploy.ort_session import session_options
+from ..deploy.onnx_runtime_model import OnnxRuntimeModel, pad_stack
+from ..deploy.ort_session import import_onnxruntime, session_options
 from ..deploy.quantize import quantize_onnx
 from .benchmark import Timing
 from .benchmark_candidates import Candidate, onnxruntime_candidate
@@ -32,7 +32,8 @@ def onnxruntime_candidates(
     model: nn.Module, cfg: Config, threads: int, image: np.ndarray, int8: bool = False
 ) -> list[Candidate]:
     """``model`` exported to ONNX (post-processing in the graph) in ONNX Runtime: with the options the
-    benchmark always used (``threads`` intra- and inter-op threads), with :func:`session_options`, and
+    benchmark always used (``threads`` intra- and inter-op threads, ONNX Runtime's defaults otherwise),
+    with :func:`session_options` (what :class:`OnnxRuntimeModel` uses, ``tuned`` rows), and
     with ``int8`` the QDQ graph (every layer INT8, calibrated on ``image``: timing does not depend on
     calibration quality) under both."""
     folder = Path(tempfile.mkdtemp(prefix="visionkit_benchmark_"))

@@ -18,7 +18,8 @@ from mmengine.config import Config
 from torch import nn
 
 from ..deploy.onnx_export import export_onnx
-from ..deploy.onnx_runtime_model import OnnxRuntimeModel, import_onnxruntime
+from ..deploy.onnx_runtime_model import OnnxRuntimeModel
+from ..deploy.ort_session import import_onnxruntime, session_options
 from ..registry import MODELS
 from .benchmark_candidates import Candidate, Images, onnxruntime_candidate, visionkit_candidate
 
@@ -57,7 +58,8 @@ def multitask_candidates(
 ) -> tuple[list[Candidate], list[str]]:
     """(candidates, the names of the one-after-another references): the multi-task model and its
     single-task models in turn, eager, and with ``onnx`` the same exported (post-processing in the
-    graphs) in ONNX Runtime with ``threads`` intra- and inter-op threads (as the ``--onnx`` rows). Each
+    graphs) in ONNX Runtime with ``threads`` intra-op threads and the session options visionkit's
+    backend uses (:func:`session_options`: no pool left spinning to slow the pair's next session). Each
     reference is the row to compare the candidate before it with."""
     singles = single_task_models(model, cfg)
     tasks = " + ".join(singles)
@@ -71,8 +73,7 @@ def multitask_candidates(
     if onnx:
         folder = Path(tempfile.mkdtemp(prefix="visionkit_benchmark_"))
         size = (cfg.get("image_size", 224),) * 2
-        options = import_onnxruntime().SessionOptions()
-        options.intra_op_num_threads = options.inter_op_num_threads = threads
+        options = session_options(threads)
         runtimes = {}
         for name, module in {"multi-task": model, **singles}.items():
             path = folder / f"{name}.onnx"

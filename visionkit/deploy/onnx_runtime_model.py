@@ -17,17 +17,7 @@ from ..models.tasks.image_groups import set_batch_input_shape
 from ..registry import MODELS
 from ..structures import DataSample
 from .onnx_export import METADATA_KEY
-
-MISSING_EXTRA = "ONNX support needs onnxruntime: pip install -e '.[deploy]' (or pip install onnxruntime)"
-
-
-def import_onnxruntime() -> Any:
-    """The ``onnxruntime`` module, or an ImportError that names the pip extra."""
-    try:
-        import onnxruntime
-    except ImportError as error:
-        raise ImportError(MISSING_EXTRA) from error
-    return onnxruntime
+from .ort_session import import_onnxruntime, session_options
 
 
 def pad_stack(images: Sequence[Tensor], pixel: Sequence[float], size_divisor: int = 1) -> Tensor:
@@ -59,7 +49,7 @@ class OnnxRuntimeModel:
         if device.startswith("cuda"):
             index = int(device.partition(":")[2] or 0)
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": index}))
-        self.session = ort.InferenceSession(str(path), providers=providers)
+        self.session = ort.InferenceSession(str(path), session_options(), providers=providers)
         metadata = self.session.get_modelmeta().custom_metadata_map
         if METADATA_KEY not in metadata:
             raise ValueError(f"'{path}' has no '{METADATA_KEY}' metadata: export it with tools/export.py")
