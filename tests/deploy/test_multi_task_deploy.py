@@ -5,6 +5,7 @@ on the graphs, against the PyTorch checkpoint on generated COCO- and VOC-layout 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import onnx
 import pytest
@@ -47,15 +48,25 @@ def exported(tmp_path_factory):
     return cli, checkpoint, root / "model.onnx", root / "model.int8.onnx", images
 
 
-def test_float_graph_predicts_what_pytorch_does(exported, tmp_path):
-    cli, checkpoint, float_path, _, images = exported
-    agreement = load_tool("analysis/agreement").main(
-        [CONFIG, str(checkpoint), str(float_path), "--min-score", "0.05", *cli]
+def agreement_per_task(cli: list[str], reference: Path, other: Path) -> dict[str, float]:
+    """tools/analysis/agreement.py between two files of the multi-task model (detections above 0.05)."""
+    return load_tool("analysis/agreement").main(
+        [CONFIG, str(reference), str(other), "--min-score", "0.05", *cli]
     )
+
+
+def assert_predicts_what_the_checkpoint_does(cli: list[str], checkpoint: Path, exported_file: Path) -> None:
+    """Every box matched at IoU 0.9 with the same label both ways, > 99.9% of mask pixels equal."""
+    agreement = agreement_per_task(cli, checkpoint, exported_file)
     assert agreement["segmentation/pixels"] > 0 and agreement["segmentation/pixel_agreement"] > 0.999
     assert agreement["detection/boxes_reference"] > 0, "no detections to compare: the model is dead"
     assert agreement["detection/boxes_matched_of_reference"] == 1.0
     assert agreement["detection/boxes_matched_of_other"] == 1.0
+
+
+def test_float_graph_predicts_what_pytorch_does(exported, tmp_path):
+    cli, checkpoint, float_path, _, images = exported
+    assert_predicts_what_the_checkpoint_does(cli, checkpoint, float_path)
     # Same predictions, so the same metrics (shown by the agreement above); tools/test.py runs the graph.
     metrics = load_tool("test").main([CONFIG, str(float_path), "--work-dir", str(tmp_path), *cli])
     assert {"detection/bbox_mAP", "segmentation/mIoU"} <= set(metrics)
@@ -81,9 +92,7 @@ def test_int8_graph_runs_every_task_and_reports_agreement_per_task(exported, tmp
     assert meta["outputs"][0].startswith("detection.") and meta["quantization"]["calibration"]["images"] == 4
     metrics = load_tool("test").main([CONFIG, str(int8_path), "--work-dir", str(tmp_path), *cli])
     assert {"detection/bbox_mAP", "segmentation/mIoU"} <= set(metrics)
-    agreement = load_tool("analysis/agreement").main(
-        [CONFIG, str(float_path), str(int8_path), "--min-score", "0.05", *cli]
-    )
+    agreement = agreement_per_task(cli, float_path, int8_path)
     # Each task on its own 3 val images: 3 segmentation images of 96-128 px, and detections.
     assert 3 * 96 * 96 <= agreement["segmentation/pixels"] <= 3 * 128 * 128
     assert 0 < agreement["segmentation/pixel_agreement"] < 1  # INT8 is not the float graph
@@ -102,18 +111,10 @@ def test_executorch_programs_run_every_task(exported, tmp_path):
     assert diffs["model.pte:segmentation.logits"] < 1e-3 and diffs["model.pte:detection.scores"] < 1e-4
     assert diffs["model.int8.pte:segmentation.logits"] > 1e-3  # quantized, not the float program again
     assert int8_pte.stat().st_size < float_pte.stat().st_size / 2
-    agreement = load_tool("analysis/agreement").main(
-        [CONFIG, str(checkpoint), str(float_pte), "--min-score", "0.05", *cli]
-    )
-    assert agreement["segmentation/pixels"] > 0 and agreement["segmentation/pixel_agreement"] > 0.999
-    assert agreement["detection/boxes_reference"] > 0, "no detections to compare: the model is dead"
-    assert agreement["detection/boxes_matched_of_reference"] == 1.0
-    assert agreement["detection/boxes_matched_of_other"] == 1.0
+    assert_predicts_what_the_checkpoint_does(cli, checkpoint, float_pte)
     metrics = load_tool("test").main([CONFIG, str(int8_pte), "--work-dir", str(tmp_path), *cli])
     assert {"detection/bbox_mAP", "segmentation/mIoU"} <= set(metrics)
-    agreement = load_tool("analysis/agreement").main(
-        [CONFIG, str(float_pte), str(int8_pte), "--min-score", "0.05", *cli]
-    )
+    agreement = agreement_per_task(cli, float_pte, int8_pte)
     # Measured 0.9994. The random-weight detector's boxes are near-tied low scores, so which of them pass
     # differs in INT8 (12 of 300 matched): only reported, as for the INT8 ONNX graph above.
     assert agreement["segmentation/pixel_agreement"] > 0.99

@@ -46,7 +46,8 @@ def time_side_by_side(
     samples: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
-            time.sleep(pause)
+            if pause:
+                time.sleep(pause)
             for _ in range(repeat):
                 start = time.perf_counter()
                 run()
