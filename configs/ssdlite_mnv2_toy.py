@@ -51,7 +51,7 @@ model = dict(
         # An anchor is a positive from IoU 0.4 with a box (0.5 in the COCO recipe): a 14-20 px shape between
         # two anchor centres (stride 8) has IoU under 0.5 with the nearest 16-px anchor (0.37 for a 14-px one
         # 4 px off in x and y), so often only its forced best match trained. With lr 8e-3 (below; was 4e-3),
-        # seeds 0 / 1 / 2: mAP 0.585 / 0.586 / 0.595, AP50 0.810 / 0.833 / 0.814 against 0.568 /
+        # seeds 0 / 1 / 2: mAP 0.585 / 0.586 / 0.594, AP50 0.810 / 0.833 / 0.814 against 0.568 /
         # 0.569 / 0.561 and 0.786 / 0.827 / 0.786 (0.5 and 4e-3); 0.4 alone: seed 0 0.566 / 0.791, seed 2
         # 0.580 / 0.801; 0.35: seed 0 0.542 / 0.761; 7 epochs at 0.4 / 8e-3: seed 0 0.559 / 0.786.
         pos_iou=0.4,
