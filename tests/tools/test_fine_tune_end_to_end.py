@@ -64,7 +64,7 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, save_b
 """
     )
     work_dir = tmp_path / "work"
-    result = run_tool("train.py", str(config), "--work-dir", str(work_dir))
+    result = run_tool("train.py", str(config), "--work-dir", str(work_dir), "--seed", "0")
     log = result.stdout + result.stderr
 
     # The log lists what was left out and why: exactly the class-score convs, 81 x 6 scores against 4 x 6.
@@ -79,7 +79,9 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, save_b
     assert losses and all(torch.isfinite(torch.tensor(losses))), log[-3000:]
     assert re.search(r"Epoch\(val\) \[1\]\[1/1\].*coco/bbox_mAP", log), log[-3000:]
 
-    # The saved model is the COCO file's but for the 3-class convs (the first warm-up steps barely move it).
+    # The saved model is the COCO file's but for the 3-class convs. The two warm-up steps (lr 1.5e-5) move a
+    # tensor by under 0.1% of its norm (up to 0.06% measured over seeds; single elements moved up to 6e-4 here
+    # and over 1e-3 in CI, so the bound is relative); a freshly initialised tensor is 14% to 170% away.
     trained = torch.load(work_dir / "epoch_1.pth", map_location="cpu", weights_only=False)["state_dict"]
     loaded = renamed_for(init_model(CONFIG, cfg_options={"model.head.num_classes": 3}), coco)
     assert trained["head.cls_convs.0.1.weight"].shape == (24, 96, 1, 1)
@@ -88,4 +90,5 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, save_b
     for key in learned:
         if key in CLASS_CONVS:
             continue
-        torch.testing.assert_close(trained[key], loaded[key], rtol=0, atol=1e-3, msg=key)
+        moved = torch.linalg.vector_norm(trained[key] - loaded[key]) / torch.linalg.vector_norm(loaded[key])
+        assert moved < 1e-2, (key, moved.item())
