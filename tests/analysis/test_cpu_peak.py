@@ -15,6 +15,13 @@ def test_lanes_and_clock_come_from_cpuinfo():
     assert cpu_peak(threads=1, fma_units=1, cpuinfo=AVX2).lanes == 8
 
 
+def test_lanes_are_no_more_than_the_process_is_shown():
+    # AVX-512 in /proc/cpuinfo, hidden from the process's CPUID (tools/analysis/cpu_features.py avx2).
+    assert cpu_peak(threads=1, cpuinfo=AVX512, capability="AVX2").lanes == 8
+    assert cpu_peak(threads=1, cpuinfo=AVX512, capability="AVX512").lanes == 16
+    assert cpu_peak(threads=1, cpuinfo=AVX2, capability="AVX512").lanes == 8
+
+
 def test_share_of_a_model_at_the_peak_is_one():
     peak = CpuPeak(cores=2, fma_units=2, lanes=16, clock_ghz=2.5)  # 320 GFLOP/s
     # 320 M multiply-adds = 640 MFLOP per image; 4 images in 8 ms = 320 GFLOP/s.

@@ -85,6 +85,24 @@ def test_int8_graph_quantizes_all_but_the_measured_layers(int8_run):
     assert result.path.stat().st_size < 0.5 * float_path.stat().st_size
 
 
+@pytest.mark.slow
+def test_an_int8_graph_on_a_cpu_without_vnni_is_loaded_with_a_warning(int8_run, monkeypatch):
+    # There visionkit's sessions take ONNX Runtime's exact but slower kernels (docs/deployment.md).
+    from visionkit.deploy import onnx_runtime_model
+
+    cfg, float_path, result, _ = int8_run
+    logged = []
+    monkeypatch.setattr(onnx_runtime_model, "print_log", lambda message, **_: logged.append(message))
+    monkeypatch.setattr(onnx_runtime_model, "int8_saturates", lambda: True)
+    init_model(cfg, str(float_path))
+    assert logged == []
+    init_model(cfg, str(result.path))
+    assert len(logged) == 1 and "no VNNI" in logged[0] and "export the float graph" in logged[0]
+    monkeypatch.setattr(onnx_runtime_model, "int8_saturates", lambda: False)
+    init_model(cfg, str(result.path))
+    assert len(logged) == 1
+
+
 def predictions(cfg, float_path, int8_path) -> tuple[list, list]:
     """(float, INT8) predictions through the ONNX Runtime backend on the 16 val images."""
     images = [str(p) for p in sorted(Path(cfg.test_dataloader.dataset.data_root, "val").rglob("*.JPEG"))]

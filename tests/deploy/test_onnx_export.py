@@ -136,6 +136,24 @@ def test_backend_sessions_stop_spinning_after_each_run():
     assert options.inter_op_num_threads == 1 and options.intra_op_num_threads == 0  # 0: one per core
 
 
+@pytest.mark.parametrize(
+    "machine, vnni, exact", [("x86_64", False, True), ("x86_64", True, False), ("aarch64", False, False)]
+)
+def test_sessions_take_exact_int8_kernels_where_int8_saturates(monkeypatch, machine, vnni, exact):
+    # x86 without VNNI: ONNX Runtime's default uint8 x int8 kernels saturate (tests/tools/test_cpu_features.py
+    # runs them on such a CPU's kernels); with VNNI the exact kernels would only be slower.
+    from visionkit.deploy import ort_session
+
+    monkeypatch.setattr(ort_session.platform, "machine", lambda: machine)
+    monkeypatch.setattr(ort_session, "cpu_has_vnni", lambda: vnni)
+    options = ort_session.session_options()
+    try:
+        value = options.get_session_config_entry("session.x64quantprecision")
+    except RuntimeError:  # onnxruntime: "does not have configuration with key"
+        value = None
+    assert (value == "1") == exact
+
+
 def test_segmentor_with_multi_scale_test_cfg_is_refused():
     from visionkit.apis import init_model
 
@@ -150,6 +168,7 @@ def test_export_tool_end_to_end(tmp_path):
     """tools/export.py: checkpoint in, .onnx out, ONNX Runtime vs PyTorch differences printed."""
     from visionkit.apis import init_model
 
+    torch.manual_seed(0)  # the random init (else it depends on which tests ran before in this process)
     model = calibrate_batchnorm(
         randomise_batchnorm(init_model(str(REPO / TOY["classification"][0])), seed=3), (96, 96)
     )

@@ -4,7 +4,9 @@ peak FLOP/s = cores x FMA units per core x float32 lanes per FMA x 2 (a multiply
 
 - cores: physical cores used (``min(threads, cores)``; lscpu's "Core(s) per socket" x "Socket(s)", or
   ``os.cpu_count()`` where lscpu is missing);
-- lanes: 16 with AVX-512 (``avx512f`` in /proc/cpuinfo), 8 with AVX2 + FMA, 4 otherwise;
+- lanes: 16 with AVX-512 (``avx512f`` in /proc/cpuinfo), 8 with AVX2 + FMA, 4 otherwise; no more than
+  the process is shown (torch's CPU dispatch level: ``AVX2`` where CPUID hides AVX-512 from it, as under
+  tools/analysis/cpu_features.py);
 - FMA units: not visible from inside a machine (let alone a VM); the default 2 is that of Intel's
   server cores with AVX-512 (Skylake-SP Gold/Platinum and later) and of AVX2 client cores; pass the
   right figure for others;
@@ -22,6 +24,8 @@ import re
 import subprocess
 from pathlib import Path
 from typing import NamedTuple
+
+import torch
 
 
 class CpuPeak(NamedTuple):
@@ -52,11 +56,21 @@ def _physical_cores() -> int:
     return per_socket * sockets or (os.cpu_count() or 1)
 
 
-def cpu_peak(threads: int | None = None, fma_units: int = 2, cpuinfo: str | None = None) -> CpuPeak:
-    """The float32 peak of ``threads`` cores of this CPU (see the module docstring for each factor)."""
+def cpu_peak(
+    threads: int | None = None, fma_units: int = 2, cpuinfo: str | None = None, capability: str | None = None
+) -> CpuPeak:
+    """The float32 peak of ``threads`` cores of this CPU (see the module docstring for each factor).
+
+    ``cpuinfo`` / ``capability``: /proc/cpuinfo's text and torch's CPU capability (``AVX512``, ``AVX2``,
+    ``DEFAULT``); both read from this machine and process when not given.
+    """
     text = cpuinfo if cpuinfo is not None else Path("/proc/cpuinfo").read_text()
     flags = set(re.search(r"^flags\s*:(.*)$", text, re.M).group(1).split()) if "flags" in text else set()
     lanes = 16 if "avx512f" in flags else 8 if {"avx2", "fma"} <= flags else 4
+    if capability is None and cpuinfo is None:
+        capability = torch.backends.cpu.get_cpu_capability()
+    if capability is not None:
+        lanes = min(lanes, {"AVX512": 16, "AVX2": 8}.get(capability, 4))
     mhz = re.search(r"^cpu MHz\s*:\s*([\d.]+)", text, re.M)
     clock = float(mhz.group(1)) / 1000 if mhz else 1.0
     cores = min(threads or 10**6, _physical_cores())

@@ -5,19 +5,21 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
 from torch import Tensor
 
 from ..models.tasks.image_groups import set_batch_input_shape
 from ..registry import MODELS
 from ..structures import DataSample
 from .onnx_export import METADATA_KEY
-from .ort_session import import_onnxruntime, session_options
+from .ort_session import import_onnxruntime, int8_saturates, session_options
 
 
 def pad_stack(images: Sequence[Tensor], pixel: Sequence[float], size_divisor: int = 1) -> Tensor:
@@ -54,6 +56,14 @@ class OnnxRuntimeModel:
         if METADATA_KEY not in metadata:
             raise ValueError(f"'{path}' has no '{METADATA_KEY}' metadata: export it with tools/export.py")
         self.use_metadata(cfg, json.loads(metadata[METADATA_KEY]), path)
+        if self.meta.get("quantization") and device == "cpu" and int8_saturates():
+            print_log(
+                f"'{path}' is INT8 and this CPU has no VNNI: ONNX Runtime runs it exactly only with its "
+                "uint8 x uint8 kernels, measured no faster than the float graph on such CPUs (docs/"
+                "deployment.md, 'INT8 on x86 CPUs without VNNI'); export the float graph for this CPU",
+                logger="current",
+                level=logging.WARNING,
+            )
 
     def use_metadata(self, cfg: Config, meta: dict[str, Any], path: str | Path) -> None:
         """Take the exported file's metadata (:func:`~visionkit.deploy.onnx_export.export_metadata`)."""
