@@ -31,13 +31,15 @@ visionkit/analysis/multitask_candidates.py).
 
 ``--deploy`` adds visionkit with BatchNorm folded into the convs; ``--onnx`` adds it exported to ONNX
 (post-processing in the graph; its model-only call is the whole graph) and run by ONNX Runtime with
-``--threads`` threads; ``--memory`` adds visionkit with the memory-efficient inverted residuals (paper
-section 5.1, ``--splits``) and a table of peak CPU memory per call (PyTorch's allocator only, so not for
-ONNX Runtime). ``--train`` measures training images/s (data loading included, and the train step alone)
-over the config's train dataloader. ``--loader`` measures the config's COCO train dataset on a synthetic
-instances file of train2017's size: load time, serialised size and each of ``--workers`` dataloader
-workers' RSS / USS after an epoch, serialised (mmengine's default, shared by the workers) and as Python
-lists (copied into each worker as it touches them); see visionkit/analysis/dataset_scale.py.
+``--threads`` threads; ``--int8`` adds its INT8 QDQ graph; ``--openvino`` runs the same graphs in OpenVINO
+too; ``--executorch`` adds XNNPACK ExecuTorch programs; ``--memory`` adds visionkit with the memory-efficient
+inverted residuals (paper section 5.1, ``--splits``) and a table of peak CPU memory per call (PyTorch's
+allocator only, so not for ONNX Runtime). ``--train`` measures training images/s (data loading included, and
+the train step alone) over the config's train dataloader. ``--loader`` measures the config's COCO train
+dataset on a synthetic instances file of train2017's size: load time, serialised size and each of
+``--workers`` dataloader workers' RSS / USS after an epoch, serialised (mmengine's default, shared by the
+workers) and as Python lists (copied into each worker as it touches them); see
+visionkit/analysis/dataset_scale.py.
 """
 
 from __future__ import annotations
@@ -126,6 +128,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--int8", action="store_true", help="add the INT8 (QDQ) graph in ONNX Runtime")
     parser.add_argument(
+        "--openvino", action="store_true", help="add the same graphs in OpenVINO (INT8 too with --int8)"
+    )
+    parser.add_argument(
         "--executorch", action="store_true", help="add ExecuTorch .pte (XNNPACK; INT8 too with --int8)"
     )
     parser.add_argument(
@@ -182,8 +187,8 @@ def build_candidates(
         efficient = copy.deepcopy(model)
         efficient.backbone.set_memory_efficient_splits(args.splits)
         candidates.append(visionkit_candidate(f"visionkit memory-efficient x{args.splits}", efficient, cfg))
-    if args.onnx or args.int8:
-        candidates += onnxruntime_candidates(model, cfg, args.threads, image, args.int8)
+    if args.onnx or args.int8 or args.openvino:
+        candidates += onnxruntime_candidates(model, cfg, args.threads, image, args.int8, args.openvino)
     if args.executorch:
         candidates += executorch_candidates(model, cfg, image, args.int8)
     reference = torchvision_candidate(task, model, cfg)

@@ -13,7 +13,7 @@ line, images read from the JPEGImages folder beside it). What is written depends
 and one line per image says what was found ("2 circle, 1 star", "no detections above 0.3", "circle 12.5%
 of the pixels"), under a progress bar when there are many images on a terminal;
 and for every task DIR/predictions.json with one record per image. A .onnx CHECKPOINT (tools/export.py) runs
-in ONNX Runtime instead of PyTorch, with the same outputs.
+in ONNX Runtime instead of PyTorch (with --runtime openvino, in OpenVINO), with the same outputs.
 
 <name> is the image's path relative to the folder all inputs share, without its suffix: a/x.jpg and b/x.jpg
 write DIR/a/x.png and DIR/b/x.png. The tool refuses to start (naming the files) when an output would
@@ -59,6 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("inputs", nargs="+", help="image files, folders or a VOC split .txt file")
     parser.add_argument("--out-dir", required=True, type=Path, help="where the outputs go")
     parser.add_argument("--device", default="cpu", help="e.g. cpu, cuda:0")
+    parser.add_argument(
+        "--runtime", choices=["onnxruntime", "openvino"], default="onnxruntime", help="what runs a .onnx file"
+    )
     parser.add_argument("--topk", type=int, default=5, help="classification: classes to report")
     parser.add_argument(
         "--score-thr", type=float, default=0.3, help="detection: lowest score drawn and listed"
@@ -202,7 +205,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     stems = output_stems(images, args.out_dir)
     try:
         model = init_model(
-            args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options, deploy=args.deploy
+            args.config,
+            args.checkpoint,
+            device=args.device,
+            cfg_options=args.cfg_options,
+            deploy=args.deploy,
+            runtime=args.runtime,
         )
     except USER_ERRORS as error:
         raise SystemExit(f"error: {error}") from None

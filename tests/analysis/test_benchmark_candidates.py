@@ -62,3 +62,33 @@ def test_unknown_model_type_is_named():
     cfg = load_config("configs/mobilenet_v2_toy.py", {"model.type": "Mystery"})
     with pytest.raises(ValueError, match="Mystery"):
         task_of(cfg)
+
+
+@torch.inference_mode()
+def test_deployed_candidates_run_the_same_graphs_in_both_runtimes():
+    """--onnx --int8 --openvino: ONNX Runtime and OpenVINO rows of the float and the INT8 graph, each
+    giving the same top-1 scores as its ONNX Runtime twin (float: to rounding; INT8: closer than float)."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("openvino")
+    from visionkit.analysis.deploy_candidates import onnxruntime_candidates
+
+    cfg = load_config("configs/mobilenet_v2_toy.py")
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = init_model(cfg)
+    candidates = onnxruntime_candidates(model, cfg, 2, IMAGE, int8=True, openvino=True)
+    scores = {c.name: c.end_to_end([IMAGE])[0].pred_score for c in candidates}
+    assert list(scores) == [
+        "visionkit onnxruntime",
+        "visionkit onnxruntime tuned",
+        "visionkit onnxruntime int8",
+        "visionkit onnxruntime int8 tuned",
+        "visionkit openvino",
+        "visionkit openvino int8",
+    ]
+    torch.testing.assert_close(
+        scores["visionkit openvino"], scores["visionkit onnxruntime"], atol=1e-4, rtol=0
+    )
+    int8_gap = (scores["visionkit onnxruntime int8"] - scores["visionkit onnxruntime"]).abs().max()
+    assert int8_gap > 1e-5  # the INT8 graph is not the float one
+    assert (scores["visionkit openvino int8"] - scores["visionkit onnxruntime int8"]).abs().max() < int8_gap

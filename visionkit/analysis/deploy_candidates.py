@@ -29,13 +29,18 @@ def _session(path: Path, options) -> object:
 
 
 def onnxruntime_candidates(
-    model: nn.Module, cfg: Config, threads: int, image: np.ndarray, int8: bool = False
+    model: nn.Module,
+    cfg: Config,
+    threads: int,
+    image: np.ndarray,
+    int8: bool = False,
+    openvino: bool = False,
 ) -> list[Candidate]:
     """``model`` exported to ONNX (post-processing in the graph) in ONNX Runtime: with the options the
     benchmark always used (``threads`` intra- and inter-op threads, ONNX Runtime's defaults otherwise),
     with :func:`session_options` (what :class:`OnnxRuntimeModel` uses, ``tuned`` rows), and
     with ``int8`` the QDQ graph (every layer INT8, calibrated on ``image``: timing does not depend on
-    calibration quality) under both."""
+    calibration quality) under both. ``openvino`` adds the same files in OpenVINO (``threads`` threads)."""
     folder = Path(tempfile.mkdtemp(prefix="visionkit_benchmark_"))
     size = cfg.get("image_size", 224)
     export_onnx(copy.deepcopy(model), folder / "model.onnx", (size, size))
@@ -64,6 +69,13 @@ def onnxruntime_candidates(
         ):
             runtime = OnnxRuntimeModel(cfg, folder / "model.int8.onnx")
             runtime.session = _session(folder / "model.int8.onnx", options)
+            candidates.append(onnxruntime_candidate(name, runtime, cfg))
+    if openvino:
+        from ..deploy.openvino_model import OpenVinoModel
+
+        files = {"visionkit openvino": "model.onnx", "visionkit openvino int8": "model.int8.onnx"}
+        for name, file in list(files.items())[: 2 if int8 else 1]:
+            runtime = OpenVinoModel(cfg, folder / file, threads=threads)
             candidates.append(onnxruntime_candidate(name, runtime, cfg))
     return candidates
 

@@ -40,6 +40,7 @@ def init_model(
     device: str = "cpu",
     cfg_options: dict | None = None,
     deploy: bool = False,
+    runtime: str = "onnxruntime",
 ) -> nn.Module | OnnxRuntimeModel:
     """Build the config's model in eval mode, load ``checkpoint`` (path, URL or ``torchvision://``).
 
@@ -51,12 +52,13 @@ def init_model(
     settings, else ``{}``.
 
     A ``.onnx`` checkpoint (from ``tools/export.py``) gives an :class:`OnnxRuntimeModel` instead, which
-    :func:`inference_model` runs through ONNX Runtime (``pip install -e ".[deploy]"``); a ``.pte``
+    :func:`inference_model` runs through ONNX Runtime (``pip install -e ".[deploy]"``), or with
+    ``runtime="openvino"`` an :class:`OpenVinoModel` (OpenVINO on the CPU, ``".[openvino]"``); a ``.pte``
     (ExecuTorch) an :class:`ExecuTorchModel` (``pip install -e ".[mobile]"``).
     """
     cfg = load_config(config, cfg_options) if isinstance(config, (str, Path)) else config
     if checkpoint is not None and str(checkpoint).endswith(".onnx"):
-        return OnnxRuntimeModel(cfg, checkpoint, device)
+        return onnx_runtime_model(cfg, checkpoint, device, runtime)
     if checkpoint is not None and str(checkpoint).endswith(".pte"):
         from ..deploy.executorch_export import ExecuTorchModel  # the optional mobile extra
 
@@ -73,6 +75,19 @@ def init_model(
     model.cfg, model.dataset_meta = cfg, meta
     model = model.to(device).eval()
     return fuse_batchnorm(model) if deploy else model
+
+
+def onnx_runtime_model(
+    cfg: Config, path: str | Path, device: str = "cpu", runtime: str = "onnxruntime"
+) -> OnnxRuntimeModel:
+    """An exported ``.onnx`` file in ``runtime``: ``'onnxruntime'`` or ``'openvino'`` (CPU only)."""
+    if runtime == "onnxruntime":
+        return OnnxRuntimeModel(cfg, path, device)
+    if runtime == "openvino":
+        from ..deploy.openvino_model import OpenVinoModel
+
+        return OpenVinoModel(cfg, path, device)
+    raise ValueError(f"Unknown runtime '{runtime}' for a .onnx file: 'onnxruntime' or 'openvino'")
 
 
 def build_test_pipeline(cfg: Config) -> list:

@@ -1,0 +1,73 @@
+"""Run a graph written by :func:`~visionkit.deploy.onnx_export.export_onnx` (float or INT8 QDQ) with
+OpenVINO on an x86 CPU, behind the same ``test_step`` as :class:`OnnxRuntimeModel` (same pre- and
+post-processing, so the same predictions).
+
+Why a second runtime for the same file: on Intel CPUs OpenVINO runs an INT8 QDQ graph on oneDNN's
+VNNI / AMX kernels, int8 depthwise convolutions included, where ONNX Runtime's int8 depthwise kernel is
+no faster than its float one (docs/benchmarks.md, "INT8 in OpenVINO"). Float graphs run in float32:
+OpenVINO would otherwise pick bfloat16 on CPUs with AMX, which changes the outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import onnx
+import torch
+from mmengine.config import Config
+from torch import Tensor
+
+from .onnx_export import METADATA_KEY
+from .onnx_runtime_model import OnnxRuntimeModel
+
+
+def import_openvino() -> Any:
+    try:
+        import openvino
+    except ImportError as error:
+        raise ImportError(
+            'OpenVINO is not installed: pip install -e ".[openvino]"'
+        ) from error
+    return openvino
+
+
+def compile_settings(threads: int | None = None) -> dict[str, Any]:
+    """OpenVINO CPU settings for batch-1 latency in float32 (``threads``: its default, all cores)."""
+    settings: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+    if threads:
+        settings["INFERENCE_NUM_THREADS"] = threads
+    return settings
+
+
+class OpenVinoModel(OnnxRuntimeModel):
+    """An exported ``.onnx`` file compiled by OpenVINO for the CPU.
+
+    Args:
+        cfg: the config the model was exported from (its test pipeline prepares the images).
+        path: the ``.onnx`` file (float or INT8).
+        device: ``'cpu'`` only.
+        threads: inference threads (default: OpenVINO's, one per core).
+    """
+
+    def __init__(
+        self, cfg: Config, path: str | Path, device: str = "cpu", threads: int | None = None
+    ) -> None:
+        if device != "cpu":
+            raise ValueError(f"visionkit runs OpenVINO on the CPU, not '{device}'")
+        ov = import_openvino()
+        # Only the metadata: the graph itself is read once, by OpenVINO.
+        graph = onnx.load(str(path), load_external_data=False)
+        metadata = {prop.key: prop.value for prop in graph.metadata_props}
+        del graph
+        if METADATA_KEY not in metadata:
+            raise ValueError(f"'{path}' has no '{METADATA_KEY}' metadata: export it with tools/export.py")
+        self.use_metadata(cfg, json.loads(metadata[METADATA_KEY]), path)
+        self.compiled = ov.Core().compile_model(str(path), "CPU", compile_settings(threads))
+        self.request = self.compiled.create_infer_request()
+
+    def run(self, images: Tensor) -> dict[str, Tensor]:
+        """images (N, 3, H, W) float32 raw pixels -> the graph's outputs by name."""
+        results = self.request.infer({"images": images.contiguous().numpy()}, share_inputs=True)
+        return {name: torch.from_numpy(results[name].copy()) for name in self.meta["outputs"]}
