@@ -59,8 +59,9 @@ def test_same_labels_as_resizing_every_class(dense_above, smooth):
 def test_predictions_with_and_without_logits_agree():
     logits = F.interpolate(torch.randn(1, 4, 3, 3, generator=torch.Generator().manual_seed(2)), size=(24, 30))
     samples = [DataSample(metainfo=dict(img_shape=(20, 30), ori_shape=(50, 64))) for _ in range(2)]
-    plain, with_logits = seg_logits_to_samples(logits, samples[:1]), seg_logits_to_samples(
-        logits, samples[1:], with_logits=True
+    plain, with_logits = (
+        seg_logits_to_samples(logits, samples[:1]),
+        seg_logits_to_samples(logits, samples[1:], with_logits=True),
     )
     assert len(plain[0].pred_seg_map.unique()) > 1
     assert torch.equal(plain[0].pred_seg_map, with_logits[0].pred_seg_map)

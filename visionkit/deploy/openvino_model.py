@@ -4,7 +4,7 @@ post-processing, so the same predictions).
 
 Why a second runtime for the same file: on Intel CPUs OpenVINO runs an INT8 QDQ graph on oneDNN's
 VNNI / AMX kernels, int8 depthwise convolutions included, where ONNX Runtime's int8 depthwise kernel is
-no faster than its float one (docs/benchmarks.md, "INT8 in OpenVINO"). Float graphs run in float32:
+no faster than its float one (docs/benchmarks.md, "OpenVINO: INT8 and float"). Float graphs run in float32:
 OpenVINO would otherwise pick bfloat16 on CPUs with AMX, which changes the outputs.
 """
 
@@ -27,9 +27,7 @@ def import_openvino() -> Any:
     try:
         import openvino
     except ImportError as error:
-        raise ImportError(
-            'OpenVINO is not installed: pip install -e ".[openvino]"'
-        ) from error
+        raise ImportError('OpenVINO is not installed: pip install -e ".[openvino]"') from error
     return openvino
 
 
@@ -57,7 +55,7 @@ class OpenVinoModel(OnnxRuntimeModel):
         if device != "cpu":
             raise ValueError(f"visionkit runs OpenVINO on the CPU, not '{device}'")
         ov = import_openvino()
-        # Only the metadata: the graph itself is read once, by OpenVINO.
+        # The export's metadata, read with onnx (OpenVINO parses the file again to compile it).
         graph = onnx.load(str(path), load_external_data=False)
         metadata = {prop.key: prop.value for prop in graph.metadata_props}
         del graph

@@ -58,9 +58,9 @@ def resized_labels(logits: Tensor, size: Sequence[int], dense_above: float = 0.0
     """
     _, h, w = logits.shape
     height, width = int(size[0]), int(size[1])
-    if (h, w) == (height, width):
-        return logits.max(dim=0).indices
     labels = logits.max(dim=0).indices
+    if (h, w) == (height, width):
+        return labels
     down = torch.cat([labels[1:], labels[-1:]])
     right = torch.cat([labels[:, 1:], labels[:, -1:]], dim=1)
     diagonal = torch.cat([down[:, 1:], down[:, -1:]], dim=1)
