@@ -103,6 +103,25 @@ def test_an_int8_graph_on_a_cpu_without_vnni_is_loaded_with_a_warning(int8_run, 
     assert len(logged) == 1
 
 
+@pytest.mark.slow
+def test_openvino_warns_for_an_int8_graph_on_a_cpu_without_vnni(int8_run, monkeypatch):
+    # OpenVINO's int8 kernels for such CPUs cost the toy segmenter 1.6 mIoU (docs/deployment.md).
+    pytest.importorskip("openvino")
+    from visionkit.deploy import openvino_model
+
+    cfg, float_path, result, _ = int8_run
+    logged = []
+    monkeypatch.setattr(openvino_model, "print_log", lambda message, **_: logged.append(message))
+    monkeypatch.setattr(openvino_model, "int8_saturates", lambda: True)
+    init_model(cfg, str(float_path), runtime="openvino")
+    assert logged == []
+    init_model(cfg, str(result.path), runtime="openvino")
+    assert len(logged) == 1 and "no VNNI" in logged[0] and "export the float graph" in logged[0]
+    monkeypatch.setattr(openvino_model, "int8_saturates", lambda: False)
+    init_model(cfg, str(result.path), runtime="openvino")
+    assert len(logged) == 1
+
+
 def predictions(cfg, float_path, int8_path) -> tuple[list, list]:
     """(float, INT8) predictions through the ONNX Runtime backend on the 16 val images."""
     images = [str(p) for p in sorted(Path(cfg.test_dataloader.dataset.data_root, "val").rglob("*.JPEG"))]

@@ -11,16 +11,19 @@ OpenVINO would otherwise pick bfloat16 on CPUs with AMX, which changes the outpu
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import onnx
 import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
 from torch import Tensor
 
 from .onnx_export import METADATA_KEY
 from .onnx_runtime_model import OnnxRuntimeModel
+from .ort_session import int8_saturates
 
 
 def import_openvino() -> Any:
@@ -62,6 +65,14 @@ class OpenVinoModel(OnnxRuntimeModel):
         if METADATA_KEY not in metadata:
             raise ValueError(f"'{path}' has no '{METADATA_KEY}' metadata: export it with tools/export.py")
         self.use_metadata(cfg, json.loads(metadata[METADATA_KEY]), path)
+        if self.meta.get("quantization") and int8_saturates():
+            print_log(
+                f"'{path}' is INT8 and this CPU has no VNNI: OpenVINO's int8 kernels for such CPUs cost the "
+                "toy segmenter 1.6 mIoU (docs/deployment.md, 'OpenVINO (x86 CPUs)'); export the float graph "
+                "for this CPU",
+                logger="current",
+                level=logging.WARNING,
+            )
         self.compiled = ov.Core().compile_model(str(path), "CPU", compile_settings(threads))
         self.request = self.compiled.create_infer_request()
 
