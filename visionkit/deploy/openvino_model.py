@@ -15,7 +15,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import onnx
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -57,14 +56,13 @@ class OpenVinoModel(OnnxRuntimeModel):
     ) -> None:
         if device != "cpu":
             raise ValueError(f"visionkit runs OpenVINO on the CPU, not '{device}'")
-        ov = import_openvino()
-        # The export's metadata, read with onnx (OpenVINO parses the file again to compile it).
-        graph = onnx.load(str(path), load_external_data=False)
-        metadata = {prop.key: prop.value for prop in graph.metadata_props}
-        del graph
-        if METADATA_KEY not in metadata:
+        core = import_openvino().Core()
+        graph = core.read_model(str(path))
+        # OpenVINO's ONNX reader keeps the file's metadata_props under rt_info["framework"].
+        key = ["framework", METADATA_KEY]
+        if not graph.has_rt_info(key):
             raise ValueError(f"'{path}' has no '{METADATA_KEY}' metadata: export it with tools/export.py")
-        self.use_metadata(cfg, json.loads(metadata[METADATA_KEY]), path)
+        self.use_metadata(cfg, json.loads(graph.get_rt_info(key).astype(str)), path)
         if self.meta.get("quantization") and int8_saturates():
             print_log(
                 f"'{path}' is INT8 and this CPU has no VNNI: OpenVINO's int8 kernels for such CPUs cost the "
@@ -73,7 +71,7 @@ class OpenVinoModel(OnnxRuntimeModel):
                 logger="current",
                 level=logging.WARNING,
             )
-        self.compiled = ov.Core().compile_model(str(path), "CPU", compile_settings(threads))
+        self.compiled = core.compile_model(graph, "CPU", compile_settings(threads))
         self.request = self.compiled.create_infer_request()
 
     def run(self, images: Tensor) -> dict[str, Tensor]:
