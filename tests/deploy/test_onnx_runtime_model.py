@@ -1,4 +1,5 @@
-"""An exported .onnx file behind init_model / inference_model gives the PyTorch model's predictions."""
+"""An exported .onnx file behind init_model / inference_model gives the PyTorch model's predictions, in
+ONNX Runtime and in OpenVINO (``runtime="openvino"``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 
 from visionkit.apis import inference_model, init_model
 from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel, pad_stack
+from visionkit.deploy.openvino_model import OpenVinoModel
 
 from ..tools.run_tool import run_tool
 from .onnx_toy_models import REPO, TOY, assert_same_detections, exported, toy_model
@@ -19,10 +21,17 @@ pytest.importorskip("onnxscript")
 pytest.importorskip("onnxruntime")
 
 
-def onnx_model(task: str, postprocess: bool = True) -> OnnxRuntimeModel:
+RUNTIMES = ["onnxruntime", "openvino"]
+
+
+def onnx_model(task: str, postprocess: bool = True, runtime: str = "onnxruntime") -> OnnxRuntimeModel:
+    if runtime == "openvino":
+        pytest.importorskip("openvino")
     config, _, options = TOY[task]
-    model = init_model(str(REPO / config), str(exported(task, postprocess)[1]), cfg_options=options)
+    path = str(exported(task, postprocess)[1])
+    model = init_model(str(REPO / config), path, cfg_options=options, runtime=runtime)
     assert isinstance(model, OnnxRuntimeModel)
+    assert isinstance(model, OpenVinoModel) == (runtime == "openvino")
     return model
 
 
@@ -31,31 +40,37 @@ def photos(*shapes: tuple[int, int]) -> list[np.ndarray]:
     return [rng.integers(0, 256, (*shape, 3), dtype=np.uint8) for shape in shapes]
 
 
-def test_classification_predictions_match():
-    images = photos((120, 90), (96, 96))
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_classification_predictions_match(runtime):
+    images = photos((120, 90), (96, 96), (64, 128))
     expected = inference_model(toy_model("classification"), images)
-    got = inference_model(onnx_model("classification"), images, batch_size=2)
+    assert len({int(sample.pred_label) for sample in expected}) > 1 or not torch.allclose(
+        expected[0].pred_score, expected[1].pred_score
+    )
+    got = inference_model(onnx_model("classification", runtime=runtime), images, batch_size=2)
     for ours, ref in zip(got, expected, strict=True):
         torch.testing.assert_close(ours.pred_score, ref.pred_score, atol=1e-4, rtol=1e-4)
         assert ours.pred_label == ref.pred_label
 
 
-def test_segmentation_predictions_match_at_the_original_size():
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_segmentation_predictions_match_at_the_original_size(runtime):
     """Two images of different sizes in one batch: padded like the data preprocessor, cropped back."""
     images = photos((50, 70), (64, 48))
     expected = inference_model(toy_model("segmentation"), images, batch_size=2)
-    got = inference_model(onnx_model("segmentation"), images, batch_size=2)
+    got = inference_model(onnx_model("segmentation", runtime=runtime), images, batch_size=2)
     for ours, ref, image in zip(got, expected, images, strict=True):
         assert ours.pred_seg_map.shape == image.shape[:2] == ref.pred_seg_map.shape
         assert (ours.pred_seg_map != ref.pred_seg_map).float().mean() < 1e-3  # argmax ties only
 
 
+@pytest.mark.parametrize("runtime", RUNTIMES)
 @pytest.mark.parametrize("postprocess", [True, False])
-def test_detection_predictions_match_in_original_pixels(postprocess):
+def test_detection_predictions_match_in_original_pixels(postprocess, runtime):
     """The 150x200 photos are resized to 320x320 by the pipeline; boxes come back in photo pixels."""
     images = photos((150, 200), (300, 120))
     expected = inference_model(toy_model("detection"), images)
-    got = inference_model(onnx_model("detection", postprocess), images)
+    got = inference_model(onnx_model("detection", postprocess, runtime), images)
     assert sum(len(sample.pred_scores) for sample in expected) > 0
     for ours, ref in zip(got, expected, strict=True):
         assert_same_detections(
