@@ -1,5 +1,5 @@
 """The wheel carries every config and tool, py.typed and the `visionkit` command, so a pip-installed user's
-config can inherit a shipped one (``visionkit::NAME``)."""
+config can inherit a shipped one (``visionkit::NAME``); the developer tools of ``dev/`` stay out."""
 
 import subprocess
 import sys
@@ -36,6 +36,8 @@ def test_wheel_ships_configs_tools_and_the_command(tmp_path):
     assert configs and {f"visionkit/configs/{c}" for c in configs} <= names  # every config, _base_ too
     tools = {p.relative_to(REPO / "tools").as_posix() for p in (REPO / "tools").rglob("*.py")}
     assert {f"visionkit/_tools/tools/{t}" for t in tools} <= names
+    developer_tools = {p.name for p in (REPO / "dev").iterdir() if p.is_file()}
+    assert developer_tools and not {n for n in names if n.rpartition("/")[2] in developer_tools}
     assert "visionkit/py.typed" in names
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "visionkit = visionkit.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

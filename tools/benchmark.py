@@ -11,13 +11,13 @@ the model and post-processing (top-1; NMS and boxes at the original size; logits
 MODEL ONLY is one forward pass on the prepared batch. All candidates run in interleaved rounds in one
 process; the tables give median and 90th-percentile time per batch, images per second and speed relative
 to torchvision (> 1: visionkit is faster). The torchvision twins (randomly initialised, nothing downloaded;
-see visionkit/analysis/torchvision_references.py):
+see tools/benchmarking/torchvision_references.py):
 
 - classification: ``torchvision.models.mobilenet_v2`` (width, classes of the config), its ImageNet preset;
 - detection: torchvision ``SSD`` + ``SSDLiteHead`` on MobileNetV2 (layer-15 expansion and 1280-ch taps,
   extra blocks 512/256/256/128, 6 boxes per location) with the config's score threshold, NMS and limits,
   resizing and normalising itself. Both detectors get the same trained-like class scores
-  (visionkit/analysis/score_prior.py) so NMS does realistic work. The TF anchors of the visionkit configs
+  (tools/benchmarking/score_prior.py) so NMS does realistic work. The TF anchors of the visionkit configs
   have 3 boxes in the lowest layer; ``--cfg-options
   model.anchor_generator.reduce_boxes_in_lowest_layer=False`` gives 6 everywhere, as torchvision (then
   both have 4,484,148 parameters at 80 classes);
@@ -27,7 +27,7 @@ see visionkit/analysis/torchvision_references.py):
 ``--multitask`` (a multi-task config) times its model against its single-task models (each with its own
 backbone, the same weights) run one after the other on the same image, eager and with ``--onnx`` in ONNX
 Runtime; ``speed`` is then the one-after-the-other time over the multi-task model's (see
-visionkit/analysis/multitask_candidates.py).
+tools/benchmarking/multitask_candidates.py).
 
 ``--deploy`` adds visionkit with BatchNorm folded into the convs; ``--onnx`` adds it exported to ONNX
 (post-processing in the graph; its model-only call is the whole graph) and run by ONNX Runtime with
@@ -39,7 +39,7 @@ the train step alone) over the config's train dataloader. ``--loader`` measures 
 dataset on a synthetic instances file of train2017's size: load time, serialised size and each of
 ``--workers`` dataloader workers' RSS / USS after an epoch, serialised (mmengine's default, shared by the
 workers) and as Python lists (copied into each worker as it touches them); see
-visionkit/analysis/dataset_scale.py.
+tools/benchmarking/dataset_scale.py.
 """
 
 from __future__ import annotations
@@ -56,27 +56,20 @@ from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarking/, beside this file
 
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
-from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
-from skimage import data as skimage_data
-from torch import nn
-
-from visionkit.analysis.benchmark import format_timings, time_side_by_side
-from visionkit.analysis.benchmark_candidates import (
+from benchmarking.candidates import (
     Candidate,
     prepare_visionkit_detector,
     task_of,
     torchvision_candidate,
     visionkit_candidate,
 )
-from visionkit.analysis.cpu_peak import cpu_peak
-from visionkit.analysis.dataset_scale import (
+from benchmarking.cpu_peak import cpu_peak
+from benchmarking.dataset_scale import (
     COCO_TRAIN2017_BOXES,
     COCO_TRAIN2017_IMAGES,
     MIB,
@@ -84,14 +77,22 @@ from visionkit.analysis.dataset_scale import (
     measure_loader,
     write_instances_json,
 )
-from visionkit.analysis.deploy_candidates import (
+from benchmarking.deploy_candidates import (
     executorch_candidates,
     onnxruntime_candidates,
     peak_share_column,
 )
+from benchmarking.multitask_candidates import multitask_candidates
+from benchmarking.timing import format_timings, time_side_by_side
+from benchmarking.train_throughput import measure_train_throughput
+from mmengine.config import Config, DictAction
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from skimage import data as skimage_data
+from torch import nn
+
 from visionkit.analysis.memory import peak_memory
-from visionkit.analysis.multitask_candidates import multitask_candidates
-from visionkit.analysis.train_throughput import measure_train_throughput
 from visionkit.apis import init_model
 from visionkit.deploy import fuse_batchnorm
 from visionkit.engine import load_config

@@ -11,8 +11,8 @@ import sys
 
 import numpy as np
 import pytest
+from benchmarking.dataset_scale import shared_fraction, worker_memory, write_instances_json
 
-from visionkit.analysis.dataset_scale import shared_fraction, worker_memory, write_instances_json
 from visionkit.datasets import CocoDetection, ImageNetDataset, VOCSegmentation
 from visionkit.datasets.toy_data import make_classification_set, make_voc_segmentation_set
 

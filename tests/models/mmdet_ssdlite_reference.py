@@ -1,7 +1,7 @@
 """A seeded random mmdetection SSDLite-MobileNetV2 checkpoint, the photos it is compared on, and the pairing
 of two detection lists.
 
-Shared by ``tools/analysis/mmdet_ssdlite_fixture.py`` (run once against mmdetection 3.3.0 itself, it writes
+Shared by ``dev/mmdet_ssdlite_fixture.py`` (run once against mmdetection 3.3.0 itself, it writes
 ``tests/models/fixtures/mmdet_ssdlite_outputs.json``) and ``tests/models/test_mmdet_ssdlite.py`` (rebuilds
 the same weights without mmdetection and checks visionkit's detections against mmdetection's).
 

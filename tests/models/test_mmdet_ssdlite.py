@@ -58,7 +58,7 @@ def assert_same_detections(expected: dict, sample) -> None:
 
 
 def test_detections_equal_mmdetection(reference, mmdet_checkpoint):
-    """The fixture holds mmdet 3.3.0's detections on three photos (tools/analysis/mmdet_ssdlite_fixture.py);
+    """The fixture holds mmdet 3.3.0's detections on three photos (dev/mmdet_ssdlite_fixture.py);
     visionkit, from the same checkpoint file, gives the same boxes, scores and labels within 1e-4."""
     model = init_model(CONFIG, mmdet_checkpoint)
     samples = inference_model(model, [photo(name) for name in PHOTOS])

@@ -32,9 +32,10 @@ def run_tool(
     return result
 
 
-def load_tool(name: str) -> ModuleType:
-    """tools/<name>.py as a module, to call its ``main(argv)`` in this process (faster than a subprocess)."""
-    spec = importlib.util.spec_from_file_location(f"visionkit_tool_{name}", REPO / "tools" / f"{name}.py")
+def load_tool(name: str, folder: str = "tools") -> ModuleType:
+    """<folder>/<name>.py as a module, to call its ``main(argv)`` in this process (faster than a run)."""
+    path = REPO / folder / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"visionkit_{folder}_{name.replace('/', '_')}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,8 +1,7 @@
 """Every timed iteration runs one train step on the next batch; the loader restarts at its end."""
 
+from benchmarking.train_throughput import TrainThroughput, measure_train_throughput
 from torch import nn
-
-from visionkit.analysis.train_throughput import TrainThroughput, measure_train_throughput
 
 
 class CountingModel(nn.Module):

@@ -1,4 +1,4 @@
-/* Preloaded into a process by tools/analysis/cpu_features.py: hides x86 instruction sets from CPUID.
+/* Preloaded into a process by dev/cpu_features.py: hides x86 instruction sets from CPUID.
  *
  * With VISIONKIT_CPUID_MASK set (no-vnni or avx2), the constructor makes the CPUID instruction fault in this
  * thread and every thread and child it later creates (Linux ARCH_SET_CPUID; needs CPUID faulting,

@@ -6,7 +6,7 @@ peak FLOP/s = cores x FMA units per core x float32 lanes per FMA x 2 (a multiply
   ``os.cpu_count()`` where lscpu is missing);
 - lanes: 16 with AVX-512 (``avx512f`` in /proc/cpuinfo), 8 with AVX2 + FMA, 4 otherwise; no more than
   the process is shown (torch's CPU dispatch level: ``AVX2`` where CPUID hides AVX-512 from it, as under
-  tools/analysis/cpu_features.py);
+  dev/cpu_features.py);
 - FMA units: not visible from inside a machine (let alone a VM); the default 2 is that of Intel's
   server cores with AVX-512 (Skylake-SP Gold/Platinum and later) and of AVX2 client cores; pass the
   right figure for others;

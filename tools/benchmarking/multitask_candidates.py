@@ -17,11 +17,12 @@ from pathlib import Path
 from mmengine.config import Config
 from torch import nn
 
-from ..deploy.onnx_export import export_onnx
-from ..deploy.onnx_runtime_model import OnnxRuntimeModel
-from ..deploy.ort_session import import_onnxruntime, session_options
-from ..registry import MODELS
-from .benchmark_candidates import Candidate, Images, onnxruntime_candidate, visionkit_candidate
+from visionkit.deploy.onnx_export import export_onnx
+from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
+from visionkit.deploy.ort_session import import_onnxruntime, session_options
+from visionkit.registry import MODELS
+
+from .candidates import Candidate, Images, onnxruntime_candidate, visionkit_candidate
 
 
 def single_task_models(model: nn.Module, cfg: Config) -> dict[str, nn.Module]:

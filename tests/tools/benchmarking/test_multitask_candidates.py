@@ -4,13 +4,12 @@ model does: the same predictions, so the timing compares equal work."""
 from __future__ import annotations
 
 import torch
+from benchmarking.multitask_candidates import single_task_models
 
-from visionkit.analysis.multitask_candidates import single_task_models
+from tests.lively_models import lively_model, shape_images
+from tests.tools.run_tool import REPO
 from visionkit.engine import load_config
 from visionkit.structures import DataSample
-
-from ..lively_models import lively_model, shape_images
-from ..tools.run_tool import REPO
 
 WIDTH = {"model.backbone.widen_factor": 0.35, "model.tasks.detection.neck.widen_factor": 0.35}
 

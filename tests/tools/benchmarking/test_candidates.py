@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 import torch
-
-from visionkit.analysis.benchmark_candidates import (
+from benchmarking.candidates import (
     prepare_visionkit_detector,
     task_of,
     torchvision_candidate,
     visionkit_candidate,
 )
+
 from visionkit.apis import init_model
 from visionkit.engine import load_config
 
@@ -70,7 +70,7 @@ def test_deployed_candidates_run_the_same_graphs_in_both_runtimes():
     giving the same top-1 scores as its ONNX Runtime twin (float: to rounding; INT8: closer than float)."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("openvino")
-    from visionkit.analysis.deploy_candidates import onnxruntime_candidates
+    from benchmarking.deploy_candidates import onnxruntime_candidates
 
     cfg = load_config("configs/mobilenet_v2_toy.py")
     with torch.random.fork_rng():

@@ -21,9 +21,10 @@ from torchvision.models.segmentation import deeplabv3_mobilenet_v3_large, lraspp
 from torchvision.transforms._presets import ImageClassification
 from torchvision.transforms.v2 import functional as TF
 
-from ..apis.inference import build_test_pipeline, prepare_image
-from ..deploy.onnx_runtime_model import OnnxRuntimeModel, pad_stack
-from ..registry import MODELS
+from visionkit.apis.inference import build_test_pipeline, prepare_image
+from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel, pad_stack
+from visionkit.registry import MODELS
+
 from .score_prior import apply_score_prior
 from .torchvision_references import (
     IMAGENET_MEAN,

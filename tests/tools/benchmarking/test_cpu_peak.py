@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from visionkit.analysis.cpu_peak import CpuPeak, cpu_peak, peak_share
+from benchmarking.cpu_peak import CpuPeak, cpu_peak, peak_share
 
 AVX512 = "model name\t: Xeon\nflags\t\t: fpu sse avx2 fma avx512f avx512_vnni\ncpu MHz\t\t: 2600.000\n"
 AVX2 = "flags\t\t: fpu sse avx2 fma\ncpu MHz\t\t: 3000.000\n"
@@ -16,7 +16,7 @@ def test_lanes_and_clock_come_from_cpuinfo():
 
 
 def test_lanes_are_no_more_than_the_process_is_shown():
-    # AVX-512 in /proc/cpuinfo, hidden from the process's CPUID (tools/analysis/cpu_features.py avx2).
+    # AVX-512 in /proc/cpuinfo, hidden from the process's CPUID (dev/cpu_features.py avx2).
     assert cpu_peak(threads=1, cpuinfo=AVX512, capability="AVX2").lanes == 8
     assert cpu_peak(threads=1, cpuinfo=AVX512, capability="AVX512").lanes == 16
     assert cpu_peak(threads=1, cpuinfo=AVX2, capability="AVX512").lanes == 8

@@ -1,8 +1,8 @@
 """Mutation testing: plant small bugs in a core module one at a time and check that its fast tests fail.
 
-    python tools/mutation_test.py visionkit/models/box_ops/box_coder.py [--tests tests/...]
+    python dev/mutation_test.py visionkit/models/box_ops/box_coder.py [--tests tests/...]
         [--sample N] [--seed 0] [--timeout S] [--list]
-    python tools/mutation_test.py --all [--sample N]
+    python dev/mutation_test.py --all [--sample N]
 
 Each mutant is one edit of the module's syntax tree: a comparison, arithmetic or boolean operator swapped,
 a number +1 / set to 0, a condition negated, a ``/ x`` dropped, two call arguments swapped, a returned

@@ -10,7 +10,7 @@ mmdet's detections (outputs only, no weights) to ``tests/models/fixtures/mmdet_s
 Needs mmdetection 3.3.0 and mmcv 2.1.0 with ops, which are not visionkit dependencies: see
 ``docs/detection.md`` ("Checked against mmdetection") for the side virtualenv. Run from the repository root:
 
-    /work/mmdet-venv/bin/python tools/analysis/mmdet_ssdlite_fixture.py
+    /work/mmdet-venv/bin/python dev/mmdet_ssdlite_fixture.py
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 FIXTURE = ROOT / "tests/models/fixtures/mmdet_ssdlite_outputs.json"
 
@@ -149,7 +149,7 @@ def main(args: argparse.Namespace) -> None:
             f"mmdetection {mmdet.__version__} (mmcv {mmcv.__version__} ops {Path(ops_file).name}, torch "
             f"{torch.__version__}), "
             f"configs/ssd/{MMDET_CONFIG.name}, weights seeded_mmdet_state_dict(key_shapes, seed={SEED}); "
-            "written by tools/analysis/mmdet_ssdlite_fixture.py"
+            "written by dev/mmdet_ssdlite_fixture.py"
         ),
         seed=SEED,
         key_shapes=key_shapes,

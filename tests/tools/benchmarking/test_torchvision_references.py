@@ -2,14 +2,14 @@
 
 import pytest
 import torch
-from mmengine.registry import init_default_scope
-
-from visionkit.analysis.torchvision_references import (
+from benchmarking.torchvision_references import (
     deeplabv3_mobilenet_v2,
     mobilenet_v2_classifier,
     ssdlite_mobilenet_v2,
     torchvision_classifier,
 )
+from mmengine.registry import init_default_scope
+
 from visionkit.engine import load_config
 from visionkit.registry import MODELS
 

@@ -1,4 +1,4 @@
-"""tools/analysis/cpu_features.py: a command run through it sees a CPU without VNNI (or AVX-512), and ONNX
+"""dev/cpu_features.py: a command run through it sees a CPU without VNNI (or AVX-512), and ONNX
 Runtime takes that CPU's int8 kernels, which is what the INT8 figures for such CPUs rest on."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from .run_tool import REPO, load_tool
+from tests.tools.run_tool import REPO, load_tool
 
-cpu_features = load_tool("analysis/cpu_features")
+cpu_features = load_tool("cpu_features", folder="dev")
 
 pytestmark = pytest.mark.skipif(
     platform.system() != "Linux"
@@ -30,7 +30,7 @@ K = 64
 
 
 def run_masked(mode: str, code: str) -> subprocess.CompletedProcess:
-    script = [sys.executable, str(REPO / "tools/analysis/cpu_features.py"), mode, "--", sys.executable, "-c"]
+    script = [sys.executable, str(REPO / "dev/cpu_features.py"), mode, "--", sys.executable, "-c"]
     return subprocess.run([*script, code], capture_output=True, text=True, timeout=120, cwd=REPO)
 
 

@@ -1,9 +1,8 @@
 """Both class orders get the same foreground logits; background is likely; few pairs pass 0.01."""
 
 import torch
+from benchmarking.score_prior import apply_score_prior
 from torch import nn
-
-from visionkit.analysis.score_prior import apply_score_prior
 
 CLASSES, ANCHORS = 80, 6
 

@@ -3,8 +3,7 @@
 import time
 
 import pytest
-
-from visionkit.analysis.benchmark import Timing, format_timings, time_side_by_side
+from benchmarking.timing import Timing, format_timings, time_side_by_side
 
 
 def test_interleaved_rounds_call_each_model_equally():

@@ -1,11 +1,11 @@
 """Run a command as if this x86 CPU lacked VNNI (or AVX-512 too): INT8 speed and accuracy on such CPUs.
 
-    python tools/analysis/cpu_features.py no-vnni -- python tools/benchmark.py CONFIG --onnx --int8 ...
-    python tools/analysis/cpu_features.py avx2 -- python tools/test.py CONFIG model.int8.onnx
+    python dev/cpu_features.py no-vnni -- python tools/benchmark.py CONFIG --onnx --int8 ...
+    python dev/cpu_features.py avx2 -- python tools/test.py CONFIG model.int8.onnx
 
 ``no-vnni`` hides AVX512_VNNI, AVX-VNNI and AMX (int8 dot products as on AVX-512 CPUs before Cascade
 Lake); ``avx2`` hides every AVX-512 extension too (an AVX2 + FMA CPU: most laptops, AMD before Zen 4).
-The command's processes get CPUID answered without those bits (tools/analysis/cpuid_mask.c, built with the
+The command's processes get CPUID answered without those bits (dev/cpuid_mask.c, built with the
 system C compiler on first use and preloaded), so ONNX Runtime, oneDNN and numpy pick the kernels such a CPU
 gets. The instructions they run still execute on this CPU, at its clock and with its caches: the figures
 compare kernels (INT8 against float without VNNI), they are not an older CPU's times. Linux on x86-64 with
