@@ -63,7 +63,7 @@ import numpy as np
 import torch
 from benchmarking.candidates import (
     Candidate,
-    prepare_visionkit_detector,
+    prepare_for_timing,
     task_of,
     torchvision_candidate,
     visionkit_candidate,
@@ -179,8 +179,7 @@ def build_candidates(
     """visionkit (eager, then the variants asked for) and torchvision's twin; returns the twin's name
     and the eager model."""
     model = init_model(cfg)
-    if task == "detection":
-        prepare_visionkit_detector(model)
+    prepare_for_timing(model)
     candidates = [visionkit_candidate("visionkit", model, cfg)]
     if args.deploy:
         candidates.append(visionkit_candidate("visionkit deploy", fuse_batchnorm(copy.deepcopy(model)), cfg))
@@ -246,9 +245,7 @@ def benchmark_multitask(cfg: Config, args: argparse.Namespace) -> None:
     eager (and with --onnx in ONNX Runtime), in interleaved rounds; --memory adds peak PyTorch memory."""
     image = load_image(args.image, args.shape)
     model = init_model(cfg)
-    for task in model.tasks.values():
-        if task.task == "detection":
-            prepare_visionkit_detector(task)
+    prepare_for_timing(model)
     candidates, references = multitask_candidates(model, cfg, args.threads, args.onnx)
     print(
         f"config: {args.config}  tasks: {' + '.join(model.tasks)}  image: {image.shape[0]}x{image.shape[1]}  "

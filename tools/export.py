@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     from visionkit.apis import init_model
     from visionkit.deploy.onnx_export import export_onnx
-    from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
+    from visionkit.deploy.runtimes import OnnxRuntimeModel
 
     out = args.out or default_output(args.checkpoint)
     try:
@@ -141,8 +141,9 @@ def export_pte(model, out: Path, size: tuple[int, int], args: argparse.Namespace
     import torch
 
     from visionkit.deploy.calibration import calibration_images
-    from visionkit.deploy.executorch_export import ExecuTorchModel, export_executorch
+    from visionkit.deploy.executorch_export import export_executorch
     from visionkit.deploy.onnx_export import export_module
+    from visionkit.deploy.runtimes import ExecuTorchModel
 
     calibration = None
     if args.int8:  # the data first: a missing data set stops the export before it writes anything

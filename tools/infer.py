@@ -9,11 +9,12 @@ line, images read from the JPEGImages folder beside it). What is written depends
 - segmentation: DIR/<name>.png, the label map as a VOC palette PNG of the input's size (score it against
   VOC's SegmentationClass), and DIR/<name>_overlay.jpg, a colour overlay with a legend of the classes present;
 - detection: DIR/<name>_detections.jpg with boxes, names and scores drawn;
-- classification: the top-k classes and scores, printed;
+- classification: the top-k classes and scores, in the printed line;
 and one line per image says what was found ("2 circle, 1 star", "no detections above 0.3", "circle 12.5%
-of the pixels"), under a progress bar when there are many images on a terminal;
-and for every task DIR/predictions.json with one record per image. A .onnx CHECKPOINT (tools/export.py) runs
-in ONNX Runtime instead of PyTorch (with --runtime openvino, in OpenVINO), with the same outputs.
+of the pixels", the top-k classes), under a progress bar when there are many images on a terminal;
+and for every task DIR/predictions.json with one record per image. An exported CHECKPOINT (tools/export.py:
+.onnx, .pte) runs in a runtime instead of PyTorch (ONNX Runtime, or --runtime openvino; ExecuTorch), with the
+same outputs.
 
 <name> is the image's path relative to the folder all inputs share, without its suffix: a/x.jpg and b/x.jpg
 write DIR/a/x.png and DIR/b/x.png. The tool refuses to start (naming the files) when an output would
@@ -32,19 +33,17 @@ from pathlib import Path
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2
-import numpy as np
 from mmengine.config import DictAction
 
 from visionkit.apis import inference_model, init_model
 from visionkit.datasets.transforms import read_image
+from visionkit.deploy import runtime_names
 from visionkit.engine import USER_ERRORS
 from visionkit.engine.progress import make_progress, show_progress, track
+from visionkit.outputs import View, file_suffixes, outputs_predicted_in
 from visionkit.structures import DataSample
-from visionkit.visualization import draw_detections, overlay_segmentation, save_palette_png
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-OUTPUT_SUFFIXES = (".png", "_overlay.jpg", "_detections.jpg")  # what write_outputs may write per image
 PREDICTIONS = "predictions.json"
 
 
@@ -60,7 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out-dir", required=True, type=Path, help="where the outputs go")
     parser.add_argument("--device", default="cpu", help="e.g. cpu, cuda:0")
     parser.add_argument(
-        "--runtime", choices=["onnxruntime", "openvino"], default="onnxruntime", help="what runs a .onnx file"
+        "--runtime", choices=runtime_names(), help="what runs an exported file (default: the file suffix's)"
     )
     parser.add_argument("--topk", type=int, default=5, help="classification: classes to report")
     parser.add_argument(
@@ -108,7 +107,7 @@ def output_stems(images: list[Path], out_dir: Path) -> list[Path]:
     inputs = set(resolved)
     problems = []
     for image, stem in zip(images, stems, strict=True):
-        for suffix in OUTPUT_SUFFIXES:
+        for suffix in file_suffixes():
             target = Path(f"{stem}{suffix}").resolve()
             if target in inputs:
                 problems.append(f"{target} (an output of {image}) is an input")
@@ -126,77 +125,23 @@ def output_stems(images: list[Path], out_dir: Path) -> list[Path]:
     return stems
 
 
-def class_names(meta: dict, count: int) -> list[str]:
-    names = list(meta.get("classes") or [])
-    return names if len(names) >= count else names + [f"class_{i}" for i in range(len(names), count)]
-
-
-def write_outputs(path: Path, stem: Path, sample: DataSample, meta: dict, args: argparse.Namespace) -> dict:
-    """Write one image's files as ``stem`` + suffix (:func:`output_stems`); its predictions.json record."""
-    record: dict = {"image": str(path)}
+def write_outputs(path: Path, stem: Path, sample: DataSample, view: View) -> dict:
+    """Write one image's files as ``stem`` + suffix (:func:`output_stems`), each task's its own way
+    (:mod:`visionkit.outputs`); return its predictions.json record (the image and each task's entry)."""
     stem.parent.mkdir(parents=True, exist_ok=True)
-    if "pred_seg_map" in sample:
-        seg_map = sample.pred_seg_map.cpu().numpy()
-        names = class_names(meta, int(seg_map.max()) + 1)
-        save_palette_png(f"{stem}.png", seg_map)
-        overlay = overlay_segmentation(read_image(str(path)), seg_map, names, meta.get("palette"))
-        write_rgb(f"{stem}_overlay.jpg", overlay)
-        present, pixels = np.unique(seg_map, return_counts=True)
-        record["segmentation"] = {
-            "mask": f"{stem}.png",
-            "pixels_per_class": {names[c]: int(n) for c, n in zip(present, pixels, strict=True)},
-        }
-    if "pred_bboxes" in sample:
-        keep = sample.pred_scores >= args.score_thr
-        boxes, scores = sample.pred_bboxes[keep].cpu().numpy(), sample.pred_scores[keep].cpu().numpy()
-        labels = sample.pred_labels[keep].cpu().numpy()
-        names = class_names(meta, int(labels.max()) + 1 if len(labels) else 0)
-        drawn = draw_detections(read_image(str(path)), boxes, labels, scores, names, args.score_thr)
-        write_rgb(f"{stem}_detections.jpg", drawn)
-        record["detections"] = [
-            {
-                "bbox_xyxy": [round(float(v), 2) for v in box],
-                "label": names[int(label)],
-                "score": float(score),
-            }
-            for box, label, score in zip(boxes, labels, scores, strict=True)
-        ]
-    if "pred_score" in sample:
-        scores = sample.pred_score.cpu()
-        top = scores.topk(min(args.topk, len(scores)))
-        names = class_names(meta, len(scores))
-        record["classification"] = [
-            {"label": names[int(i)], "score": float(s)} for s, i in zip(top.values, top.indices, strict=True)
-        ]
-        print(f"{path}: " + ", ".join(f"{p['label']} {p['score']:.3f}" for p in record["classification"]))
+    image = read_image(str(path))
+    record: dict = {"image": str(path)}
+    for outputs in outputs_predicted_in(sample):
+        record[outputs.record_key] = outputs.write(stem, image, sample, view)
     return record
 
 
-def summarize(record: dict, score_thr: float) -> str | None:
-    """What one image's record says was found, in words: ``2 circle, 1 star`` or ``no detections above 0.3``.
-
-    Segmentation: the share of the image each class other than background covers. None for
-    classification (its top-k line is printed as it is made).
-    """
-    parts = []
-    if "detections" in record:
-        counts: dict[str, int] = {}
-        for detection in record["detections"]:
-            counts[detection["label"]] = counts.get(detection["label"], 0) + 1
-        found = ", ".join(f"{n} {label}" for label, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
-        parts.append(found or f"no detections above {score_thr:g}")
-    if "segmentation" in record:
-        pixels = record["segmentation"]["pixels_per_class"]
-        total = sum(pixels.values()) or 1
-        shares = [(name, n / total) for name, n in pixels.items() if name != "background"]
-        found = ", ".join(f"{name} {share:.1%}" for name, share in sorted(shares, key=lambda s: -s[1]))
-        parts.append(f"{found} of the pixels" if found else "nothing but background")
-    return "; ".join(parts) or None
-
-
-def write_rgb(path: str, image: np.ndarray) -> None:
-    if not cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"Cannot write '{path}'")
+def summarize(sample: DataSample, record: dict, view: View) -> str:
+    """What one image's record says was found, in words, task by task: ``2 circle, 1 star``, ``no detections
+    above 0.3``, ``circle 12.5% of the pixels`` or the top-k classes and scores."""
+    return "; ".join(
+        outputs.summary(record[outputs.record_key], view) for outputs in outputs_predicted_in(sample)
+    )
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -215,14 +160,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     except USER_ERRORS as error:
         raise SystemExit(f"error: {error}") from None
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    meta = model.dataset_meta
+    view = View(list(meta.get("classes") or []), meta.get("palette"), args.score_thr, args.topk)
     records = []
     progress = make_progress() if show_progress() else None
     for path, stem in track(zip(images, stems, strict=True), len(images), "inferring", progress):
         (sample,) = inference_model(model, path)
-        records.append(write_outputs(path, stem, sample, model.dataset_meta, args))
-        found = summarize(records[-1], args.score_thr)
-        if found is not None:
-            print(f"{path}: {found}")
+        records.append(write_outputs(path, stem, sample, view))
+        print(f"{path}: {summarize(sample, records[-1], view)}")
     (args.out_dir / PREDICTIONS).write_text(json.dumps(records, indent=2))
     print(f"wrote outputs for {len(records)} image(s) to {args.out_dir}")
     return records

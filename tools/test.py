@@ -2,15 +2,15 @@
 
     python tools/test.py CONFIG CHECKPOINT [--out predictions.pkl] [--work-dir DIR] [--data-root PATH]
         [--show-dir DIR [--show-score-thr 0.3] [--show-limit N]] [--plot-dir DIR] [--verbose]
-        [--runtime onnxruntime|openvino] [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+        [--runtime NAME] [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
 
 Several processes (CPU or GPU, one machine or several): tools/dist_test.sh CONFIG CHECKPOINT N; metrics and
 --out predictions are the same as with one process.
 
 CHECKPOINT is a visionkit checkpoint or a torchvision one (path, URL or torchvision://mobilenet_v2), or a
-graph from tools/export.py (.onnx, float or INT8), which runs through ONNX Runtime (the deploy extra; with
---runtime openvino through OpenVINO on the CPU), or an ExecuTorch program from it (.pte, float or INT8; the
-mobile extra; one fixed input size).
+file from tools/export.py, run by a runtime: a .onnx graph (float or INT8) through ONNX Runtime (the deploy
+extra; --runtime openvino: OpenVINO on the CPU), a .pte program (float or INT8; one fixed input size) through
+ExecuTorch (the mobile extra).
 The metrics are also written to WORK_DIR/test_metrics.json. --show-dir writes every test image as a PNG,
 ground truth left and prediction right (boxes with names and scores, mask overlays, or the class);
 --plot-dir writes the metric's plots (detection: precision-recall curves per class; segmentation: the
@@ -32,7 +32,7 @@ from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.model import is_model_wrapper
 
-from visionkit.apis.inference import onnx_runtime_model
+from visionkit.deploy import build_runtime_model, is_runtime_file, runtime_names
 from visionkit.engine import USER_ERRORS, Runner, load_config
 from visionkit.evaluation import set_plot_dir
 from visionkit.models import load_checkpoint
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("checkpoint", help="checkpoint: path, URL or torchvision://NAME")
     parser.add_argument("--out", help="also dump every prediction to this .pkl file")
     parser.add_argument(
-        "--runtime", choices=["onnxruntime", "openvino"], default="onnxruntime", help="what runs a .onnx file"
+        "--runtime", choices=runtime_names(), help="what runs an exported file (default: the file suffix's)"
     )
     parser.add_argument("--work-dir", help="where logs and test_metrics.json go")
     parser.add_argument("--data-root", help="dataset root for every dataloader (overrides the config)")
@@ -104,12 +104,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     runner = Runner.from_cfg(cfg)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     try:
-        if args.checkpoint.endswith(".onnx"):
-            runner.model = onnx_runtime_model(cfg, args.checkpoint, runtime=args.runtime)
-        elif args.checkpoint.endswith(".pte"):
-            from visionkit.deploy.executorch_export import ExecuTorchModel  # the optional mobile extra
-
-            runner.model = ExecuTorchModel(cfg, args.checkpoint)
+        if is_runtime_file(args.checkpoint):
+            runner.model = build_runtime_model(cfg, args.checkpoint, args.runtime)
         else:
             load_checkpoint(model, args.checkpoint)
         metrics = runner.test()

@@ -101,3 +101,7 @@ VISUALIZERS = _child(MMENGINE_VISUALIZERS)
 VISBACKENDS = _child(MMENGINE_VISBACKENDS)
 LOG_PROCESSORS = _child(MMENGINE_LOG_PROCESSORS)
 FUNCTIONS = _child(MMENGINE_FUNCTIONS)
+# Inference runtimes for exported files (visionkit.deploy.runtimes): a registry of visionkit's own.
+RUNTIMES = Registry("runtime", scope=SCOPE, locations=["visionkit.deploy.runtimes"])
+# Each task's outputs outside the model (visionkit.outputs), by task name.
+TASK_OUTPUTS = Registry("task outputs", scope=SCOPE, locations=["visionkit.outputs"])

@@ -16,7 +16,8 @@ pytest.importorskip("onnxscript")  # the toy models' module also exports ONNX
 
 from visionkit.apis import inference_model, init_model
 from visionkit.datasets.toy_data import make_classification_set
-from visionkit.deploy.executorch_export import ExecuTorchModel, export_executorch
+from visionkit.deploy.executorch_export import export_executorch
+from visionkit.deploy.runtimes import ExecuTorchModel
 
 from ..bn_statistics import assert_depends_on_input
 from ..tools.run_tool import load_tool

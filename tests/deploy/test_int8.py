@@ -86,39 +86,24 @@ def test_int8_graph_quantizes_all_but_the_measured_layers(int8_run):
 
 
 @pytest.mark.slow
-def test_an_int8_graph_on_a_cpu_without_vnni_is_loaded_with_a_warning(int8_run, monkeypatch):
-    # There visionkit's sessions take ONNX Runtime's exact but slower kernels (docs/deployment.md).
-    from visionkit.deploy import onnx_runtime_model
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_an_int8_graph_on_a_cpu_without_vnni_is_loaded_with_a_warning(int8_run, monkeypatch, runtime):
+    # There ONNX Runtime's sessions take exact but slower kernels, and OpenVINO's int8 kernels for such CPUs
+    # cost the toy segmenter 1.6 mIoU (docs/deployment.md): both say to ship the float graph.
+    if runtime == "openvino":
+        pytest.importorskip("openvino")
+    from visionkit.deploy.runtimes import base
 
     cfg, float_path, result, _ = int8_run
     logged = []
-    monkeypatch.setattr(onnx_runtime_model, "print_log", lambda message, **_: logged.append(message))
-    monkeypatch.setattr(onnx_runtime_model, "int8_saturates", lambda: True)
-    init_model(cfg, str(float_path))
+    monkeypatch.setattr(base, "print_log", lambda message, **_: logged.append(message))
+    monkeypatch.setattr(base, "int8_saturates", lambda: True)
+    init_model(cfg, str(float_path), runtime=runtime)
     assert logged == []
-    init_model(cfg, str(result.path))
+    init_model(cfg, str(result.path), runtime=runtime)
     assert len(logged) == 1 and "no VNNI" in logged[0] and "export the float graph" in logged[0]
-    monkeypatch.setattr(onnx_runtime_model, "int8_saturates", lambda: False)
-    init_model(cfg, str(result.path))
-    assert len(logged) == 1
-
-
-@pytest.mark.slow
-def test_openvino_warns_for_an_int8_graph_on_a_cpu_without_vnni(int8_run, monkeypatch):
-    # OpenVINO's int8 kernels for such CPUs cost the toy segmenter 1.6 mIoU (docs/deployment.md).
-    pytest.importorskip("openvino")
-    from visionkit.deploy import openvino_model
-
-    cfg, float_path, result, _ = int8_run
-    logged = []
-    monkeypatch.setattr(openvino_model, "print_log", lambda message, **_: logged.append(message))
-    monkeypatch.setattr(openvino_model, "int8_saturates", lambda: True)
-    init_model(cfg, str(float_path), runtime="openvino")
-    assert logged == []
-    init_model(cfg, str(result.path), runtime="openvino")
-    assert len(logged) == 1 and "no VNNI" in logged[0] and "export the float graph" in logged[0]
-    monkeypatch.setattr(openvino_model, "int8_saturates", lambda: False)
-    init_model(cfg, str(result.path), runtime="openvino")
+    monkeypatch.setattr(base, "int8_saturates", lambda: False)
+    init_model(cfg, str(result.path), runtime=runtime)
     assert len(logged) == 1
 
 

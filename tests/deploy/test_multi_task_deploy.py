@@ -51,7 +51,7 @@ def exported(tmp_path_factory):
 def agreement_per_task(cli: list[str], reference: Path, other: Path) -> dict[str, float]:
     """tools/analysis/agreement.py between two files of the multi-task model (detections above 0.05)."""
     return load_tool("analysis/agreement").main(
-        [CONFIG, str(reference), str(other), "--min-score", "0.05", *cli]
+        [CONFIG, str(reference), str(other), "--score-thr", "0.05", *cli]
     )
 
 

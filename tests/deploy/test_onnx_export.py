@@ -128,7 +128,7 @@ def test_metadata_describes_the_graph():
 def test_backend_sessions_stop_spinning_after_each_run():
     # Left spinning, the pool's threads held a core for tens of ms after each run, and the PyTorch pre-
     # and post-processing that follows waited for it (docs/benchmarks.md, visionkit/deploy/ort_session.py).
-    from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
+    from visionkit.deploy.runtimes import OnnxRuntimeModel
 
     _, path = exported("classification", True)
     options = OnnxRuntimeModel(toy_model("classification").cfg, path).session.get_session_options()
@@ -229,7 +229,7 @@ def _export_tool():
 
 
 def test_export_tool_exits_non_zero_above_atol(tmp_path, monkeypatch):
-    from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
+    from visionkit.deploy.runtimes import OnnxRuntimeModel
 
     checkpoint = tmp_path / "model.pth"
     torch.save({"state_dict": toy_model("classification").state_dict()}, checkpoint)

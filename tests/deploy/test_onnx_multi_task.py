@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from visionkit.deploy.onnx_export import METADATA_KEY, export_onnx
-from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
+from visionkit.deploy.runtimes import OnnxRuntimeModel
 from visionkit.models import MultiTaskModel
 from visionkit.structures import DataSample
 

@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from visionkit.apis import inference_model, init_model
-from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel, pad_stack
-from visionkit.deploy.openvino_model import OpenVinoModel
+from visionkit.deploy.runtimes import OnnxRuntimeModel, OpenVinoModel, RuntimeModel, pad_stack
 
 from ..tools.run_tool import run_tool
 from .onnx_toy_models import REPO, TOY, assert_same_detections, exported, toy_model
@@ -24,14 +23,13 @@ pytest.importorskip("onnxruntime")
 RUNTIMES = ["onnxruntime", "openvino"]
 
 
-def onnx_model(task: str, postprocess: bool = True, runtime: str = "onnxruntime") -> OnnxRuntimeModel:
+def onnx_model(task: str, postprocess: bool = True, runtime: str = "onnxruntime") -> RuntimeModel:
     if runtime == "openvino":
         pytest.importorskip("openvino")
     config, _, options = TOY[task]
     path = str(exported(task, postprocess)[1])
     model = init_model(str(REPO / config), path, cfg_options=options, runtime=runtime)
-    assert isinstance(model, OnnxRuntimeModel)
-    assert isinstance(model, OpenVinoModel) == (runtime == "openvino")
+    assert type(model) is {"onnxruntime": OnnxRuntimeModel, "openvino": OpenVinoModel}[runtime]
     return model
 
 

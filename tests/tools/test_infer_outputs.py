@@ -65,22 +65,3 @@ def test_a_run_with_out_dir_equal_to_the_input_folder_keeps_every_input(tmp_path
         assert (folder / sub / "x_overlay.jpg").is_file()
     records = json.loads((folder / "predictions.json").read_text())
     assert [r["segmentation"]["mask"] for r in records] == [str(folder / s / "x.png") for s in ("a", "b")]
-
-
-def test_each_image_gets_a_line_saying_what_was_found():
-    found = [
-        {"label": "star", "score": 0.9},
-        {"label": "circle", "score": 0.5},
-        {"label": "star", "score": 0.4},
-    ]
-    assert infer.summarize({"detections": found}, 0.3) == "2 star, 1 circle"
-    assert infer.summarize({"detections": []}, 0.3) == "no detections above 0.3"
-    pixels = {"background": 300, "circle": 100}
-    assert (
-        infer.summarize({"segmentation": {"pixels_per_class": pixels}}, 0.3) == "circle 25.0% of the pixels"
-    )
-    background = {"background": 400}
-    assert (
-        infer.summarize({"segmentation": {"pixels_per_class": background}}, 0.3) == "nothing but background"
-    )
-    assert infer.summarize({"classification": []}, 0.3) is None

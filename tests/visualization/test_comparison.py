@@ -86,7 +86,7 @@ def test_hook_writes_one_picture_per_test_image_up_to_the_limit(tmp_path):
 
 
 def test_a_multi_task_prediction_is_drawn_for_its_own_task_only():
-    from visionkit.engine.hooks.visualization_hook import own_task_only
+    from visionkit.outputs import own_task_only
 
     sample = detection_sample()
     sample.pred_seg_map = torch.zeros(100, 200, dtype=torch.int64)

@@ -22,7 +22,7 @@ from torchvision.transforms._presets import ImageClassification
 from torchvision.transforms.v2 import functional as TF
 
 from visionkit.apis.inference import build_test_pipeline, prepare_image
-from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel, pad_stack
+from visionkit.deploy.runtimes import RuntimeModel, pad_stack
 from visionkit.registry import MODELS
 
 from .score_prior import apply_score_prior
@@ -75,7 +75,7 @@ def visionkit_candidate(name: str, model: nn.Module, cfg: Config) -> Candidate:
     return Candidate(name, lambda images: model.test_step(batch(images)), model_only)
 
 
-def onnxruntime_candidate(name: str, runtime: OnnxRuntimeModel, cfg: Config) -> Candidate:
+def onnxruntime_candidate(name: str, runtime: RuntimeModel, cfg: Config) -> Candidate:
     """An exported graph in ONNX Runtime with the config's test pipeline.
 
     Its model-only call is the whole graph: normalisation and the task's post-processing are inside it.
@@ -205,6 +205,16 @@ TORCHVISION_TWINS: dict[str, Callable[[nn.Module, Config], Candidate]] = {
 }
 
 
-def prepare_visionkit_detector(model: nn.Module) -> None:
+def _prepare_detector(model: nn.Module) -> None:
     """Give a randomly initialised visionkit SSD the same trained-like scores as the torchvision twin."""
     apply_score_prior([block[1] for block in model.head.cls_convs], model.head.num_classes, False)
+
+
+# task -> what a randomly initialised model of it needs to do realistic work in a benchmark.
+PREPARE: dict[str, Callable[[nn.Module], None]] = {"detection": _prepare_detector}
+
+
+def prepare_for_timing(model: nn.Module) -> None:
+    """Prepare ``model`` (or each task of a multi-task model) as :data:`PREPARE` says for its task."""
+    for task_model in [model, *getattr(model, "tasks", {}).values()]:
+        PREPARE.get(task_model.task, lambda _: None)(task_model)

@@ -16,9 +16,9 @@ from torch import nn
 from visionkit.analysis.complexity import count_complexity
 from visionkit.apis.inference import build_test_pipeline, prepare_image
 from visionkit.deploy.onnx_export import export_onnx
-from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel, pad_stack
 from visionkit.deploy.ort_session import import_onnxruntime, session_options
 from visionkit.deploy.quantize import quantize_onnx
+from visionkit.deploy.runtimes import ExecuTorchModel, OnnxRuntimeModel, OpenVinoModel, pad_stack
 
 from .candidates import Candidate, onnxruntime_candidate
 from .cpu_peak import CpuPeak, peak_share
@@ -72,8 +72,6 @@ def onnxruntime_candidates(
             runtime.session = _session(folder / "model.int8.onnx", options)
             candidates.append(onnxruntime_candidate(name, runtime, cfg))
     if openvino:
-        from visionkit.deploy.openvino_model import OpenVinoModel
-
         files = {"visionkit openvino": "model.onnx", "visionkit openvino int8": "model.int8.onnx"}
         for name, file in list(files.items())[: 2 if int8 else 1]:
             runtime = OpenVinoModel(cfg, folder / file, threads=threads)
@@ -95,7 +93,7 @@ def peak_share_column(
 def executorch_candidates(model: nn.Module, cfg: Config, image: np.ndarray, int8: bool) -> list[Candidate]:
     """``model`` as XNNPACK-delegated ExecuTorch programs (float, and INT8 calibrated on ``image``) in
     ExecuTorch's Python runtime; detection's NMS runs after the program, in Python."""
-    from visionkit.deploy.executorch_export import ExecuTorchModel, export_executorch
+    from visionkit.deploy.executorch_export import export_executorch
 
     folder = Path(tempfile.mkdtemp(prefix="visionkit_benchmark_"))
     sample = prepare_image(image, build_test_pipeline(cfg))["inputs"].float()

@@ -18,8 +18,8 @@ from mmengine.config import Config
 from torch import nn
 
 from visionkit.deploy.onnx_export import export_onnx
-from visionkit.deploy.onnx_runtime_model import OnnxRuntimeModel
 from visionkit.deploy.ort_session import import_onnxruntime, session_options
+from visionkit.deploy.runtimes import OnnxRuntimeModel
 from visionkit.registry import MODELS
 
 from .candidates import Candidate, Images, onnxruntime_candidate, visionkit_candidate

@@ -23,8 +23,7 @@ from PIL import Image
 from torch import nn
 
 from ..datasets.transforms.build import build_pipeline, without_annotation_loaders
-from ..deploy import fuse_batchnorm
-from ..deploy.onnx_runtime_model import OnnxRuntimeModel
+from ..deploy import RuntimeModel, build_runtime_model, fuse_batchnorm, is_runtime_file
 from ..engine.config import load_config
 from ..models.checkpoint import load_checkpoint
 from ..registry import MODELS
@@ -40,8 +39,8 @@ def init_model(
     device: str = "cpu",
     cfg_options: dict | None = None,
     deploy: bool = False,
-    runtime: str = "onnxruntime",
-) -> nn.Module | OnnxRuntimeModel:
+    runtime: str | None = None,
+) -> nn.Module | RuntimeModel:
     """Build the config's model in eval mode, load ``checkpoint`` (path, URL or ``torchvision://``).
 
     ``deploy=True`` then folds every BatchNorm into the conv before it (:func:`fuse_batchnorm`): same
@@ -51,18 +50,17 @@ def init_model(
     the checkpoint's ``meta`` when the Runner saved it there, else from the config's test dataset
     settings, else ``{}``.
 
-    A ``.onnx`` checkpoint (from ``tools/export.py``) gives an :class:`OnnxRuntimeModel` instead, which
-    :func:`inference_model` runs through ONNX Runtime (``pip install -e ".[deploy]"``), or with
-    ``runtime="openvino"`` an :class:`OpenVinoModel` (OpenVINO on the CPU, ``".[openvino]"``); a ``.pte``
-    (ExecuTorch) an :class:`ExecuTorchModel` (``pip install -e ".[mobile]"``).
+    An exported file (from ``tools/export.py``) gives a :class:`~visionkit.deploy.RuntimeModel` instead,
+    which :func:`inference_model` runs the same way: ``runtime`` names one of
+    :func:`~visionkit.deploy.runtime_names` (``.onnx``: ``'onnxruntime'``, the default, needs
+    ``pip install -e ".[deploy]"``, or ``'openvino'``, ``".[openvino]"``; ``.pte``: ``'executorch'``,
+    ``".[mobile]"``); see :mod:`visionkit.deploy.runtimes`.
     """
     cfg = load_config(config, cfg_options) if isinstance(config, (str, Path)) else config
-    if checkpoint is not None and str(checkpoint).endswith(".onnx"):
-        return onnx_runtime_model(cfg, checkpoint, device, runtime)
-    if checkpoint is not None and str(checkpoint).endswith(".pte"):
-        from ..deploy.executorch_export import ExecuTorchModel  # the optional mobile extra
-
-        return ExecuTorchModel(cfg, checkpoint, device)
+    if checkpoint is not None and is_runtime_file(checkpoint):
+        return build_runtime_model(cfg, checkpoint, runtime, device)
+    if runtime is not None:
+        raise ValueError(f"runtime='{runtime}' runs exported files (tools/export.py), not '{checkpoint}'")
     init_default_scope(cfg.get("default_scope", "visionkit"))
     model = MODELS.build(cfg.model)
     meta: dict[str, Any] = {}
@@ -75,19 +73,6 @@ def init_model(
     model.cfg, model.dataset_meta = cfg, meta
     model = model.to(device).eval()
     return fuse_batchnorm(model) if deploy else model
-
-
-def onnx_runtime_model(
-    cfg: Config, path: str | Path, device: str = "cpu", runtime: str = "onnxruntime"
-) -> OnnxRuntimeModel:
-    """An exported ``.onnx`` file in ``runtime``: ``'onnxruntime'`` or ``'openvino'`` (CPU only)."""
-    if runtime == "onnxruntime":
-        return OnnxRuntimeModel(cfg, path, device)
-    if runtime == "openvino":
-        from ..deploy.openvino_model import OpenVinoModel
-
-        return OpenVinoModel(cfg, path, device)
-    raise ValueError(f"Unknown runtime '{runtime}' for a .onnx file: 'onnxruntime' or 'openvino'")
 
 
 def build_test_pipeline(cfg: Config) -> list:

@@ -2,7 +2,7 @@
 
 An exported graph sees what the ONNX Runtime backend feeds it, so calibration feeds the same: each image
 through the config's test pipeline (without the steps that read ground truth), padded as
-:class:`~visionkit.deploy.onnx_runtime_model.OnnxRuntimeModel` pads it, one image per batch, raw pixels
+:class:`~visionkit.deploy.runtimes.RuntimeModel` pads it, one image per batch, raw pixels
 0..255 float32. The images are spread evenly over the split (item ``i * len / n``), so a data set sorted
 by class still gives every class; the same ``n`` always gives the same images.
 """
@@ -18,7 +18,7 @@ from mmengine.registry import init_default_scope
 
 from ..datasets.transforms.build import without_annotation_loaders
 from ..registry import DATASETS
-from .onnx_runtime_model import pad_stack
+from .runtimes.base import pad_stack
 
 SPLITS = ("train", "val", "test")
 

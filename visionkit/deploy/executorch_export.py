@@ -11,7 +11,7 @@ the normalisation or box decoding) -> calibration on the config's images -> ``co
 to XNNPACK. Everything XNNPACK takes is delegated; the rest runs on ExecuTorch's portable kernels.
 
 The ``visionkit`` metadata (task, outputs, input size, padding, NMS settings, dataset meta) is written
-beside the program as ``<file>.pte.json``; :class:`ExecuTorchModel` reads it.
+beside the program as ``<file>.pte.json``; :class:`~visionkit.deploy.runtimes.ExecuTorchModel` reads it.
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from mmengine.config import Config
 from torch import Tensor, nn
 
 from .onnx_export import export_metadata, export_module
-from .onnx_runtime_model import OnnxRuntimeModel
 
 MISSING_EXTRA = "ExecuTorch export needs the mobile extra: pip install -e '.[mobile]' (executorch)"
 
 
-def _require_executorch() -> None:
+def require_executorch() -> None:
+    """Raise an ImportError naming the pip extra when ExecuTorch is not installed."""
     try:
         import executorch.exir  # noqa: F401
     except ImportError as error:
@@ -81,7 +80,7 @@ def export_executorch(
 ) -> nn.Module:
     """Write ``model`` as an XNNPACK-delegated ``.pte`` for (1, 3, H, W) raw-pixel inputs; INT8 when
     ``calibration`` batches (1, 3, H, W) float32 are given. Returns the float wrapper it was made from."""
-    _require_executorch()
+    require_executorch()
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
@@ -100,29 +99,3 @@ def export_executorch(
     meta["quantization"] = None if calibration is None else "PT2E XNNPACKQuantizer int8 per-channel"
     Path(f"{path}.json").write_text(json.dumps(meta, default=list))
     return wrapper
-
-
-class ExecuTorchModel(OnnxRuntimeModel):
-    """A ``.pte`` from :func:`export_executorch` in ExecuTorch's Python runtime, behind the same
-    ``test_step`` as :class:`OnnxRuntimeModel` (same pre- and post-processing)."""
-
-    def __init__(self, cfg: Config, path: str | Path, device: str = "cpu") -> None:
-        if device != "cpu":
-            raise ValueError(f"ExecuTorch runs on the CPU here (XNNPACK), not '{device}'")
-        _require_executorch()
-        from executorch.runtime import Runtime
-
-        meta_path = Path(f"{path}.json")
-        if not meta_path.is_file():
-            raise FileNotFoundError(f"'{meta_path}' (the metadata beside the program) is missing: re-export")
-        self.use_metadata(cfg, json.loads(meta_path.read_text()), path)
-        self.method = Runtime.get().load_program(Path(path)).load_method("forward")
-
-    def run(self, images: Tensor) -> dict[str, Tensor]:
-        """images (N, 3, H, W) float32 raw pixels -> outputs by name; the program takes one image at a
-        time, so a batch runs image by image."""
-        per_image = [self.method.execute([image[None].contiguous()]) for image in images]
-        return {
-            name: torch.cat([outputs[index] for outputs in per_image])
-            for index, name in enumerate(self.meta["outputs"])
-        }

@@ -19,7 +19,7 @@ static size exports faster). Outputs:
 - multi-task: every task's outputs, named ``'<task>.<output>'``, from one backbone pass.
 
 The file carries metadata ``visionkit`` (JSON: task, model type, post-processing settings, input size,
-padding, dataset meta) that :class:`~visionkit.deploy.onnx_runtime_model.OnnxRuntimeModel` reads.
+padding, dataset meta) that the runtimes (:mod:`visionkit.deploy.runtimes`) read.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def export_module(model: nn.Module, input_size: Sequence[int], postprocess: bool
 
 
 def export_metadata(graph: ExportGraph, dataset_meta: dict | None = None) -> dict[str, Any]:
-    """What :class:`OnnxRuntimeModel` needs beside the graph to turn its outputs into predictions."""
+    """What a runtime (:mod:`~visionkit.deploy.runtimes`) needs beside the graph to turn its outputs into
+    predictions."""
     return {
         "task": graph.task,
         "model_type": graph.model_type,

@@ -8,7 +8,7 @@ resize and argmax), so box pixels and probabilities are never rounded to 8 bits;
 ``keep_float``, chosen by :func:`~visionkit.deploy.sensitivity.layer_sensitivity`.
 
 The written file keeps the float graph's ``visionkit`` metadata, with ``quantization`` added (formats,
-calibration, the layers kept in float), so :class:`~visionkit.deploy.onnx_runtime_model.OnnxRuntimeModel`
+calibration, the layers kept in float), so :class:`~visionkit.deploy.runtimes.RuntimeModel`
 runs it as it runs the float graph.
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
@@ -25,6 +26,12 @@ def save_palette_png(path: str | Path, seg_map: np.ndarray) -> None:
     image = Image.fromarray(seg_map.astype(np.uint8), mode="P")
     image.putpalette(voc_palette().reshape(-1).tolist())
     image.save(path)
+
+
+def write_rgb(path: str | Path, image: np.ndarray) -> None:
+    """Write an (H, W, 3) uint8 RGB image (format by suffix); OSError naming the path if it cannot."""
+    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+        raise OSError(f"Cannot write '{path}'")
 
 
 def class_colours(num_classes: int, palette: Sequence[Sequence[int]] | None = None) -> np.ndarray:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from benchmarking.candidates import (
-    prepare_visionkit_detector,
+    prepare_for_timing,
     task_of,
     torchvision_candidate,
     visionkit_candidate,
@@ -31,8 +31,7 @@ def test_end_to_end_and_model_only_run_on_both(config, task):
     cfg = load_config(f"configs/{config}")
     assert task_of(cfg) == task
     model = init_model(cfg)
-    if task == "detection":
-        prepare_visionkit_detector(model)
+    prepare_for_timing(model)
     ours, theirs = visionkit_candidate("visionkit", model, cfg), torchvision_candidate(task, model, cfg)
     samples, predictions = ours.end_to_end([IMAGE, IMAGE]), theirs.end_to_end([IMAGE, IMAGE])
     assert len(samples) == len(predictions) == 2

@@ -7,32 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 from mmengine.hooks import Hook
 
 from ...datasets.transforms import read_image
+from ...outputs import own_task_only
 from ...registry import HOOKS
 from ...structures import DataSample
 from ...structures.data_sample import TASK_KEY
 from ...visualization.comparison import draw_ground_truth_and_prediction
-
-# Ground-truth field -> the prediction fields of the same task.
-PREDICTIONS_OF = {
-    "gt_bboxes": ("pred_bboxes", "pred_scores", "pred_labels"),
-    "gt_seg_map": ("pred_seg_map",),
-    "gt_label": ("pred_score", "pred_label"),
-}
-
-
-def own_task_only(sample: DataSample) -> DataSample:
-    """A multi-task prediction reduced to the task its image is annotated for (whose classes it uses)."""
-    keep = {field for gt, fields in PREDICTIONS_OF.items() if gt in sample for field in fields}
-    reduced = sample.clone()
-    for fields in PREDICTIONS_OF.values():
-        for field in fields:
-            if field in reduced and field not in keep:
-                del reduced[field]
-    return reduced
+from ...visualization.draw import write_rgb
 
 
 def _dataset_metainfo(runner: Any) -> dict:
@@ -84,6 +67,5 @@ class VisualizationHook(Hook):
             folder = self.out_dir / sample.metainfo.get(TASK_KEY, "")
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / f"{os.path.splitext(os.path.basename(path))[0]}.png"
-            if not cv2.imwrite(str(target), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)):
-                raise OSError(f"Cannot write '{target}'")
+            write_rgb(target, picture)
             self.written += 1

@@ -1,25 +1,30 @@
-"""Run a graph written by :func:`~visionkit.deploy.onnx_export.export_onnx` with ONNX Runtime, behind the
-``test_step`` interface that :func:`visionkit.apis.inference_model` calls, so it gives the same
-:class:`DataSample` predictions as the PyTorch model."""
+"""The runtime layer's contract: an exported model file run by an inference runtime, behind the
+``test_step`` interface that :func:`visionkit.apis.inference_model` and the Runner's test loop call.
+
+A runtime (ONNX Runtime, OpenVINO, ExecuTorch...) implements two methods, :meth:`RuntimeModel.load` (open the
+file, return the export's metadata) and :meth:`RuntimeModel.run` (raw pixels in, the graph's named outputs
+out), and registers itself in :data:`~visionkit.registry.RUNTIMES` with the file suffixes it reads. Everything
+else is shared here: the test pipeline's images are padded as the data preprocessor pads them, and the task
+model's class named in the metadata turns the outputs into predictions, as its own ``predict`` does, so
+every runtime gives the same :class:`DataSample` predictions as the PyTorch model.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 from torch import Tensor
 
-from ..models.tasks.image_groups import set_batch_input_shape
-from ..registry import MODELS
-from ..structures import DataSample
-from .onnx_export import METADATA_KEY
-from .ort_session import import_onnxruntime, int8_saturates, session_options
+from ...models.tasks.image_groups import set_batch_input_shape
+from ...registry import MODELS
+from ...structures import DataSample
+from ..ort_session import int8_saturates
 
 
 def pad_stack(images: Sequence[Tensor], pixel: Sequence[float], size_divisor: int = 1) -> Tensor:
@@ -33,40 +38,28 @@ def pad_stack(images: Sequence[Tensor], pixel: Sequence[float], size_divisor: in
     return batch
 
 
-class OnnxRuntimeModel:
-    """An exported visionkit graph in an ``onnxruntime.InferenceSession``.
+class RuntimeModel:
+    """A file written by ``tools/export.py``, run by a runtime; subclasses give :meth:`load` and :meth:`run`.
 
     Args:
         cfg: the config the model was exported from (its test pipeline prepares the images).
-        path: the ``.onnx`` file.
-        device: ``'cpu'`` or ``'cuda[:i]'`` (needs onnxruntime-gpu).
+        path: the exported file.
+        device: ``'cpu'``, or what the runtime supports.
 
     ``dataset_meta`` comes from the file (the checkpoint's at export), else the config's test dataset.
-    Detection graphs take one input size (the export's ``--shape``), so the test pipeline must resize to it.
+    A graph fixed to one input size (detection) needs a test pipeline that resizes to it.
     """
 
-    def __init__(self, cfg: Config, path: str | Path, device: str = "cpu") -> None:
-        ort = import_onnxruntime()
-        providers = ["CPUExecutionProvider"]
-        if device.startswith("cuda"):
-            index = int(device.partition(":")[2] or 0)
-            providers.insert(0, ("CUDAExecutionProvider", {"device_id": index}))
-        self.session = ort.InferenceSession(str(path), session_options(), providers=providers)
-        metadata = self.session.get_modelmeta().custom_metadata_map
-        if METADATA_KEY not in metadata:
-            raise ValueError(f"'{path}' has no '{METADATA_KEY}' metadata: export it with tools/export.py")
-        self.use_metadata(cfg, json.loads(metadata[METADATA_KEY]), path)
-        if self.meta.get("quantization") and device == "cpu" and int8_saturates():
-            print_log(
-                f"'{path}' is INT8 and this CPU has no VNNI: ONNX Runtime runs it exactly only with its "
-                "uint8 x uint8 kernels, measured no faster than the float graph on such CPUs (docs/"
-                "deployment.md, 'INT8 on x86 CPUs without VNNI'); export the float graph for this CPU",
-                logger="current",
-                level=logging.WARNING,
-            )
+    #: The suffixes of the files this runtime reads.
+    suffixes: ClassVar[tuple[str, ...]] = ()
+    #: The suffixes this runtime is the default for (one runtime per suffix; else the first that reads it).
+    default_for: ClassVar[tuple[str, ...]] = ()
+    #: Logged for an INT8 file on an x86 CPU without VNNI (what the runtime's int8 kernels do there), or None.
+    int8_without_vnni: ClassVar[str | None] = None
 
-    def use_metadata(self, cfg: Config, meta: dict[str, Any], path: str | Path) -> None:
-        """Take the exported file's metadata (:func:`~visionkit.deploy.onnx_export.export_metadata`)."""
+    def __init__(self, cfg: Config, path: str | Path, device: str = "cpu") -> None:
+        self.path = Path(path)
+        meta = self.load(self.path, device)
         if "model_type" not in meta:
             raise ValueError(
                 f"'{path}' was exported by an older visionkit: export it again with tools/export.py"
@@ -77,19 +70,27 @@ class OnnxRuntimeModel:
         self.cfg = cfg
         config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
         self.dataset_meta = dict(meta["dataset_meta"] or config_meta)
+        if self.int8_without_vnni and meta.get("quantization") and device == "cpu" and int8_saturates():
+            print_log(
+                f"'{path}' is INT8 and {self.int8_without_vnni}", logger="current", level=logging.WARNING
+            )
 
-    def eval(self) -> OnnxRuntimeModel:
+    def load(self, path: Path, device: str) -> dict[str, Any]:
+        """Open ``path`` for ``device`` and return the export's metadata
+        (:func:`~visionkit.deploy.onnx_export.export_metadata`)."""
+        raise NotImplementedError
+
+    def run(self, images: Tensor) -> dict[str, Tensor]:
+        """images (N, 3, H, W) float32 raw pixels -> the graph's outputs by name (``meta['outputs']``)."""
+        raise NotImplementedError
+
+    def eval(self) -> RuntimeModel:
         """A graph is always in inference mode; here so that test loops can call it as on a module."""
         return self
 
     def named_modules(self) -> Iterator[tuple[str, Any]]:
         """No PyTorch modules: hooks that walk a model's modules (the class count check) find none."""
         return iter(())
-
-    def run(self, images: Tensor) -> dict[str, Tensor]:
-        """images (N, 3, H, W) float32 raw pixels -> the graph's outputs by name."""
-        outputs = self.session.run(None, {"images": images.numpy()})
-        return {name: torch.from_numpy(out) for name, out in zip(self.meta["outputs"], outputs, strict=True)}
 
     def test_step(self, data: dict) -> list[DataSample]:
         """A collated batch (``inputs``: (3, h, w) uint8 images, ``data_samples``) -> predicted samples.
@@ -111,7 +112,7 @@ class OnnxRuntimeModel:
         expected = self.meta["input_size"]
         if expected is not None and list(images.shape[-2:]) != expected:
             raise ValueError(
-                f"The ONNX graph takes {expected[0]}x{expected[1]} images but the test pipeline gives "
+                f"'{self.path}' takes {expected[0]}x{expected[1]} images but the test pipeline gives "
                 f"{images.shape[-2]}x{images.shape[-1]}: export with --shape {images.shape[-2]} "
                 f"{images.shape[-1]}"
             )

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from visionkit.evaluation.agreement import (
-    agreement_counts,
-    agreement_ratios,
-    match_detections,
-    task_agreement_counts,
-)
+from visionkit.evaluation.agreement import match_detections
+from visionkit.outputs import agreement_counts, agreement_ratios
 from visionkit.structures import DataSample
 
 
@@ -24,11 +20,11 @@ def test_box_matches_need_label_iou_and_one_to_one():
     reference = detections([[0, 0, 10, 10], [20, 20, 30, 30], [0, 0, 10, 10]], [0.9, 0.8, 0.7], [0, 1, 0])
     # Same first box; the second shifted by 1 px of 10 (IoU 90/110 = 0.82); a duplicate of the first.
     other = detections([[0, 0, 10, 10], [21, 20, 31, 30], [0, 0, 10, 10.5]], [0.9, 0.8, 0.1], [0, 1, 0])
-    counts = agreement_counts([reference], [other], iou=0.9, min_score=0.3)
+    counts = agreement_counts([reference], [other], iou=0.9, score_thr=0.3)
     # The third detection of `other` scores under 0.3; each detection matches once.
     assert counts == {"boxes_matched": 1, "boxes_reference": 3, "boxes_other": 2}
     assert agreement_ratios(counts) == {"boxes_matched_of_reference": 1 / 3, "boxes_matched_of_other": 1 / 2}
-    assert agreement_counts([reference], [other], iou=0.6, min_score=0.3)["boxes_matched"] == 2
+    assert agreement_counts([reference], [other], iou=0.6, score_thr=0.3)["boxes_matched"] == 2
 
 
 def test_box_of_another_label_never_matches():
@@ -40,6 +36,7 @@ def test_box_of_another_label_never_matches():
 def test_top1_and_pixel_agreement():
     first, second = DataSample(), DataSample()
     first.pred_label, second.pred_label = 2, 2
+    first.pred_score = second.pred_score = torch.tensor([0.1, 0.2, 0.7])
     first.pred_seg_map = torch.tensor([[0, 1], [1, 1]])
     second.pred_seg_map = torch.tensor([[0, 1], [0, 1]])
     other_first, other_second = DataSample(), DataSample()
@@ -66,7 +63,7 @@ def test_multi_task_samples_count_each_task_on_its_own_images():
         sample.pred_seg_map = torch.tensor(seg_map)
         sample.set_metainfo(dict(task=task))
     tasks = {"detection": "detection", "segmentation": "segmentation"}
-    counts = task_agreement_counts([det_ref, seg_ref], [det_other, seg_other], tasks)
+    counts = agreement_counts([det_ref, seg_ref], [det_other, seg_other], tasks=tasks)
     assert counts == {
         "detection/boxes_matched": 1,
         "detection/boxes_reference": 1,
