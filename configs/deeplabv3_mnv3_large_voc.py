@@ -22,7 +22,7 @@ model = dict(
     decode_head=dict(
         type="ASPPHead",
         num_classes=num_classes,
-        in_tap="final",
+        in_taps=("final",),
         channels=256,
         dilations=(12, 24, 36),
         dropout=0.5,
@@ -31,7 +31,7 @@ model = dict(
     # torchvision's aux_classifier (FCNHead on the stride-8 low tap, in_channels // 4 = 10 channels);
     # trained with weight 0.5 (torchvision's references/segmentation), unused in prediction.
     auxiliary_head=dict(
-        type="FCNHead", num_classes=num_classes, in_tap="low", channels=10, dropout=0.1, loss_weight=0.5
+        type="FCNHead", num_classes=num_classes, in_taps=("low",), channels=10, dropout=0.1, loss_weight=0.5
     ),
 )
 

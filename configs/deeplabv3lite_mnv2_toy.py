@@ -19,7 +19,9 @@ max_epochs = 20
 
 model = dict(
     backbone=dict(
-        widen_factor=width, output_stride=16, init_cfg=dict(type="Pretrained", checkpoint=pretrained, prefix="backbone.")
+        widen_factor=width,
+        output_stride=16,
+        init_cfg=dict(type="Pretrained", checkpoint=pretrained, prefix="backbone."),
     ),
     decode_head=dict(num_classes=len(classes), dilations=()),
 )
@@ -102,7 +104,8 @@ val_cfg = dict()
 test_cfg = dict()
 
 default_hooks = dict(
-    logger=dict(interval=50), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best="mIoU", rule="greater")
+    logger=dict(interval=50),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best="mIoU", rule="greater"),
 )
 # The lr above is for 8 crops per step (one process); --auto-scale-lr scales it to processes x batch.
 auto_scale_lr = dict(base_batch_size=8, enable=False)

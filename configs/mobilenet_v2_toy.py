@@ -29,7 +29,9 @@ train_pipeline = [
             # Mild crops: a 0.5-area crop cuts shapes in half (a cut square is no square) and slows learning.
             # Shapes keep their class under flips and quarter turns. 88.5% top-1 against 86.0% with
             # RandomResizedCrop(scale=(0.5, 1.0)) and a flip (one run each, 1 torch thread).
-            dict(type="RandomResizedCrop", size=(image_size, image_size), scale=(0.85, 1.0), ratio=(0.9, 1.1)),
+            dict(
+                type="RandomResizedCrop", size=(image_size, image_size), scale=(0.85, 1.0), ratio=(0.9, 1.1)
+            ),
             dict(type="HorizontalFlip", p=0.5),
             dict(type="RandomRotate90", p=1.0),
         ],

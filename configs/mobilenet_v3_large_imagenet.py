@@ -22,7 +22,7 @@ model = dict(
     backbone=dict(type="MobileNetV3", arch="large", widen_factor=1.0),
     # torchvision's classifier: Linear(960, 1280) + hard-swish + dropout 0.2 + Linear(1280, 1000). At another
     # width, hidden_channels is make_divisible(1280 * widen_factor) in torchvision.
-    head=dict(type="ClassifierHead", num_classes=1000, in_tap="final", hidden_channels=1280, dropout=0.2),
+    head=dict(type="ClassifierHead", num_classes=1000, in_taps=("final",), hidden_channels=1280, dropout=0.2),
 )
 
 # torchvision's recipe for its V1 weights (references/classification, 8 GPUs x 128): RMSprop lr 0.064,

@@ -55,7 +55,9 @@ model = dict(
                 interpolated_scale_aspect_ratio=1.0,
                 reduce_boxes_in_lowest_layer=True,
             ),
-            head=dict(type="SSDLiteHead", num_classes=4, score_thr=0.01, nms_iou=0.6, max_per_img=100),
+            head=dict(
+                type="SSDLiteHead", num_classes=4, test_cfg=dict(score_thr=0.01, nms_iou=0.6, max_per_img=100)
+            ),
             init_checkpoint=None,  # e.g. work_dirs/ssdlite_mnv2_toy/epoch_60.pth
         ),
         segmentation=dict(
@@ -63,7 +65,7 @@ model = dict(
             decode_head=dict(
                 type="ASPPHead",
                 num_classes=len(seg_classes),
-                in_tap="layer15_expansion",
+                in_taps=("layer15_expansion",),
                 channels=256,
                 dilations=(),
                 dropout=0.1,

@@ -49,12 +49,14 @@ model = dict(
         loss=dict(type="SSDLoss", neg_pos_ratio=3, min_negatives=0, smooth_l1_beta=1.0),
         # postprocess_detections: softmax; per class score > 0.001 and its top 300 (topk_candidates); boxes
         # clipped to the image; class-aware NMS IoU 0.55; the best 300 (detections_per_img).
-        score_thr=0.001,
-        topk_per_class=300,
-        nms_pre=90 * 300,  # every per-class candidate: torchvision has no overall limit
-        nms_iou=0.55,
-        max_per_img=300,
-        clip_border=True,
+        test_cfg=dict(
+            score_thr=0.001,
+            topk_per_class=300,
+            nms_pre=90 * 300,  # every per-class candidate: torchvision has no overall limit
+            nms_iou=0.55,
+            max_per_img=300,
+            clip_border=True,
+        ),
         bn_eps=1e-3,
         bn_momentum=0.03,
     ),

@@ -74,7 +74,7 @@ def run_voc(data: Path) -> None:
         metainfo=dict(classes=VOC_CLASSES),
         pipeline=[dict(type="LoadImage"), dict(type="LoadSegMap"), dict(type="PackInputs")],
     )
-    head = FCNHead(in_channels=4, num_classes=len(VOC_CLASSES), in_tap="x", channels=4)
+    head = FCNHead(in_channels=(4,), num_classes=len(VOC_CLASSES), in_taps=("x",), channels=4)
     for i in range(len(dataset)):
         sample = dataset[i]["data_samples"]
         sample.set_metainfo(dict(batch_input_shape=sample.img_shape))

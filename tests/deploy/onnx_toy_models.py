@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 TOY = {
     "classification": ("configs/mobilenet_v2_toy.py", (96, 96), {}),
     "segmentation": ("configs/deeplabv3lite_mnv2_toy.py", (64, 64), {}),
-    "detection": ("configs/ssdlite_mnv2_toy.py", (320, 320), {"model.head.score_thr": 0.7}),
+    "detection": ("configs/ssdlite_mnv2_toy.py", (320, 320), {"model.head.test_cfg.score_thr": 0.7}),
 }
 _EXPORT_DIR = Path(tempfile.mkdtemp(prefix="visionkit_onnx_"))
 atexit.register(shutil.rmtree, _EXPORT_DIR, ignore_errors=True)

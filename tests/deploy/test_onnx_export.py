@@ -61,7 +61,7 @@ def test_detection_graph_with_nms_matches_pytorch(batch):
     (boxes, scores, labels, counts), expected = run_both(
         "detection", True, random_images(batch, TOY["detection"][1])
     )
-    assert boxes.shape == (batch, toy_model("detection").head.max_per_img, 4)
+    assert boxes.shape == (batch, toy_model("detection").head.test_cfg.max_per_img, 4)
     assert (counts - expected[3]).abs().max() <= 2  # see assert_same_detections
     for index, count in enumerate(counts.tolist()):
         assert_same_detections(
@@ -93,7 +93,7 @@ def test_detection_graph_gives_the_predict_path_detections():
     with torch.no_grad():
         inputs = model.data_preprocessor({"inputs": list(images), "data_samples": samples})["inputs"]
         predicted = model(inputs, samples, mode="predict")
-    max_per_img = model.head.max_per_img
+    max_per_img = model.head.test_cfg.max_per_img
     assert boxes.shape == (3, max_per_img, 4) and counts.dtype == torch.int64
     assert any(0 < int(n) < max_per_img for n in counts), "the padding rows are not exercised"
     for index, sample in enumerate(predicted):
@@ -119,9 +119,9 @@ def test_metadata_describes_the_graph():
         nms_iou=0.6,
         max_per_img=100,
         nms_pre_per_level=False,
+        topk_per_class=None,
         clip_border=False,
         min_bbox_size=None,
-        topk_per_class=None,
     )
 
 

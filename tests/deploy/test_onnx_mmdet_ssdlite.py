@@ -20,7 +20,7 @@ def test_onnx_runtime_gives_the_mmdet_models_detections(tmp_path):
     checkpoint = tmp_path / "mmdet.pth"
     torch.save(seeded_mmdet_state_dict([(k, s) for k, s in reference["key_shapes"]]), checkpoint)
     # nms_pre 100 makes the per-level top-k decide which boxes survive (see test_mmdet_ssdlite.py).
-    options = {"model.head.nms_pre": 100}
+    options = {"model.head.test_cfg.nms_pre": 100}
     model = init_model(CONFIG, str(checkpoint), cfg_options=options)
     path = tmp_path / "ssdlite_mmdet.onnx"
     export_onnx(model, path, (320, 320))

@@ -17,7 +17,7 @@ from .onnx_toy_models import assert_same_detections
 @pytest.mark.slow
 def test_onnx_runtime_gives_the_torchvision_models_detections(tmp_path):
     # 10 per class makes the per-class top-k decide which boxes reach NMS (test_torchvision_ssdlite.py).
-    options = {"model.head.topk_per_class": 10}
+    options = {"model.head.test_cfg.topk_per_class": 10}
     torch.manual_seed(0)
     model = calibrate_batchnorm(init_model(CONFIG, cfg_options=options), (320, 320))
     checkpoint = tmp_path / "ssdlite.pth"

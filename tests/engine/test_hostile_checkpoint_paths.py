@@ -76,7 +76,7 @@ def test_head_pretrained_init_cfg_through_mmengine(hostile, monkeypatch):
     ran every payload. It now reads through visionkit whatever torch's default is."""
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     path, _, refused = hostile
-    head = ClassifierHead(8, 2, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
+    head = ClassifierHead((8,), 2, init_cfg=dict(type="Pretrained", checkpoint=str(path)))
     with pytest.raises(UnsafeCheckpointError) as error:
         head.init_weights()
     _refused(str(error.value), path, refused)

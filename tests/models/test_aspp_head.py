@@ -45,30 +45,30 @@ def test_dilation_replaces_stride(output_stride: int, expected: list[tuple[int, 
 
 
 def test_aspp_branches_follow_dilations() -> None:
-    full = ASPPHead(320, 21)  # DeepLabv3's rates at output stride 16 are the default
+    full = ASPPHead((320,), 21)  # DeepLabv3's rates at output stride 16 are the default
     atrous = [b[0] for b in full.branches[1:4]]
     assert [c.dilation for c in atrous] == [(6, 6), (12, 12), (18, 18)]
     assert [c.padding for c in atrous] == [(6, 6), (12, 12), (18, 18)]
     assert len(full.branches) == 5 and full.project[0].in_channels == 5 * 256
-    lite = ASPPHead(320, 21, dilations=())
+    lite = ASPPHead((320,), 21, dilations=())
     assert len(lite.branches) == 2 and lite.project[0].in_channels == 2 * 256
 
 
 @pytest.mark.parametrize("dilations", [(), (6, 12, 18)])
 def test_forward_gives_logits_at_tap_resolution(dilations: tuple[int, ...]) -> None:
-    head = ASPPHead(320, 21, dilations=dilations)
+    head = ASPPHead((320,), 21, dilations=dilations)
     assert head(_feats(2, size=9)).shape == (2, 21, 9, 9)
 
 
 def test_image_pooling_needs_two_images_in_training() -> None:
-    head = ASPPHead(320, 21, dilations=()).train()
+    head = ASPPHead((320,), 21, dilations=()).train()
     with pytest.raises(ValueError, match="at least 2 images"):
         head(_feats(1))
     assert head.eval()(_feats(1)).shape == (1, 21, 8, 8)
 
 
 def test_loss_is_zero_when_every_pixel_is_ignored() -> None:
-    head = ASPPHead(320, 21, dilations=())
+    head = ASPPHead((320,), 21, dilations=())
     samples = _samples(2, torch.full((64, 64), 255), (64, 64))
     loss = head.loss(_feats(), samples)["loss_ce"]
     assert float(loss.detach()) == 0.0 and loss.requires_grad
@@ -77,13 +77,13 @@ def test_loss_is_zero_when_every_pixel_is_ignored() -> None:
 def test_loss_pads_smaller_maps_with_ignore_and_weights_classes() -> None:
     torch.manual_seed(0)
     feats = _feats()
-    head = ASPPHead(320, 3, dilations=(), dropout=0.0).eval()
+    head = ASPPHead((320,), 3, dilations=(), dropout=0.0).eval()
     padded = _samples(2, torch.ones(40, 50, dtype=torch.long), (64, 64))
     full = torch.full((64, 64), 255)
     full[:40, :50] = 1
     same = _samples(2, full, (64, 64))
     torch.testing.assert_close(head.loss(feats, padded)["loss_ce"], head.loss(feats, same)["loss_ce"])
-    weighted = ASPPHead(320, 3, dilations=(), dropout=0.0, class_weight=(1.0, 3.0, 1.0), loss_weight=0.5)
+    weighted = ASPPHead((320,), 3, dilations=(), dropout=0.0, class_weight=(1.0, 3.0, 1.0), loss_weight=0.5)
     weighted.load_state_dict(head.state_dict())
     # one class present: a class weight cancels in the weighted mean, the loss weight does not
     torch.testing.assert_close(
@@ -92,7 +92,7 @@ def test_loss_pads_smaller_maps_with_ignore_and_weights_classes() -> None:
 
 
 def test_predict_crops_padding_and_resizes_to_original_size() -> None:
-    head = ASPPHead(320, 5, dilations=()).eval()
+    head = ASPPHead((320,), 5, dilations=()).eval()
     sample = DataSample(
         metainfo={"batch_input_shape": (128, 128), "img_shape": (100, 120), "ori_shape": (50, 60)}
     )
@@ -102,8 +102,8 @@ def test_predict_crops_padding_and_resizes_to_original_size() -> None:
 
 
 def test_fcn_head_shapes_and_loss_weight() -> None:
-    head = FCNHead(96, 21)
-    assert head.loss_weight == 0.4 and head.in_tap == "layer14"
+    head = FCNHead((96,), 21)
+    assert head.loss_weight == 0.4 and head.in_taps == ("layer14",)
     assert head({"layer14": torch.randn(2, 96, 8, 8)}).shape == (2, 21, 8, 8)
 
 

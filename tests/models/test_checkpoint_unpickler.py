@@ -173,12 +173,14 @@ def test_mmengine_pretrained_init_reads_through_visionkit(tmp_path):
     from visionkit.models import ClassifierHead
 
     checkpoint = runner_like_checkpoint()
-    head = ClassifierHead(3, 2)
+    head = ClassifierHead((3,), 2)
     checkpoint["state_dict"] = {f"head.{k}": v for k, v in head.state_dict().items()}
     path = tmp_path / "epoch_1.pth"
     torch.save(checkpoint, path)
-    seeded = ClassifierHead(3, 2, init_cfg=dict(type="Pretrained", checkpoint=str(path), prefix="head."))
+    seeded = ClassifierHead((3,), 2, init_cfg=dict(type="Pretrained", checkpoint=str(path), prefix="head."))
     seeded.init_weights()
     assert torch.equal(seeded.fc.weight, head.fc.weight) and torch.equal(seeded.fc.bias, head.fc.bias)
     with pytest.raises(CheckpointReadError, match=r"open-mmlab://x\.pth'.*only local paths"):
-        ClassifierHead(3, 2, init_cfg=dict(type="Pretrained", checkpoint="open-mmlab://x.pth")).init_weights()
+        ClassifierHead(
+            (3,), 2, init_cfg=dict(type="Pretrained", checkpoint="open-mmlab://x.pth")
+        ).init_weights()

@@ -60,9 +60,11 @@ def test_lraspp_head_equals_torchvision() -> None:
 
 def test_lraspp_head_reads_its_taps_in_order() -> None:
     head = LRASPPHead((40, 960), 21, in_taps=("a", "b"))
-    assert head.in_taps == ("a", "b") and head.in_tap is None
-    with pytest.raises(ValueError, match="two taps"):
+    assert head.in_taps == ("a", "b")
+    with pytest.raises(ValueError, match="LRASPPHead reads 2 taps"):
         LRASPPHead((40,), 21, in_taps=("a",))
+    with pytest.raises(TypeError, match=r"sequences, one per tap \(in_taps=\('final',\)\)"):
+        LRASPPHead((40, 960), 21, in_taps="ab")
 
 
 def test_lraspp_head_loss_and_predict() -> None:
@@ -81,7 +83,9 @@ def test_deeplab_head_with_post_project_conv_equals_torchvision() -> None:
     # Rates up to 36 need a feature map wider than 2 x 36 for every atrous tap to see data: a wrong rate
     # then changes the logits. 96 input channels keep it cheap; the head does not depend on them.
     reference = _random(DeepLabHead(96, 21))
-    head = ASPPHead(96, 21, in_tap="final", dilations=(12, 24, 36), dropout=0.5, post_project_conv=True)
+    head = ASPPHead(
+        (96,), 21, in_taps=("final",), dilations=(12, 24, 36), dropout=0.5, post_project_conv=True
+    )
     head.load_state_dict(_converted(reference, "classifier.", "decode_head."))
     head.eval()
     x = torch.randn(2, 96, 41, 75, generator=torch.Generator().manual_seed(2))
@@ -93,7 +97,7 @@ def test_deeplab_head_with_post_project_conv_equals_torchvision() -> None:
 
 def test_fcn_auxiliary_head_equals_torchvision() -> None:
     reference = _random(TorchvisionFCNHead(40, 21))  # in_channels // 4 = 10 channels
-    head = FCNHead(40, 21, in_tap="low", channels=10)
+    head = FCNHead((40,), 21, in_taps=("low",), channels=10)
     head.load_state_dict(_converted(reference, "aux_classifier.", "auxiliary_head."))
     head.eval()
     x = torch.randn(2, 40, 17, 23)
@@ -114,7 +118,7 @@ def test_segmentor_sizes_a_two_tap_head_from_the_tap_table() -> None:
     model = Segmentor(
         backbone=dict(type="MobileNetV2", widen_factor=0.35, output_stride=16),
         decode_head=dict(type="LRASPPHead", num_classes=5, in_taps=("layer7", "final")),
-        auxiliary_head=dict(type="FCNHead", num_classes=5, in_tap="layer7"),
+        auxiliary_head=dict(type="FCNHead", num_classes=5, in_taps=("layer7",)),
     ).eval()
     assert model.in_taps == ("layer7", "final")
     assert model.decode_head.low_classifier.in_channels == 16  # layer7: 32 x 0.35 -> 16

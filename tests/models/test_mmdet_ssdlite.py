@@ -1,6 +1,7 @@
 """mmdetection's SSDLite-MobileNetV2 checkpoint loads into configs/ssdlite_mnv2_mmdet_coco.py and detects what
 mmdetection 3.3.0 detects; the inference options that config turns on, each checked by hand."""
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -76,7 +77,7 @@ def test_nms_pre_counts_per_level_as_mmdetection(reference, mmdet_checkpoint):
     """At nms_pre 100 the 200 detections need candidates beyond the overall top 100, so counting per level
     (mmdet) and over all levels differ; the fixture's second run is mmdet's."""
     model = init_model(CONFIG, mmdet_checkpoint)
-    model.head.nms_pre = reference["small_nms_pre"]
+    model.head.test_cfg = dataclasses.replace(model.head.test_cfg, nms_pre=reference["small_nms_pre"])
     for name, expected in reference["photos_small_nms_pre"].items():
         assert_same_detections(expected, inference_model(model, photo(name))[0])
 

@@ -15,7 +15,9 @@ DETECTION = dict(
 )
 SEGMENTATION = dict(
     type="Segmentor",
-    decode_head=dict(type="ASPPHead", num_classes=4, in_tap="layer15_expansion", channels=32, dilations=()),
+    decode_head=dict(
+        type="ASPPHead", num_classes=4, in_taps=("layer15_expansion",), channels=32, dilations=()
+    ),
 )
 CLASSIFICATION = dict(type="ImageClassifier", head=dict(type="ClassifierHead", num_classes=5, dropout=0.0))
 SIZE = 96
@@ -128,7 +130,7 @@ def test_detection_batch_of_one_is_refused_in_training():
 
 
 def test_configuration_errors_name_the_fix():
-    with pytest.raises(ValueError, match=r"tasks\.detection\.taps is gone.*in_tap / in_taps"):
+    with pytest.raises(ValueError, match=r"tasks\.detection\.taps is gone.*\(in_taps\)"):
         MultiTaskModel(backbone=BACKBONE, tasks=dict(detection=dict(DETECTION, taps=("final",))))
     with pytest.raises(ValueError, match=r"remove backbone\.out_taps"):
         MultiTaskModel(backbone=dict(BACKBONE, out_taps=("final",)), tasks=dict(c=dict(CLASSIFICATION)))

@@ -90,7 +90,7 @@ def test_loss_keys_with_auxiliary_head() -> None:
     model = Segmentor(
         backbone=dict(type="MobileNetV2", output_stride=16),
         decode_head=dict(type="ASPPHead", num_classes=4, dilations=()),
-        auxiliary_head=dict(type="FCNHead", num_classes=4, in_tap="layer14", channels=32),
+        auxiliary_head=dict(type="FCNHead", num_classes=4, in_taps=("layer14",), channels=32),
         data_preprocessor=PREPROCESSOR,
     )
     assert (
@@ -109,14 +109,15 @@ def test_backbone_returns_the_taps_the_heads_read_and_out_taps_is_refused() -> N
     with pytest.raises(ValueError, match=r"\['layer99'\].*available: layer1, layer2"):
         Segmentor(
             backbone=dict(type="MobileNetV2"),
-            decode_head=dict(type="ASPPHead", num_classes=4, in_tap="layer99"),
+            decode_head=dict(type="ASPPHead", num_classes=4, in_taps=("layer99",)),
         )
 
 
 def test_unused_final_conv_is_not_built_and_torchvision_weights_load(tmp_path: Path) -> None:
     assert build().backbone.final_conv is None
     final = Segmentor(
-        backbone=dict(type="MobileNetV2"), decode_head=dict(type="ASPPHead", num_classes=4, in_tap="final")
+        backbone=dict(type="MobileNetV2"),
+        decode_head=dict(type="ASPPHead", num_classes=4, in_taps=("final",)),
     )
     assert final.backbone.final_conv is not None
     reference = torchvision.models.mobilenet_v2()

@@ -104,7 +104,7 @@ def test_lraspp_checkpoint_with_an_auxiliary_head_config_says_what_is_missing(ch
 
     path = checkpoint_dir / "lraspp_for_aux.pth"
     torch.save(torchvision_model("lraspp").state_dict(), path)
-    options = {"model.auxiliary_head": dict(type="FCNHead", num_classes=21, in_tap="low", channels=10)}
+    options = {"model.auxiliary_head": dict(type="FCNHead", num_classes=21, in_taps=("low",), channels=10)}
     with pytest.raises(CheckpointMismatchError, match=r"missing in the checkpoint.*auxiliary_head\.conv"):
         init_model(str(CONFIGS["lraspp"]), str(path), cfg_options=options)
 

@@ -139,7 +139,7 @@ def test_per_class_top_k_as_torchvision(reference, images):
         expected = torchvision_detections(tv_model, images[:1])[0]
     finally:
         tv_model.topk_candidates = 300
-    model = init_model(CONFIG, path, cfg_options={"model.head.topk_per_class": SMALL_TOPK})
+    model = init_model(CONFIG, path, cfg_options={"model.head.test_cfg.topk_per_class": SMALL_TOPK})
     tv_inputs = tv_model.transform([torch.from_numpy(images[0]).permute(2, 0, 1).float() / 255])[0]
     batch = prepare_image(images[0], build_test_pipeline(model.cfg))
     with torch.no_grad():

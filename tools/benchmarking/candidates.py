@@ -126,12 +126,12 @@ def _classification_reference(model: nn.Module, cfg: Config) -> Candidate:
 
 
 def _detection_reference(model: nn.Module, cfg: Config) -> Candidate:
-    head = model.head
+    head, test_cfg = model.head, model.head.test_cfg
     settings = dict(
-        score_thresh=head.score_thr,
-        topk_candidates=head.topk_per_class or head.nms_pre,
-        nms_thresh=head.nms_iou,
-        detections_per_img=head.max_per_img,
+        score_thresh=test_cfg.score_thr,
+        topk_candidates=test_cfg.topk_per_class or test_cfg.nms_pre,
+        nms_thresh=test_cfg.nms_iou,
+        detections_per_img=test_cfg.max_per_img,
     )
     backbone = _backbone_type(cfg, "detection")
     if backbone == "MobileNetV3":  # torchvision's own ssdlite320 (MobileNetV3-Large, reduced tail)

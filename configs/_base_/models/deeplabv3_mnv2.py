@@ -11,7 +11,12 @@ model = dict(
     # in_channels defaults to the backbone tap's channels. Rates (6, 12, 18) at output stride 16;
     # double them at output stride 8; dilations=() is the paper's mobile model (no atrous branches).
     decode_head=dict(
-        type="ASPPHead", num_classes=21, in_tap="layer18", channels=256, dilations=(6, 12, 18), dropout=0.1
+        type="ASPPHead",
+        num_classes=21,
+        in_taps=("layer18",),
+        channels=256,
+        dilations=(6, 12, 18),
+        dropout=0.1,
     ),
     test_cfg=dict(mode="whole"),
 )

@@ -8,5 +8,5 @@ model = dict(
     ),
     backbone=dict(type="MobileNetV2", widen_factor=1.0),
     # in_channels defaults to the backbone tap's channels.
-    head=dict(type="ClassifierHead", num_classes=1000, in_tap="final", dropout=0.2, label_smoothing=0.0),
+    head=dict(type="ClassifierHead", num_classes=1000, in_taps=("final",), dropout=0.2, label_smoothing=0.0),
 )

@@ -49,9 +49,6 @@ model = dict(
             loss_bbox_weight=1.0,
         ),
         # Inference (TF: NMS IoU 0.6, 100 detections; mmdet: score 0.02, nms_pre 1000, IoU 0.45, 200).
-        score_thr=0.01,
-        nms_pre=1000,
-        nms_iou=0.6,
-        max_per_img=100,
+        test_cfg=dict(score_thr=0.01, nms_pre=1000, nms_iou=0.6, max_per_img=100),
     ),
 )

@@ -1,6 +1,15 @@
 from .mobilenet_v2 import MobileNetV2
 from .mobilenet_v3 import MobileNetV3
-from .taps import TapInfo, TappedBackbone, backbone_taps, build_tapped_backbone, union_taps
+from .taps import (
+    TapInfo,
+    TappedBackbone,
+    backbone_taps,
+    build_tapped_backbone,
+    check_head_taps,
+    fill_in_channels,
+    head_taps,
+    union_taps,
+)
 
 __all__ = [
     "MobileNetV2",
@@ -9,5 +18,8 @@ __all__ = [
     "TappedBackbone",
     "backbone_taps",
     "build_tapped_backbone",
+    "check_head_taps",
+    "fill_in_channels",
+    "head_taps",
     "union_taps",
 ]

@@ -8,8 +8,11 @@ A backbone class registered in ``MODELS`` provides
 - ``out_taps``, the constructor argument naming the taps ``forward`` returns, and ``forward(x) -> {name:
   (N, C, H / stride, W / stride)}``.
 
-Task models never set ``out_taps`` by hand: they read the taps their heads declare (``in_tap`` /
-``in_taps``) and build the backbone with exactly those (:func:`build_tapped_backbone`).
+Heads name the taps they read one way: ``in_taps``, a sequence of tap names (one for most heads), with
+``in_channels`` the channels of each; a head class's ``default_in_taps`` applies when a config gives none.
+Task models never set ``out_taps`` by hand: they read the taps their heads declare (:func:`head_taps`), fill
+the heads' ``in_channels`` from the static table, and build the backbone with exactly those taps
+(:func:`build_tapped_backbone`).
 """
 
 from __future__ import annotations
@@ -79,12 +82,38 @@ def backbone_taps(backbone: dict, wanted: Sequence[str] | None = None) -> dict[s
     return {name: table[name] for name in wanted}
 
 
+def head_taps(head: dict) -> tuple[str, ...]:
+    """The taps the head config ``head`` reads: its ``in_taps``, else its class's ``default_in_taps``
+    (written into ``head``)."""
+    cls = MODELS.get(head["type"]) if isinstance(head["type"], str) else head["type"]
+    return tuple(head.setdefault("in_taps", tuple(cls.default_in_taps)))
+
+
+def fill_in_channels(head: dict, table: dict[str, TapInfo]) -> None:
+    """Default the head config's ``in_channels`` to the channels of its taps (:func:`head_taps`), in order."""
+    head.setdefault("in_channels", [table[name].channels for name in head_taps(head)])
+
+
+def check_head_taps(
+    head: str, in_taps: Sequence[str], in_channels: Sequence[int], count: int | None = None
+) -> tuple[str, ...]:
+    """A head's ``in_taps`` as a tuple, checked: as many as ``in_channels`` (and ``count``, if given)."""
+    if isinstance(in_taps, str) or isinstance(in_channels, int):
+        raise TypeError(f"{head}: in_taps and in_channels are sequences, one per tap (in_taps=('final',))")
+    if len(in_taps) != len(in_channels) or (count is not None and len(in_taps) != count):
+        wanted = f"{count} taps" if count is not None else "one channel count per tap"
+        raise ValueError(
+            f"{head} reads {wanted}: got in_taps={tuple(in_taps)}, in_channels={tuple(in_channels)}"
+        )
+    return tuple(in_taps)
+
+
 def build_tapped_backbone(backbone: dict, in_taps: Sequence[str]) -> nn.Module:
     """Build ``backbone`` returning the taps ``in_taps`` (what the heads read)."""
     if "out_taps" in backbone:
         raise ValueError(
             f"backbone.out_taps={tuple(backbone['out_taps'])} is set by the task model from the taps its "
-            f"heads read (head in_tap / in_taps, here {tuple(in_taps)}): remove backbone.out_taps"
+            f"heads read (the heads' in_taps, here {tuple(in_taps)}): remove backbone.out_taps"
         )
     return MODELS.build(dict(backbone, out_taps=tuple(in_taps)))
 

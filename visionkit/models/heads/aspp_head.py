@@ -67,9 +67,9 @@ class ASPPHead(SegHead):
     """DeepLabv3 ASPP head; ``forward(feats)`` -> logits (N, K, h, w) at the tap's resolution.
 
     Args:
-        in_channels: channels of tap ``in_tap`` (320 for MobileNetV2 ``layer18``, 1280 for ``final``).
+        in_channels: channels of its tap, one-element (320 for MobileNetV2 ``layer18``, 1280 for ``final``).
         num_classes: K (21 for VOC).
-        in_tap: backbone feature the head reads (default ``layer18``, the paper's MNV2*).
+        in_taps: the backbone tap the head reads, one-element (default ``layer18``, the paper's MNV2*).
         channels: width of every branch and of the projection (256).
         dilations: rates of the 3x3 atrous branches; (6, 12, 18) at output stride 16, doubled at 8;
             ``()`` for none.
@@ -82,9 +82,9 @@ class ASPPHead(SegHead):
 
     def __init__(
         self,
-        in_channels: int,
+        in_channels: Sequence[int],
         num_classes: int,
-        in_tap: str = "layer18",
+        in_taps: Sequence[str] | None = None,
         channels: int = 256,
         dilations: Sequence[int] = (6, 12, 18),
         image_pool: bool = True,
@@ -95,7 +95,8 @@ class ASPPHead(SegHead):
         loss_weight: float = 1.0,
         init_cfg: dict | None = None,
     ) -> None:
-        super().__init__(num_classes, in_tap, ignore_index, class_weight, loss_weight, init_cfg)
+        super().__init__(num_classes, in_taps, in_channels, ignore_index, class_weight, loss_weight, init_cfg)
+        (in_channels,) = in_channels
         self.dilations = tuple(dilations)
         branches = [conv_bn_relu(in_channels, channels)]
         branches += [conv_bn_relu(in_channels, channels, 3, rate) for rate in self.dilations]
@@ -108,7 +109,7 @@ class ASPPHead(SegHead):
         self.classifier = nn.Conv2d(channels, num_classes, 1)
 
     def forward(self, feats: dict[str, Tensor]) -> Tensor:
-        """feats[in_tap]: (N, C, h, w) -> logits (N, num_classes, h, w)."""
-        x = feats[self.in_tap]
+        """feats[in_taps[0]]: (N, C, h, w) -> logits (N, num_classes, h, w)."""
+        x = feats[self.in_taps[0]]
         x = torch.cat([branch(x) for branch in self.branches], dim=1)
         return self.classifier(self.post_project(self.dropout(self.project(x))))

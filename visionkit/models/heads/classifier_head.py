@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ...structures import DataSample
+from ..backbones.taps import check_head_taps
 from ..layers import build_activation
 
 
@@ -30,9 +31,9 @@ class ClassifierHead(BaseModule):
     """Logits from one backbone tap.
 
     Args:
-        in_channels: channels of the tap ``in_tap`` (1280 for MobileNetV2 1.0 ``final``).
+        in_channels: channels of its tap, one-element (1280 for MobileNetV2 1.0 ``final``).
         num_classes: number of classes.
-        in_tap: name of the backbone feature this head reads.
+        in_taps: the backbone tap this head reads, one-element (default ``final``).
         dropout: dropout before the linear layer (0.2 in torchvision and slim).
         hidden_channels: width of a linear layer (with bias) between pooling and dropout, ``None`` for
             none (torchvision MobileNetV3: 1280 Large, 1024 Small).
@@ -41,11 +42,13 @@ class ClassifierHead(BaseModule):
         loss_weight: factor on the loss.
     """
 
+    default_in_taps = ("final",)
+
     def __init__(
         self,
-        in_channels: int,
+        in_channels: Sequence[int],
         num_classes: int,
-        in_tap: str = "final",
+        in_taps: Sequence[str] | None = None,
         dropout: float = 0.2,
         hidden_channels: int | None = None,
         hidden_act: str = "hardswish",
@@ -54,7 +57,9 @@ class ClassifierHead(BaseModule):
         init_cfg: dict | None = None,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.in_tap, self.num_classes = in_tap, num_classes
+        self.in_taps = check_head_taps("ClassifierHead", in_taps or self.default_in_taps, in_channels, 1)
+        (in_channels,) = in_channels
+        self.num_classes = num_classes
         self.label_smoothing, self.loss_weight = label_smoothing, loss_weight
         self.hidden: nn.Linear | None = None
         if hidden_channels is not None:
@@ -83,8 +88,8 @@ class ClassifierHead(BaseModule):
             super().init_weights()
 
     def forward(self, feats: dict[str, Tensor]) -> Tensor:
-        """feats[in_tap]: (N, C, H, W) -> logits (N, num_classes)."""
-        x = F.adaptive_avg_pool2d(feats[self.in_tap], 1).flatten(1)
+        """feats[in_taps[0]]: (N, C, H, W) -> logits (N, num_classes)."""
+        x = F.adaptive_avg_pool2d(feats[self.in_taps[0]], 1).flatten(1)
         if self.hidden is not None:
             x = self.hidden_act(self.hidden(x))
         return self.fc(self.dropout(x))

@@ -17,20 +17,23 @@ from .seg_head import IGNORE_INDEX, SegHead
 
 @MODELS.register_module()
 class FCNHead(SegHead):
-    """``forward(feats)`` -> logits (N, K, h, w) at the resolution of tap ``in_tap``.
+    """``forward(feats)`` -> logits (N, K, h, w) at the resolution of its tap (``in_taps``, one-element;
+    default ``layer14``).
 
     Args:
-        in_channels: channels of ``in_tap`` (96 for MobileNetV2 ``layer14``, output stride 16).
+        in_channels: channels of its tap, one-element (96 for MobileNetV2 ``layer14``, output stride 16).
         channels: width of the 3x3 conv.
         dropout: dropout probability before the classifier.
         loss_weight: factor on its loss (0.4 by default).
     """
 
+    default_in_taps = ("layer14",)
+
     def __init__(
         self,
-        in_channels: int,
+        in_channels: Sequence[int],
         num_classes: int,
-        in_tap: str = "layer14",
+        in_taps: Sequence[str] | None = None,
         channels: int = 256,
         dropout: float = 0.1,
         ignore_index: int = IGNORE_INDEX,
@@ -38,11 +41,11 @@ class FCNHead(SegHead):
         loss_weight: float = 0.4,
         init_cfg: dict | None = None,
     ) -> None:
-        super().__init__(num_classes, in_tap, ignore_index, class_weight, loss_weight, init_cfg)
-        self.conv = conv_bn_relu(in_channels, channels, 3)
+        super().__init__(num_classes, in_taps, in_channels, ignore_index, class_weight, loss_weight, init_cfg)
+        self.conv = conv_bn_relu(in_channels[0], channels, 3)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Conv2d(channels, num_classes, 1)
 
     def forward(self, feats: dict[str, Tensor]) -> Tensor:
-        """feats[in_tap]: (N, C, h, w) -> logits (N, num_classes, h, w)."""
-        return self.classifier(self.dropout(self.conv(feats[self.in_tap])))
+        """feats[in_taps[0]]: (N, C, h, w) -> logits (N, num_classes, h, w)."""
+        return self.classifier(self.dropout(self.conv(feats[self.in_taps[0]])))

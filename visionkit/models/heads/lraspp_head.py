@@ -30,30 +30,27 @@ class LRASPPHead(SegHead):
     Args:
         in_channels: channels of the two taps ``in_taps`` (low, high): (40, 960) for MobileNetV3-Large.
         num_classes: K (21 for VOC).
-        in_taps: the (low, high) backbone taps; torchvision reads MobileNetV3's stride-8 block output and
-            its final 960-channel conv at output stride 16.
+        in_taps: the (low, high) backbone taps (default ``low``, ``final``); torchvision reads MobileNetV3's
+            stride-8 block output and its final 960-channel conv at output stride 16.
         channels: width of the high branch and of its gate (128, torchvision's ``inter_channels``).
         ignore_index, class_weight, loss_weight: see :class:`SegHead`.
     """
+
+    default_in_taps = ("low", "final")
+    tap_count = 2
 
     def __init__(
         self,
         in_channels: Sequence[int],
         num_classes: int,
-        in_taps: Sequence[str] = ("low", "final"),
+        in_taps: Sequence[str] | None = None,
         channels: int = 128,
         ignore_index: int = IGNORE_INDEX,
         class_weight: Sequence[float] | None = None,
         loss_weight: float = 1.0,
         init_cfg: dict | None = None,
     ) -> None:
-        super().__init__(num_classes, None, ignore_index, class_weight, loss_weight, init_cfg)
-        if len(in_taps) != 2 or len(in_channels) != 2:
-            raise ValueError(
-                f"LRASPPHead reads two taps (low, high): got in_taps={tuple(in_taps)}, "
-                f"in_channels={tuple(in_channels)}"
-            )
-        self.in_taps = tuple(in_taps)
+        super().__init__(num_classes, in_taps, in_channels, ignore_index, class_weight, loss_weight, init_cfg)
         low_channels, high_channels = in_channels
         self.cbr = nn.Sequential(
             nn.Conv2d(high_channels, channels, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)

@@ -9,6 +9,7 @@ each image in its top-left corner (``img_shape``) and padding to the bottom and 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...structures import DataSample
+from ..backbones.taps import check_head_taps
 
 IGNORE_INDEX = 255
 
@@ -161,21 +163,26 @@ def input_size(data_samples: Sequence[DataSample]) -> tuple[int, int]:
 
 
 class SegHead(BaseModule):
-    """Base of the segmentation heads: subclasses build their layers and define ``forward``.
+    """Base of the segmentation heads: subclasses build their layers and define ``forward``; they read
+    ``tap_count`` taps, ``default_in_taps`` unless the config names others.
 
     Args:
         num_classes: K, including background.
-        in_tap: name of the backbone feature the head reads; ``None`` for a head reading several
-            (it keeps their names in ``in_taps``).
+        in_taps: names of the backbone taps the head reads (``default_in_taps`` when ``None``).
+        in_channels: channels of each of them.
         ignore_index: label value that never counts in the loss (VOC: 255 on object borders).
         class_weight: optional per-class cross-entropy weights (K,).
         loss_weight: factor on the loss (e.g. 0.4 for an auxiliary head).
     """
 
+    default_in_taps: ClassVar[tuple[str, ...]] = ("layer18",)
+    tap_count: ClassVar[int] = 1
+
     def __init__(
         self,
         num_classes: int,
-        in_tap: str | None,
+        in_taps: Sequence[str] | None,
+        in_channels: Sequence[int],
         ignore_index: int = IGNORE_INDEX,
         class_weight: Sequence[float] | None = None,
         loss_weight: float = 1.0,
@@ -184,7 +191,9 @@ class SegHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if class_weight is not None and len(class_weight) != num_classes:
             raise ValueError(f"class_weight has {len(class_weight)} entries for {num_classes} classes")
-        self.num_classes, self.in_tap = num_classes, in_tap
+        self.num_classes = num_classes
+        name, taps = type(self).__name__, in_taps or self.default_in_taps
+        self.in_taps = check_head_taps(name, taps, in_channels, self.tap_count)
         self.ignore_index, self.loss_weight = ignore_index, loss_weight
         self.class_weight = None if class_weight is None else tuple(float(w) for w in class_weight)
 

@@ -8,6 +8,7 @@ K (mmdet's convention), so a predicted class index is the dataset's contiguous l
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import torch
 from mmengine.model import BaseModule
@@ -28,32 +29,26 @@ from ..box_ops import (
     rescale_boxes,
 )
 from ..layers import ConvNormAct
+from .detection_test_cfg import DetectionTestCfg
 
 
 def detections_to_samples(
     outputs: dict[str, Tensor],
     data_samples: Sequence[DataSample],
-    score_thr: float,
-    nms_pre: int,
-    nms_iou: float,
-    max_per_img: int,
-    nms_pre_per_level: bool = False,
-    clip_border: bool = False,
-    min_bbox_size: float | None = None,
+    test_cfg: DetectionTestCfg | dict[str, Any],
     level_sizes: Sequence[int] | None = None,
-    topk_per_class: int | None = None,
 ) -> Sequence[DataSample]:
     """Detections into each sample: ``pred_bboxes`` (D, 4) xyxy original pixels, ``pred_scores`` (D,),
     ``pred_labels`` (D,) int64, rescaled by the sample's ``img_shape`` -> ``ori_shape`` (both default to
     ``batch_input_shape``).
 
     ``outputs``: either per-anchor ``scores`` (N, A, K) and decoded ``boxes`` (N, A, 4) in input pixels,
-    which go through :func:`multiclass_nms` with the given settings (boxes clipped to ``img_shape`` first
-    with ``clip_border``; ``nms_pre_per_level`` needs ``level_sizes``, the anchors of each level;
-    ``topk_per_class`` keeps the best anchors of each class first), or the
-    padded result of :func:`padded_multiclass_nms` (``boxes``, ``scores``, ``labels``, ``num_detections``).
+    which go through :func:`multiclass_nms` with the settings of ``test_cfg`` (:class:`DetectionTestCfg`;
+    its ``nms_pre_per_level`` needs ``level_sizes``, the anchors of each level), or the padded result of
+    :func:`padded_multiclass_nms` (``boxes``, ``scores``, ``labels``, ``num_detections``).
     """
-    if nms_pre_per_level and level_sizes is None and "num_detections" not in outputs:
+    cfg = DetectionTestCfg.build(test_cfg)
+    if cfg.nms_pre_per_level and level_sizes is None and "num_detections" not in outputs:
         raise ValueError("nms_pre_per_level needs the anchors of each level (level_sizes)")
     for index, sample in enumerate(data_samples):
         img_shape = sample.metainfo.get("img_shape", sample.metainfo["batch_input_shape"])[:2]
@@ -64,18 +59,18 @@ def detections_to_samples(
             labels = outputs["labels"][index, :count]
         else:
             boxes = outputs["boxes"][index]
-            if clip_border:
+            if cfg.clip_border:
                 boxes = clip_boxes_to_image(boxes, tuple(img_shape))
             boxes, scores, labels = multiclass_nms(
                 boxes,
                 outputs["scores"][index],
-                score_thr,
-                nms_pre,
-                nms_iou,
-                max_per_img,
-                level_sizes if nms_pre_per_level else None,
-                min_size_in_input(min_bbox_size, img_shape, ori_shape),
-                topk_per_class,
+                cfg.score_thr,
+                cfg.nms_pre,
+                cfg.nms_iou,
+                cfg.max_per_img,
+                level_sizes if cfg.nms_pre_per_level else None,
+                min_size_in_input(cfg.min_bbox_size, img_shape, ori_shape),
+                cfg.topk_per_class,
             )
         sample.pred_bboxes = rescale_boxes(boxes, img_shape, ori_shape)
         sample.pred_scores, sample.pred_labels = scores, labels
@@ -101,20 +96,15 @@ class SSDLiteHead(BaseModule):
     Args:
         num_classes: K object classes (80 for COCO); scores have K + 1 per anchor, background at K.
         in_channels: channels of each input feature map (:class:`SSDDetector` fills them in).
-        in_taps: the backbone taps read, in order, before the neck's maps (the neck runs on the last).
+        in_taps: the backbone taps read, in order, before the neck's maps (the neck runs on the last;
+            default ``layer15_expansion``, ``final``).
         anchor_generator: an :class:`SSDAnchorGenerator` or its config; anchors per location come from it.
         box_stds: box coder stds (TF's scales 10, 10, 5, 5).
         pos_iou, neg_iou: matching thresholds, see :func:`match_anchors`.
         loss: the loss config (default ``dict(type='SSDLoss')``, see :class:`SSDLoss`).
-        score_thr, nms_pre, nms_iou, max_per_img: inference, see :func:`multiclass_nms` (defaults: TF's
-            NMS IoU 0.6 and 100 detections; mmdet uses 0.02, 1000, 0.45, 200).
-        nms_pre_per_level: ``nms_pre`` counts per feature level (mmdet) instead of over all of them.
-        clip_border: clip decoded boxes to the image (``img_shape``) before NMS (mmdet's ``clip_border``).
-        min_bbox_size: drop candidates not wider and taller than this many original-image pixels before
-            NMS (mmdet's ``min_bbox_size=0`` drops empty boxes); ``None`` keeps all.
+        test_cfg: inference settings (score threshold, candidates, NMS, detections kept): a
+            :class:`DetectionTestCfg` dict; defaults TF's.
         clamp_shrink: bound box shrinking as growth when decoding (mmdet), see :func:`decode_boxes`.
-        topk_per_class: candidates are first the best this many anchors of each class above
-            ``score_thr`` (torchvision SSD's ``topk_candidates``); ``nms_pre`` applies after.
         bn_eps, bn_momentum: BatchNorm of the depthwise convs (TF's and torchvision's 1e-3 and 0.03).
         init_cfg: ``None`` for torchvision's SSDLite init (TF's is alike): conv weights N(0, 0.03), bias 0.
 
@@ -122,25 +112,20 @@ class SSDLiteHead(BaseModule):
     (:class:`SSDDetector` sets it) to place the anchors.
     """
 
+    default_in_taps: ClassVar[tuple[str, ...]] = ("layer15_expansion", "final")
+
     def __init__(
         self,
         num_classes: int,
         in_channels: Sequence[int],
         anchor_generator: dict | SSDAnchorGenerator,
-        in_taps: Sequence[str] = ("layer15_expansion", "final"),
+        in_taps: Sequence[str] | None = None,
         box_stds: Sequence[float] = (0.1, 0.1, 0.2, 0.2),
         pos_iou: float = 0.5,
         neg_iou: float = 0.5,
         loss: dict | None = None,
-        score_thr: float = 0.01,
-        nms_pre: int = 1000,
-        nms_iou: float = 0.6,
-        max_per_img: int = 100,
-        nms_pre_per_level: bool = False,
-        clip_border: bool = False,
-        min_bbox_size: float | None = None,
+        test_cfg: dict | None = None,
         clamp_shrink: bool = False,
-        topk_per_class: int | None = None,
         bn_eps: float = 1e-3,
         bn_momentum: float = 0.03,
         init_cfg: dict | None = None,
@@ -160,16 +145,8 @@ class SSDLiteHead(BaseModule):
             tuple(box_stds),
         )
         self.pos_iou, self.neg_iou = pos_iou, neg_iou
-        self.score_thr, self.nms_pre, self.nms_iou, self.max_per_img = (
-            score_thr,
-            nms_pre,
-            nms_iou,
-            max_per_img,
-        )
-        self.nms_pre_per_level, self.clip_border = nms_pre_per_level, clip_border
-        self.min_bbox_size, self.clamp_shrink = min_bbox_size, clamp_shrink
-        self.topk_per_class = topk_per_class
-        self.in_taps = tuple(in_taps)
+        self.test_cfg, self.clamp_shrink = DetectionTestCfg.build(test_cfg), clamp_shrink
+        self.in_taps = tuple(in_taps or self.default_in_taps)
         self.loss_module = MODELS.build(loss if loss is not None else dict(type="SSDLoss"))
         norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
         self.cls_convs = nn.ModuleList(
@@ -243,19 +220,6 @@ class SSDLiteHead(BaseModule):
         deltas = flatten_levels(bbox_preds, 4)
         return scores, decode_boxes(deltas, anchors, self.box_stds, clamp_shrink=self.clamp_shrink)
 
-    def nms_settings(self) -> dict[str, float | int]:
-        """The inference settings of :func:`detections_to_samples` (JSON-able)."""
-        return dict(
-            score_thr=self.score_thr,
-            nms_pre=self.nms_pre,
-            nms_iou=self.nms_iou,
-            max_per_img=self.max_per_img,
-            nms_pre_per_level=self.nms_pre_per_level,
-            clip_border=self.clip_border,
-            min_bbox_size=self.min_bbox_size,
-            topk_per_class=self.topk_per_class,
-        )
-
     def level_sizes(self, cls_scores: list[Tensor]) -> list[int]:
         """Anchors of each level (H_k * W_k * A_k) for per-level outputs."""
         per_location = self.anchor_generator.num_anchors_per_location
@@ -269,4 +233,4 @@ class SSDLiteHead(BaseModule):
         scores, boxes = self.decode(cls_scores, bbox_preds, self.anchors(cls_scores, data_samples))
         outputs = {"scores": scores, "boxes": boxes}
         level_sizes = self.level_sizes(cls_scores)
-        return detections_to_samples(outputs, data_samples, **self.nms_settings(), level_sizes=level_sizes)
+        return detections_to_samples(outputs, data_samples, self.test_cfg, level_sizes)

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ...registry import MODELS
 from ...structures import DataSample
-from ..backbones import backbone_taps, build_tapped_backbone
+from ..backbones import backbone_taps, build_tapped_backbone, fill_in_channels, head_taps
 from ..heads.classifier_head import scores_to_samples
 from .task_model import ExportHead, TaskModel
 
@@ -32,7 +32,7 @@ class ClassifierExportHead(ExportHead):
 class ImageClassifier(TaskModel):
     """Wires a backbone and a :class:`ClassifierHead`; holds no head logic.
 
-    ``head.in_channels`` defaults to the channels of the backbone tap the head reads (``head.in_tap``,
+    ``head.in_channels`` defaults to the channels of the backbone tap the head reads (``head.in_taps``,
     default ``final``), so width variants only change the backbone. torchvision classifier state dicts
     (``mobilenet_v2``, ``mobilenet_v3_large`` / ``_small``) load directly (``load_state_dict``,
     ``load_from`` or :func:`visionkit.models.load_checkpoint`): ``features.*`` go to the backbone and
@@ -55,8 +55,8 @@ class ImageClassifier(TaskModel):
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         head = dict(head)
-        self.in_taps = (head.setdefault("in_tap", "final"),)
-        head.setdefault("in_channels", backbone_taps(backbone, self.in_taps)[self.in_taps[0]].channels)
+        self.in_taps = head_taps(head)
+        fill_in_channels(head, backbone_taps(backbone, self.in_taps))
         self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
         self.head = MODELS.build(head)
         self._register_load_state_dict_pre_hook(_route_torchvision_keys)

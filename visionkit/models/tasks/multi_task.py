@@ -48,7 +48,7 @@ class MultiTaskModel(TaskModel):
 
     Each task is a single-task model (``ImageClassifier``, ``SSDDetector``, ``Segmentor``) built from its
     own config with ``build_backbone=False``: its heads, sized from the shared backbone's static tap table
-    and reading the taps they declare (``in_tap`` / ``in_taps``); the shared backbone feeds the task
+    and reading the taps they declare (``in_taps``); the shared backbone feeds the task
     model's ``forward_taps``. So the head logic stays in the single-task models, and a task's parameters
     are ``tasks.<task>.<its keys>`` (``tasks.detection.neck.*``, ``tasks.detection.head.*``...) beside the
     shared ``backbone.*``.
@@ -85,7 +85,7 @@ class MultiTaskModel(TaskModel):
         if "out_taps" in backbone:
             raise ValueError(
                 "MultiTaskModel sets the shared backbone's out_taps to the taps the tasks' heads read "
-                "(in_tap / in_taps): remove backbone.out_taps"
+                "(their in_taps): remove backbone.out_taps"
             )
         unknown = sorted(set(loss_weights or {}) - set(tasks))
         if unknown:
@@ -97,7 +97,7 @@ class MultiTaskModel(TaskModel):
             cfg = dict(cfg)
             if "taps" in cfg:
                 raise ValueError(
-                    f"tasks.{name}.taps is gone: each head declares the taps it reads (in_tap / in_taps); "
+                    f"tasks.{name}.taps is gone: each head declares the taps it reads (in_taps); "
                     "remove taps from the task's config"
                 )
             checkpoint = cfg.pop("init_checkpoint", None)

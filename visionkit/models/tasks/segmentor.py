@@ -14,7 +14,6 @@ Test-time options (``test_cfg``), as in TF DeepLab's eval and mmsegmentation:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -24,7 +23,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ...structures import DataSample
-from ..backbones import backbone_taps, build_tapped_backbone, union_taps
+from ..backbones import backbone_taps, build_tapped_backbone, fill_in_channels, head_taps, union_taps
 from ..heads.seg_head import resize_logits, seg_logits_to_samples
 from .task_model import ExportHead, TaskModel
 from .torchvision_segmentation_keys import convert_torchvision_segmentation_keys
@@ -46,16 +45,6 @@ def _check_test_cfg(test_cfg: dict | None) -> dict[str, Any]:
     if not cfg["scales"]:
         raise ValueError("test_cfg.scales must list at least one scale")
     return cfg
-
-
-def head_taps(head: dict) -> tuple[str, ...]:
-    """The taps a head config reads, its default filled in: ``in_taps`` for a head class that takes them
-    (:class:`LRASPPHead`), else ``in_tap`` (default ``layer18``)."""
-    cls = MODELS.get(head["type"]) if isinstance(head["type"], str) else head["type"]
-    parameters = inspect.signature(cls).parameters if cls is not None else {}
-    if "in_taps" in head or "in_taps" in parameters:
-        return tuple(head.setdefault("in_taps", parameters["in_taps"].default))
-    return (head.setdefault("in_tap", "layer18"),)
 
 
 class SegmentorExportHead(ExportHead):
@@ -82,8 +71,8 @@ class SegmentorExportHead(ExportHead):
 class Segmentor(TaskModel):
     """Wires a backbone, a decode head and an optional auxiliary head; holds no head logic.
 
-    Each head's ``in_channels`` defaults to the channels of the backbone tap it reads (``in_tap``), or the
-    list of them for a head reading several (``in_taps``); the backbone returns the taps the heads read.
+    Each head's ``in_channels`` defaults to the channels of the backbone taps it reads (``in_taps``); the
+    backbone returns the taps the heads read.
     ``build_backbone=False`` builds the heads alone, for a :class:`MultiTaskModel`. torchvision
     ``deeplabv3_*`` / ``lraspp_*`` state dicts load as-is (:mod:`.torchvision_segmentation_keys`).
 
@@ -109,9 +98,8 @@ class Segmentor(TaskModel):
         read = [head_taps(head) for head in heads]
         self.in_taps = union_taps(*read)
         taps = backbone_taps(backbone, self.in_taps)
-        for head, names in zip(heads, read, strict=True):
-            channels = [taps[name].channels for name in names]
-            head.setdefault("in_channels", channels if "in_taps" in head else channels[0])
+        for head in heads:
+            fill_in_channels(head, taps)
         self.decode_head = MODELS.build(heads[0])
         self.auxiliary_head = MODELS.build(heads[1]) if auxiliary_head is not None else None
         self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None

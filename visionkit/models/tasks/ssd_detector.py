@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from ...registry import MODELS, TASK_UTILS
 from ...structures import DataSample
-from ..backbones import backbone_taps, build_tapped_backbone
+from ..backbones import backbone_taps, build_tapped_backbone, head_taps
 from ..box_ops import padded_multiclass_nms
 from ..heads.ssdlite_head import detections_to_samples
 from .mmdet_ssd_keys import convert_mmdet_ssd_keys
@@ -56,11 +56,13 @@ class DetectorExportHead(ExportHead):
         generator = detector.head.anchor_generator
         anchors, self.level_sizes = generator(self.input_size, sizes, torch.device("cpu"))
         self.register_buffer("anchors", anchors)
-        nms = self.head.nms_settings()
-        if nms["min_bbox_size"]:  # in original-image pixels, which the graph does not know
-            raise ValueError(f"ONNX export supports head.min_bbox_size None or 0, got {nms['min_bbox_size']}")
-        if nms["nms_pre_per_level"] and not postprocess:
-            raise ValueError("A head with nms_pre_per_level exports with post-processing only")
+        cfg = self.head.test_cfg
+        if cfg.min_bbox_size:  # in original-image pixels, which the graph does not know
+            raise ValueError(
+                f"Export supports head.test_cfg.min_bbox_size None or 0, got {cfg.min_bbox_size}"
+            )
+        if cfg.nms_pre_per_level and not postprocess:
+            raise ValueError("A head with test_cfg.nms_pre_per_level exports with post-processing only")
 
     def feats(self, taps: dict[str, Tensor]) -> list[Tensor]:
         return head_feats(taps, self.in_taps, self.neck)
@@ -69,20 +71,20 @@ class DetectorExportHead(ExportHead):
         scores, boxes = self.head.decode(*self.head(self.feats(taps)), self.anchors)
         if not self.postprocess:
             return scores, boxes
-        nms = self.head.nms_settings()
-        if nms["clip_border"]:  # the image fills the fixed input: clipping to it is clipping to img_shape
+        cfg = self.head.test_cfg
+        if cfg.clip_border:  # the image fills the fixed input: clipping to it is clipping to img_shape
             height, width = self.input_size
             boxes = torch.minimum(boxes.clamp(min=0), boxes.new_tensor([width, height, width, height]))
         return padded_multiclass_nms(
             boxes,
             scores,
-            nms["score_thr"],
-            nms["nms_pre"],
-            nms["nms_iou"],
-            nms["max_per_img"],
-            self.level_sizes if nms["nms_pre_per_level"] else None,
-            drop_empty=nms["min_bbox_size"] is not None,
-            topk_per_class=nms["topk_per_class"],
+            cfg.score_thr,
+            cfg.nms_pre,
+            cfg.nms_iou,
+            cfg.max_per_img,
+            self.level_sizes if cfg.nms_pre_per_level else None,
+            drop_empty=cfg.min_bbox_size is not None,
+            topk_per_class=cfg.topk_per_class,
         )
 
 
@@ -90,7 +92,7 @@ class DetectorExportHead(ExportHead):
 class SSDDetector(TaskModel):
     """Wires backbone, neck and head; holds no head logic (MobileNetV2 paper section 6.2).
 
-    The head reads the backbone taps ``head.in_taps`` (default ``layer15_expansion``, ``final``) in order,
+    The head reads the backbone taps ``head.in_taps`` (its default ``layer15_expansion``, ``final``) in order,
     then each output of the neck, which runs on the last of them. The channel counts the neck and head
     need (``neck.in_channels``, ``head.in_channels``) come from the backbone's tap table and
     ``neck.out_channels``; the anchor generator is built here and handed to the head, which sizes its
@@ -116,7 +118,7 @@ class SSDDetector(TaskModel):
     ) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         head = dict(head)
-        self.in_taps = tuple(head.setdefault("in_taps", ("layer15_expansion", "final")))
+        self.in_taps = head_taps(head)
         self.tap_table = backbone_taps(backbone, self.in_taps)
         neck = dict(neck)
         neck.setdefault("in_channels", self.tap_table[self.in_taps[-1]].channels)
@@ -130,10 +132,6 @@ class SSDDetector(TaskModel):
         # mmdetection's and torchvision's checkpoints load as-is
         self._register_load_state_dict_pre_hook(convert_mmdet_ssd_keys)
         self._register_load_state_dict_pre_hook(convert_torchvision_ssdlite_keys)
-
-    def extract_feats(self, inputs: Tensor) -> list[Tensor]:
-        """inputs (N, 3, H, W) -> the head's feature maps, largest first (20, 10, 5, 3, 2, 1 at 320)."""
-        return self.feats_from_taps(self.backbone(inputs))
 
     def feats_from_taps(self, taps: dict[str, Tensor]) -> list[Tensor]:
         """Backbone taps (a dict, may hold more) -> the head's maps: ``in_taps`` in order, then the neck's."""
@@ -168,11 +166,11 @@ class SSDDetector(TaskModel):
         return DetectorExportHead(self, input_size, postprocess)
 
     def postprocess_settings(self) -> dict[str, Any]:
-        return self.head.nms_settings()
+        return self.head.test_cfg.to_dict()
 
     @classmethod
     def outputs_to_samples(
         cls, outputs: dict[str, Tensor], data_samples: Sequence[DataSample], settings: dict[str, Any]
     ) -> Sequence[DataSample]:
         """Raw or NMS-ed outputs -> detections at the original size (:func:`detections_to_samples`)."""
-        return detections_to_samples(outputs, data_samples, **settings)
+        return detections_to_samples(outputs, data_samples, settings)

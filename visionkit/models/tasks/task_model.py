@@ -4,7 +4,7 @@ A task model wires a backbone and heads and owns everything about its task's out
 ``predict``, ONNX export, the ONNX Runtime backend, the benchmark and ``tools/infer.py`` all call:
 
 - ``task`` (class attribute): ``'classification'``, ``'detection'``, ``'segmentation'``...
-- ``in_taps``: the backbone taps its heads read (from the heads' ``in_tap`` / ``in_taps``); the backbone is
+- ``in_taps``: the backbone taps its heads read (from the heads' ``in_taps``); the backbone is
   built returning exactly those (:func:`~visionkit.models.backbones.build_tapped_backbone`), and heads are
   sized from the backbone's static tap table, so ``build_backbone=False`` gives the heads alone (what a
   :class:`MultiTaskModel` builds, feeding them its shared backbone).
