@@ -46,8 +46,7 @@ model = dict(
             type="SSDDetector",
             neck=dict(type="SSDLiteExtraLayers", out_channels=(512, 256, 256, 128), widen_factor=width),
             anchor_generator=dict(
-                type="SSDAnchorGenerator",
-                style="tf",
+                type="TFSSDAnchorGenerator",
                 num_levels=6,
                 min_scale=0.2,
                 max_scale=0.95,

@@ -32,8 +32,7 @@ model = dict(
     neck=dict(type="SSDLiteExtraLayers", out_channels=(512, 256, 256, 128), bn_eps=1e-3, bn_momentum=0.03),
     # DefaultBoxGenerator([[2, 3]] * 6, min_ratio=0.2, max_ratio=0.95), clip=True
     anchor_generator=dict(
-        type="SSDAnchorGenerator",
-        style="torchvision",
+        type="TorchvisionSSDAnchorGenerator",
         min_scale=0.2,
         max_scale=0.95,
         ratios=((2, 3),) * 6,

@@ -39,8 +39,7 @@ model = dict(
         init_cfg=dict(type="TruncNormal", layer="Conv2d", std=0.03),
     ),
     anchor_generator=dict(
-        type="SSDAnchorGenerator",
-        style="mmdet",
+        type="MMDetSSDAnchorGenerator",
         strides=(16, 32, 64, 107, 160, 320),
         min_sizes=(48, 100, 150, 202, 253, 304),
         max_sizes=(100, 150, 202, 253, 304, 320),

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from visionkit.models.box_ops import (
-    SSDAnchorGenerator,
+    MMDetSSDAnchorGenerator,
+    TFSSDAnchorGenerator,
     mmdet_ssd_anchors,
     tf_box_specs,
     tf_ssd_anchors,
@@ -93,9 +94,9 @@ def test_mmdet_counts_sizes_and_centres():
     assert w.item() == pytest.approx(math.sqrt(304 * 320))
 
 
-def test_generator_styles_are_registered_and_cached():
-    tf = TASK_UTILS.build(dict(type="SSDAnchorGenerator"))
-    mmdet = SSDAnchorGenerator(style="mmdet")
+def test_generators_are_registered_and_cached():
+    tf = TASK_UTILS.build(dict(type="TFSSDAnchorGenerator"))
+    mmdet = TASK_UTILS.build(dict(type="MMDetSSDAnchorGenerator"))
     assert tf.num_anchors_per_location == [3, 6, 6, 6, 6, 6]
     assert mmdet.num_anchors_per_location == [6] * 6
     first, per_level = tf((320, 320), FEATURE_SIZES)
@@ -103,13 +104,15 @@ def test_generator_styles_are_registered_and_cached():
     assert len(mmdet((320, 320), FEATURE_SIZES)[0]) == 3234
 
 
-def test_generator_rejects_settings_of_the_other_style():
-    with pytest.raises(ValueError, match="min_sizes"):
-        SSDAnchorGenerator(style="tf", min_sizes=(1, 2, 3, 4, 5, 6))
-    with pytest.raises(ValueError, match="'tf', 'mmdet' or 'torchvision'"):
-        SSDAnchorGenerator(style="yolo")
-    with pytest.raises(ValueError, match="6 levels but got 2"):
-        SSDAnchorGenerator()((320, 320), FEATURE_SIZES[:2])
+def test_generators_refuse_settings_of_another_and_feature_maps_they_lack():
+    with pytest.raises(TypeError, match="min_sizes"):
+        TASK_UTILS.build(dict(type="TFSSDAnchorGenerator", min_sizes=(1, 2, 3, 4, 5, 6)))
+    with pytest.raises(KeyError, match=r"Unknown type 'SSDAnchorGenerator'.*TFSSDAnchorGenerator"):
+        TASK_UTILS.build(dict(type="SSDAnchorGenerator", style="tf"))
+    with pytest.raises(ValueError, match="TFSSDAnchorGenerator has 6 levels but got 2"):
+        TFSSDAnchorGenerator()((320, 320), FEATURE_SIZES[:2])
+    with pytest.raises(ValueError, match="3 strides but sizes for 6 levels"):
+        MMDetSSDAnchorGenerator(strides=(16, 32, 64))
 
 
 def test_mmdet_square_sizes_of_every_level():
@@ -118,7 +121,7 @@ def test_mmdet_square_sizes_of_every_level():
     mins, maxs = (48, 100, 150, 202, 253, 304), (100, 150, 202, 253, 304, 320)
     for anchors in (
         mmdet_ssd_anchors(FEATURE_SIZES)[0],
-        SSDAnchorGenerator(style="mmdet")((320, 320), FEATURE_SIZES)[0],
+        MMDetSSDAnchorGenerator()((320, 320), FEATURE_SIZES)[0],
     ):
         starts = [0]
         for h, w in FEATURE_SIZES[:-1]:
@@ -131,20 +134,20 @@ def test_mmdet_square_sizes_of_every_level():
 
 def test_generator_defaults_are_tf_settings():
     """TF ssdlite_mobilenet_v2_coco: scales 0.2 .. 0.95, ratios {1, 2, 1/2, 3, 1/3}, interpolated at 1."""
-    settings = SSDAnchorGenerator().settings
+    settings = TFSSDAnchorGenerator().settings
     assert (settings["min_scale"], settings["max_scale"]) == (0.2, 0.95)
     assert settings["aspect_ratios"] == pytest.approx((1.0, 2.0, 0.5, 3.0, 1 / 3))
     assert settings["interpolated_scale_aspect_ratio"] == 1.0
 
 
-def test_torchvision_style_equals_default_box_generator():
+def test_torchvision_generator_equals_default_box_generator():
     """ssdlite320_mobilenet_v3_large's DefaultBoxGenerator([[2, 3]] * 6, 0.2, 0.95): the same anchors in the
     same order, bit for bit, on a square and a non-square input."""
     from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
     from torchvision.models.detection.image_list import ImageList
 
     reference = DefaultBoxGenerator([[2, 3]] * 6, min_ratio=0.2, max_ratio=0.95)
-    generator = TASK_UTILS.build(dict(type="SSDAnchorGenerator", style="torchvision"))
+    generator = TASK_UTILS.build(dict(type="TorchvisionSSDAnchorGenerator"))
     assert generator.num_anchors_per_location == [6] * 6
     for size, feature_sizes in [
         ((320, 320), FEATURE_SIZES),

@@ -11,7 +11,7 @@ DETECTION = dict(
     type="SSDDetector",
     neck=dict(type="SSDLiteExtraLayers", out_channels=(64, 32, 32, 16)),
     head=dict(type="SSDLiteHead", num_classes=3),
-    anchor_generator=dict(type="SSDAnchorGenerator"),
+    anchor_generator=dict(type="TFSSDAnchorGenerator"),
 )
 SEGMENTATION = dict(
     type="Segmentor",

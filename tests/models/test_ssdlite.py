@@ -12,6 +12,8 @@ from visionkit.models.box_ops import multiclass_nms, rescale_boxes
 from visionkit.registry import MODELS
 from visionkit.structures import DataSample
 
+GENERATORS = {"tf": "TFSSDAnchorGenerator", "mmdet": "MMDetSSDAnchorGenerator"}
+
 
 def build_detector(
     num_classes: int = 3, style: str = "tf", backbone_init_cfg: dict | None = None
@@ -20,7 +22,7 @@ def build_detector(
         backbone=dict(type="MobileNetV2", init_cfg=backbone_init_cfg),
         neck=dict(type="SSDLiteExtraLayers"),
         head=dict(type="SSDLiteHead", num_classes=num_classes),
-        anchor_generator=dict(type="SSDAnchorGenerator", style=style),
+        anchor_generator=dict(type=GENERATORS[style]),
     )
 
 
@@ -148,7 +150,7 @@ def test_base_config_builds_the_paper_model():
     cfg = Config.fromfile("configs/_base_/models/ssdlite_mnv2.py")
     model = MODELS.build(cfg.model)
     assert isinstance(model, SSDDetector) and model.head.num_classes == 80
-    assert model.head.anchor_generator.style == "tf"
+    assert type(model.head.anchor_generator).__name__ == "TFSSDAnchorGenerator"
 
 
 @pytest.mark.parametrize("style, anchors", [("tf", [3, 6, 6, 6, 6, 6]), ("mmdet", [6] * 6)])

@@ -20,7 +20,7 @@ def build_head(**kwargs) -> SSDLiteHead:
     return SSDLiteHead(
         num_classes=NUM_CLASSES,
         in_channels=[8] * 6,
-        anchor_generator=dict(type="SSDAnchorGenerator"),
+        anchor_generator=dict(type="TFSSDAnchorGenerator"),
         **kwargs,
     )
 

@@ -1,7 +1,7 @@
 """Models: backbones, heads and the task models that wire them."""
 
 from .backbones import MobileNetV2, MobileNetV3
-from .box_ops import SSDAnchorGenerator
+from .box_ops import MMDetSSDAnchorGenerator, TFSSDAnchorGenerator, TorchvisionSSDAnchorGenerator
 from .checkpoint import (
     CheckpointMismatchError,
     CheckpointReadError,
@@ -24,15 +24,17 @@ __all__ = [
     "FCNHead",
     "ImageClassifier",
     "LRASPPHead",
+    "MMDetSSDAnchorGenerator",
     "MobileNetV2",
     "MobileNetV3",
     "MultiTaskModel",
-    "SSDAnchorGenerator",
     "SSDDetector",
     "SSDLiteExtraLayers",
     "SSDLiteHead",
     "SSDLoss",
     "Segmentor",
+    "TFSSDAnchorGenerator",
+    "TorchvisionSSDAnchorGenerator",
     "UnsafeCheckpointError",
     "load_checkpoint",
     "read_checkpoint",

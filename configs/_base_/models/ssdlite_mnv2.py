@@ -13,18 +13,11 @@ model = dict(
     # Runs on the last of head.in_taps; in_channels and the head's in_channels come from the backbone's
     # tap table and the neck.
     neck=dict(type="SSDLiteExtraLayers", out_channels=(512, 256, 256, 128), widen_factor=1.0),
-    # TF object detection ssdlite_mobilenet_v2_coco anchors. mmdetection's setting instead:
-    # anchor_generator=dict(
-    #     type="SSDAnchorGenerator",
-    #     style="mmdet",
-    #     strides=(16, 32, 64, 107, 160, 320),
-    #     min_sizes=(48, 100, 150, 202, 253, 304),
-    #     max_sizes=(100, 150, 202, 253, 304, 320),
-    #     ratios=((2, 3),) * 6,
-    # ),
+    # TF object detection ssdlite_mobilenet_v2_coco anchors. mmdetection's setting instead (its defaults:
+    # strides 16..320, min sizes 48..304, max sizes 100..320, ratios (2, 3)):
+    # anchor_generator=dict(_delete_=True, type="MMDetSSDAnchorGenerator"),
     anchor_generator=dict(
-        type="SSDAnchorGenerator",
-        style="tf",
+        type="TFSSDAnchorGenerator",
         num_levels=6,
         min_scale=0.2,
         max_scale=0.95,

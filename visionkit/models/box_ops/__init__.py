@@ -1,7 +1,12 @@
 """Box operations: anchors, box coding, matching and NMS, as pure functions over tensors."""
 
-from .anchors import (
+from .anchor_generators import (
+    MMDetSSDAnchorGenerator,
     SSDAnchorGenerator,
+    TFSSDAnchorGenerator,
+    TorchvisionSSDAnchorGenerator,
+)
+from .anchors import (
     flatten_levels,
     mmdet_box_sizes,
     mmdet_ssd_anchors,
@@ -24,7 +29,10 @@ from .nms import (
 __all__ = [
     "BACKGROUND",
     "IGNORE",
+    "MMDetSSDAnchorGenerator",
     "SSDAnchorGenerator",
+    "TFSSDAnchorGenerator",
+    "TorchvisionSSDAnchorGenerator",
     "decode_boxes",
     "encode_boxes",
     "flatten_levels",

@@ -1,25 +1,24 @@
-"""SSD default boxes (anchors): pure functions per setting, and a registered generator that caches them.
+"""SSD default boxes (anchors) as pure functions, one per published setting (DESIGN.md section 2); the
+registered generators that a config names and that cache them are in :mod:`.anchor_generators`.
 
-Three published settings (DESIGN.md section 2):
-
-- ``'tf'``: TF object detection ``ssd_anchor_generator`` (``create_ssd_anchors``) as in
-  ``ssdlite_mobilenet_v2_coco``. Scales ``s_k`` are spaced linearly from ``min_scale`` 0.2 to
-  ``max_scale`` 0.95 over the levels (relative to the shorter input side, so boxes stay square in pixels
-  on non-square inputs); per location the boxes are ``(s_k, r)`` for ``r`` in ``aspect_ratios`` (width /
-  height) plus ``(sqrt(s_k * s_k+1), 1)`` with ``s_6 = 1``; the lowest level has only three: ``(0.1, 1)``,
-  ``(s_0, 2)``, ``(s_0, 1/2)``. Centres ``((j + 0.5) / W_k, (i + 0.5) / H_k)`` relative to the input.
-- ``'mmdet'``: mmdetection 3.x ``SSDAnchorGenerator`` as in ``ssdlite_mobilenetv2-scratch_8xb24-600e_coco``.
-  Sizes are absolute pixels; per location: the ``min`` square, the ``sqrt(min * max)`` square, then ``min``
-  with height / width ratios ``1/r, r`` for each ``r`` in ``ratios`` (``1/2, 2, 1/3, 3``): mmdet's
-  ``gen_base_anchors`` moves the larger square to second place (``indices.insert(1, ...)``). Centres
-  ``(j * stride + stride / 2, i * stride + stride / 2)`` pixels, so for stride 107 on a 3x3 map they are
-  53.5, 160.5, 267.5, not ``(i + 0.5) * 320 / 3``.
-- ``'torchvision'``: torchvision's ``DefaultBoxGenerator`` as in ``ssdlite320_mobilenet_v3_large``
-  (``[[2, 3]] * 6``, ``min_ratio=0.2``, ``max_ratio=0.95``, ``clip=True``). Scales ``s_k`` linear from
-  0.2 to 0.95 plus ``s_6 = 1`` (relative to each input side: boxes are not square in pixels on a
-  non-square input); per location ``(s_k, s_k)``, ``(s'_k, s'_k)`` with ``s'_k = sqrt(s_k s_k+1)``, then
-  for each ratio ``r`` the (width, height) pairs ``(s_k sqrt(r), s_k / sqrt(r))`` and the swapped pair;
-  with ``clip`` each relative width and height is clipped to [0, 1]. Centres ``((j + 0.5) / W_k,
+- TF (:func:`tf_ssd_anchors`): TF object detection ``ssd_anchor_generator`` (``create_ssd_anchors``) as in
+  ``ssdlite_mobilenet_v2_coco``. Scales ``s_k`` are spaced linearly from ``min_scale`` 0.2 to ``max_scale``
+  0.95 over the levels (relative to the shorter input side, so boxes stay square in pixels on non-square
+  inputs); per location the boxes are ``(s_k, r)`` for ``r`` in ``aspect_ratios`` (width / height) plus
+  ``(sqrt(s_k * s_k+1), 1)`` with ``s_6 = 1``; the lowest level has only three: ``(0.1, 1)``, ``(s_0, 2)``,
+  ``(s_0, 1/2)``. Centres ``((j + 0.5) / W_k, (i + 0.5) / H_k)`` relative to the input.
+- mmdetection (:func:`mmdet_ssd_anchors`): mmdetection 3.x ``SSDAnchorGenerator`` as in
+  ``ssdlite_mobilenetv2-scratch_8xb24-600e_coco``. Sizes are absolute pixels; per location: the ``min``
+  square, the ``sqrt(min * max)`` square, then ``min`` with height / width ratios ``1/r, r`` for each ``r`` in
+  ``ratios`` (``1/2, 2, 1/3, 3``): mmdet's ``gen_base_anchors`` moves the larger square to second place
+  (``indices.insert(1, ...)``). Centres ``(j * stride + stride / 2, i * stride + stride / 2)`` pixels, so for
+  stride 107 on a 3x3 map they are 53.5, 160.5, 267.5, not ``(i + 0.5) * 320 / 3``.
+- torchvision (:func:`torchvision_ssd_anchors`): torchvision's ``DefaultBoxGenerator`` as in
+  ``ssdlite320_mobilenet_v3_large`` (``[[2, 3]] * 6``, ``min_ratio=0.2``, ``max_ratio=0.95``, ``clip=True``).
+  Scales ``s_k`` linear from 0.2 to 0.95 plus ``s_6 = 1`` (relative to each input side: boxes are not square
+  in pixels on a non-square input); per location ``(s_k, s_k)``, ``(s'_k, s'_k)`` with ``s'_k = sqrt(s_k
+  s_k+1)``, then for each ratio ``r`` the (width, height) pairs ``(s_k sqrt(r), s_k / sqrt(r))`` and the
+  swapped pair; with ``clip`` each relative width and height is clipped to [0, 1]. Centres ``((j + 0.5) / W_k,
   (i + 0.5) / H_k)``, computed in torchvision's float32 order.
 
 Ordering (all settings, the order the head's outputs are flattened in): level by level; within a level
@@ -33,8 +32,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor
-
-from ...registry import TASK_UTILS
 
 # Defaults of the two published settings.
 TF_ASPECT_RATIOS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
@@ -220,127 +217,6 @@ def torchvision_ssd_anchors(
         wh = torch.tensor(level_sizes, dtype=torch.float32, device=device).repeat(feat_h * feat_w, 1)
         levels.append(torch.cat([(centers - 0.5 * wh) * scale, (centers + 0.5 * wh) * scale], dim=-1))
     return torch.cat(levels), [len(level) for level in levels]
-
-
-@TASK_UTILS.register_module()
-class SSDAnchorGenerator:
-    """Selects the ``'tf'``, ``'mmdet'`` or ``'torchvision'`` anchor setting and caches anchors per input
-    and device.
-
-    Settings another style uses must stay ``None``; left ``None``, a style's settings take the
-    published defaults (see the module docstring).
-
-    Args:
-        style: ``'tf'`` (TF object detection, default of the paper's model), ``'mmdet'`` or
-            ``'torchvision'`` (``ssdlite320_mobilenet_v3_large``'s ``DefaultBoxGenerator``).
-        num_levels: (tf) number of feature maps.
-        min_scale, max_scale, aspect_ratios, interpolated_scale_aspect_ratio,
-            reduce_boxes_in_lowest_layer: (tf) see :func:`tf_box_specs`.
-        strides, min_sizes, max_sizes, ratios: (mmdet) per level, pixels; ``ratios`` height / width.
-        min_scale, max_scale, ratios, clip: (torchvision) its ``min_ratio``, ``max_ratio``,
-            ``aspect_ratios`` (per level, width / height) and ``clip``; levels = ``len(ratios)``.
-    """
-
-    def __init__(
-        self,
-        style: str = "tf",
-        num_levels: int | None = None,
-        min_scale: float | None = None,
-        max_scale: float | None = None,
-        aspect_ratios: Sequence[float] | None = None,
-        interpolated_scale_aspect_ratio: float | None = None,
-        reduce_boxes_in_lowest_layer: bool | None = None,
-        strides: Sequence[float] | None = None,
-        min_sizes: Sequence[float] | None = None,
-        max_sizes: Sequence[float] | None = None,
-        ratios: Sequence[Sequence[float]] | None = None,
-        clip: bool | None = None,
-    ) -> None:
-        arguments = dict(
-            min_scale=min_scale,
-            max_scale=max_scale,
-            aspect_ratios=aspect_ratios,
-            interpolated_scale_aspect_ratio=interpolated_scale_aspect_ratio,
-            reduce_boxes_in_lowest_layer=reduce_boxes_in_lowest_layer,
-            strides=strides,
-            min_sizes=min_sizes,
-            max_sizes=max_sizes,
-            ratios=ratios,
-            clip=clip,
-        )
-        defaults = dict(
-            tf=dict(
-                min_scale=0.2,
-                max_scale=0.95,
-                aspect_ratios=TF_ASPECT_RATIOS,
-                interpolated_scale_aspect_ratio=1.0,
-                reduce_boxes_in_lowest_layer=True,
-            ),
-            mmdet=dict(
-                strides=MMDET_STRIDES,
-                min_sizes=MMDET_MIN_SIZES,
-                max_sizes=MMDET_MAX_SIZES,
-                ratios=MMDET_RATIOS,
-            ),
-            torchvision=dict(min_scale=0.2, max_scale=0.95, ratios=TORCHVISION_RATIOS, clip=True),
-        )
-        if style not in defaults:
-            raise ValueError(
-                f"SSDAnchorGenerator style must be 'tf', 'mmdet' or 'torchvision', got '{style}'"
-            )
-        used = defaults[style]
-        stray = [name for name, value in arguments.items() if value is not None and name not in used]
-        if style != "tf" and num_levels is not None:
-            stray.append("num_levels")  # mmdet's is len(strides), torchvision's len(ratios)
-        if stray:
-            raise ValueError(f"SSDAnchorGenerator(style='{style}') does not use {stray}: remove them")
-        self.style = style
-        self.settings = {
-            name: arguments[name] if arguments[name] is not None else default
-            for name, default in defaults[style].items()
-        }
-        if style == "tf":
-            self.num_levels = num_levels if num_levels is not None else 6
-            specs = tf_box_specs(self.num_levels, **self.settings)
-        elif style == "mmdet":
-            self.num_levels = len(self.settings["strides"])
-            specs = mmdet_box_sizes(
-                self.settings["min_sizes"], self.settings["max_sizes"], self.settings["ratios"]
-            )
-        else:
-            self.num_levels = len(self.settings["ratios"])
-            specs = torchvision_box_sizes(**self.settings)
-        if len(specs) != self.num_levels:
-            raise ValueError(f"{self.num_levels} strides but sizes for {len(specs)} levels")
-        self.num_anchors_per_location = [len(level) for level in specs]
-        self._cache: dict[tuple, tuple[Tensor, list[int]]] = {}
-
-    def __call__(
-        self,
-        input_size: tuple[int, int],
-        feature_sizes: Sequence[tuple[int, int]],
-        device: torch.device | str = "cpu",
-    ) -> tuple[Tensor, list[int]]:
-        """Anchors (A, 4) xyxy in input pixels and anchors per level for an (H, W) network input."""
-        if len(feature_sizes) != self.num_levels:
-            raise ValueError(
-                f"SSDAnchorGenerator has {self.num_levels} levels but got {len(feature_sizes)} feature maps"
-            )
-        key = (tuple(input_size), tuple(tuple(s) for s in feature_sizes), str(torch.device(device)))
-        if key not in self._cache:
-            if self.style == "tf":
-                self._cache[key] = tf_ssd_anchors(input_size, feature_sizes, device=device, **self.settings)
-            elif self.style == "mmdet":
-                self._cache[key] = mmdet_ssd_anchors(feature_sizes, device=device, **self.settings)
-            else:
-                self._cache[key] = torchvision_ssd_anchors(
-                    input_size, feature_sizes, device=device, **self.settings
-                )
-        return self._cache[key]
-
-    def __repr__(self) -> str:
-        settings = ", ".join(f"{name}={value}" for name, value in self.settings.items())
-        return f"SSDAnchorGenerator(style='{self.style}', num_levels={self.num_levels}, {settings})"
 
 
 def flatten_levels(outs: list[Tensor], channels: int) -> Tensor:

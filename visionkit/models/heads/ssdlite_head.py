@@ -98,7 +98,8 @@ class SSDLiteHead(BaseModule):
         in_channels: channels of each input feature map (:class:`SSDDetector` fills them in).
         in_taps: the backbone taps read, in order, before the neck's maps (the neck runs on the last;
             default ``layer15_expansion``, ``final``).
-        anchor_generator: an :class:`SSDAnchorGenerator` or its config; anchors per location come from it.
+        anchor_generator: an anchor generator (:mod:`~visionkit.models.box_ops.anchor_generators`) or its
+            config; anchors per location come from it.
         box_stds: box coder stds (TF's scales 10, 10, 5, 5).
         pos_iou, neg_iou: matching thresholds, see :func:`match_anchors`.
         loss: the loss config (default ``dict(type='SSDLoss')``, see :class:`SSDLoss`).
