@@ -46,12 +46,12 @@ def test_dilation_replaces_stride(output_stride: int, expected: list[tuple[int, 
 
 def test_aspp_branches_follow_dilations() -> None:
     full = ASPPHead((320,), 21)  # DeepLabv3's rates at output stride 16 are the default
-    atrous = [b[0] for b in full.branches[1:4]]
+    atrous = [b.conv for b in full.branches[1:4]]
     assert [c.dilation for c in atrous] == [(6, 6), (12, 12), (18, 18)]
     assert [c.padding for c in atrous] == [(6, 6), (12, 12), (18, 18)]
-    assert len(full.branches) == 5 and full.project[0].in_channels == 5 * 256
+    assert len(full.branches) == 5 and full.project.conv.in_channels == 5 * 256
     lite = ASPPHead((320,), 21, dilations=())
-    assert len(lite.branches) == 2 and lite.project[0].in_channels == 2 * 256
+    assert len(lite.branches) == 2 and lite.project.conv.in_channels == 2 * 256
 
 
 @pytest.mark.parametrize("dilations", [(), (6, 12, 18)])

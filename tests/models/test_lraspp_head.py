@@ -122,7 +122,7 @@ def test_segmentor_sizes_a_two_tap_head_from_the_tap_table() -> None:
     ).eval()
     assert model.in_taps == ("layer7", "final")
     assert model.decode_head.low_classifier.in_channels == 16  # layer7: 32 x 0.35 -> 16
-    assert model.decode_head.cbr[0].in_channels == 1280
+    assert model.decode_head.cbr.conv.in_channels == 1280
     with torch.no_grad():
         assert model(torch.randn(1, 3, 64, 80), mode="tensor").shape == (1, 5, 8, 10)
 
@@ -135,4 +135,4 @@ def test_segmentor_fills_in_the_heads_default_taps() -> None:
         build_backbone=False,
     )
     assert model.in_taps == ("low", "final")
-    assert model.decode_head.low_classifier.in_channels == 40 and model.decode_head.cbr[0].in_channels == 960
+    assert model.decode_head.low_classifier.in_channels == 40 and model.decode_head.cbr.conv.in_channels == 960

@@ -94,7 +94,7 @@ def test_loss_keys_with_auxiliary_head() -> None:
         data_preprocessor=PREPROCESSOR,
     )
     assert (
-        model.auxiliary_head.conv[0].in_channels == 96 and model.decode_head.branches[0][0].in_channels == 320
+        model.auxiliary_head.conv.conv.in_channels == 96 and model.decode_head.branches[0].conv.in_channels == 320
     )
     data = model.data_preprocessor(_batch([(64, 64), (48, 64)], [(64, 64), (48, 64)]), training=True)
     losses = model(**data, mode="loss")

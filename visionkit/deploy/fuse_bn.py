@@ -5,10 +5,10 @@ conv followed by it is one conv with rescaled weights and a bias. The fused mode
 outputs with one op and one tensor fewer per layer.
 
 Only pairs whose execution order is known are fused: ``ConvNormAct.conv`` -> ``ConvNormAct.bn`` (its
-``forward`` is ``act(bn(conv(x)))``) and a ``Conv2d`` directly followed by a ``BatchNorm2d`` inside an
-``nn.Sequential`` (``conv_bn_relu`` of the ASPP and FCN heads). That covers every model in visionkit; a
-module that merely registers a conv before a BatchNorm may apply them to different tensors, so it is
-left alone and reported.
+``forward`` is ``act(bn(conv(x)))``), every conv-BN pair of visionkit's models, and a ``Conv2d`` directly
+followed by a ``BatchNorm2d`` inside an ``nn.Sequential`` (as other libraries' models have them). A module
+that merely registers a conv before a BatchNorm may apply them to different tensors, so it is left alone
+and reported.
 """
 
 from __future__ import annotations

@@ -24,19 +24,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...registry import MODELS
+from ..layers import ConvNormAct
 from .seg_head import IGNORE_INDEX, SegHead
-
-
-def conv_bn_relu(
-    in_channels: int, out_channels: int, kernel_size: int = 1, dilation: int = 1
-) -> nn.Sequential:
-    """Conv (no bias, 'same' padding) -> BatchNorm -> ReLU."""
-    padding = dilation * (kernel_size - 1) // 2
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding, dilation=dilation, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-    )
 
 
 class ImagePooling(nn.Module):
@@ -49,7 +38,7 @@ class ImagePooling(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.conv = conv_bn_relu(in_channels, out_channels)
+        self.conv = ConvNormAct(in_channels, out_channels, act="relu")
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training and x.shape[0] < 2:
@@ -98,14 +87,18 @@ class ASPPHead(SegHead):
         super().__init__(num_classes, in_taps, in_channels, ignore_index, class_weight, loss_weight, init_cfg)
         (in_channels,) = in_channels
         self.dilations = tuple(dilations)
-        branches = [conv_bn_relu(in_channels, channels)]
-        branches += [conv_bn_relu(in_channels, channels, 3, rate) for rate in self.dilations]
+        branches = [ConvNormAct(in_channels, channels, act="relu")]
+        branches += [
+            ConvNormAct(in_channels, channels, 3, dilation=rate, act="relu") for rate in self.dilations
+        ]
         if image_pool:
             branches.append(ImagePooling(in_channels, channels))
         self.branches = nn.ModuleList(branches)
-        self.project = conv_bn_relu(len(branches) * channels, channels)
+        self.project = ConvNormAct(len(branches) * channels, channels, act="relu")
         self.dropout = nn.Dropout(dropout)
-        self.post_project = conv_bn_relu(channels, channels, 3) if post_project_conv else nn.Identity()
+        self.post_project = (
+            ConvNormAct(channels, channels, 3, act="relu") if post_project_conv else nn.Identity()
+        )
         self.classifier = nn.Conv2d(channels, num_classes, 1)
 
     def forward(self, feats: dict[str, Tensor]) -> Tensor:

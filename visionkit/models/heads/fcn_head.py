@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from ...registry import MODELS
-from .aspp_head import conv_bn_relu
+from ..layers import ConvNormAct
 from .seg_head import IGNORE_INDEX, SegHead
 
 
@@ -42,7 +42,7 @@ class FCNHead(SegHead):
         init_cfg: dict | None = None,
     ) -> None:
         super().__init__(num_classes, in_taps, in_channels, ignore_index, class_weight, loss_weight, init_cfg)
-        self.conv = conv_bn_relu(in_channels[0], channels, 3)
+        self.conv = ConvNormAct(in_channels[0], channels, 3, act="relu")
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Conv2d(channels, num_classes, 1)
 

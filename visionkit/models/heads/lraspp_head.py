@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...registry import MODELS
+from ..layers import ConvNormAct
 from .seg_head import IGNORE_INDEX, SegHead
 
 
@@ -52,9 +53,7 @@ class LRASPPHead(SegHead):
     ) -> None:
         super().__init__(num_classes, in_taps, in_channels, ignore_index, class_weight, loss_weight, init_cfg)
         low_channels, high_channels = in_channels
-        self.cbr = nn.Sequential(
-            nn.Conv2d(high_channels, channels, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)
-        )
+        self.cbr = ConvNormAct(high_channels, channels, act="relu")
         self.scale = nn.Sequential(
             nn.AdaptiveAvgPool2d(1), nn.Conv2d(high_channels, channels, 1, bias=False), nn.Sigmoid()
         )

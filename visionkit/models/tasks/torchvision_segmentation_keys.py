@@ -2,16 +2,18 @@
 their checkpoints load as-is. The backbone renames its own ``features.*`` keys.
 
 torchvision wraps ``backbone.features`` in an ``IntermediateLayerGetter`` (its keys lose ``features.``),
-its main head is ``classifier`` and its auxiliary ``FCNHead`` is ``aux_classifier``::
+its main head is ``classifier`` and its auxiliary ``FCNHead`` is ``aux_classifier``; its conv-BN-ReLU units
+are ``nn.Sequential`` (conv at 0, BN at 1), visionkit's ``ConvNormAct`` (``conv``, ``bn``)::
 
     backbone.{n}.*                      -> backbone.features.{n}.*
-    classifier.0.convs.{i}.{j}.*        -> decode_head.branches.{i}.{j}.*      (DeepLabHead's ASPP)
-    classifier.0.convs.{last}.{1,2}.*   -> decode_head.branches.{last}.conv.{0,1}.*  (image pooling)
-    classifier.0.project.{0,1}.*        -> decode_head.project.{0,1}.*
-    classifier.{1,2}.*                  -> decode_head.post_project.{0,1}.*    (3x3 conv, BN)
+    classifier.0.convs.{i}.{0,1}.*      -> decode_head.branches.{i}.{conv,bn}.*       (DeepLabHead's ASPP)
+    classifier.0.convs.{last}.{1,2}.*   -> decode_head.branches.{last}.conv.{conv,bn}.*  (image pooling)
+    classifier.0.project.{0,1}.*        -> decode_head.project.{conv,bn}.*
+    classifier.{1,2}.*                  -> decode_head.post_project.{conv,bn}.*  (3x3 conv, BN)
     classifier.4.*                      -> decode_head.classifier.*
-    classifier.{cbr,scale,low_classifier,high_classifier}.* -> decode_head.*   (LRASPPHead: same names)
-    aux_classifier.{0,1}.*              -> auxiliary_head.conv.{0,1}.*         (FCNHead)
+    classifier.cbr.{0,1}.*              -> decode_head.cbr.{conv,bn}.*           (LRASPPHead)
+    classifier.{scale,low_classifier,high_classifier}.* -> decode_head.*         (LRASPPHead: same names)
+    aux_classifier.{0,1}.*              -> auxiliary_head.conv.{conv,bn}.*       (FCNHead)
     aux_classifier.4.*                  -> auxiliary_head.classifier.*
 
 A model without an auxiliary head drops ``aux_classifier.*`` and logs it (it is used in training only).
@@ -28,17 +30,18 @@ _BACKBONE_KEY = re.compile(r"backbone\.(\d+)\.(.+)")
 _ASPP_KEY = re.compile(r"classifier\.0\.convs\.(\d+)\.(\d+)\.(.+)")
 _SEQUENTIAL_HEADS = {  # nn.Sequential heads: layer index -> visionkit module
     "classifier.": {
-        "1": "decode_head.post_project.0",
-        "2": "decode_head.post_project.1",
+        "1": "decode_head.post_project.conv",
+        "2": "decode_head.post_project.bn",
         "4": "decode_head.classifier",
     },
     "aux_classifier.": {
-        "0": "auxiliary_head.conv.0",
-        "1": "auxiliary_head.conv.1",
+        "0": "auxiliary_head.conv.conv",
+        "1": "auxiliary_head.conv.bn",
         "4": "auxiliary_head.classifier",
     },
 }
-_LRASPP_MODULES = ("cbr.", "scale.", "low_classifier.", "high_classifier.")
+_CONV_NORM = {"0": "conv", "1": "bn"}  # torchvision's Sequential conv-BN-ReLU -> ConvNormAct's names
+_LRASPP_MODULES = ("scale.", "low_classifier.", "high_classifier.")
 
 
 def is_torchvision_segmentation(keys: list[str]) -> bool:
@@ -55,12 +58,14 @@ def torchvision_to_visionkit_segmentor_key(key: str, pool_branch: int) -> str | 
         return f"backbone.features.{match[1]}.{match[2]}"
     if match := _ASPP_KEY.fullmatch(key):
         branch, layer, rest = int(match[1]), match[2], match[3]
-        # ASPPPooling is (avgpool, conv, bn, relu); ImagePooling.conv is (conv, bn, relu).
+        # ASPPPooling is (avgpool, conv, bn, relu); ImagePooling.conv is a ConvNormAct.
         if branch == pool_branch:
-            return f"decode_head.branches.{branch}.conv.{int(layer) - 1}.{rest}"
-        return f"decode_head.branches.{branch}.{layer}.{rest}"
-    if key.startswith("classifier.0.project."):
-        return "decode_head." + key[len("classifier.0.") :]
+            return f"decode_head.branches.{branch}.conv.{_CONV_NORM[str(int(layer) - 1)]}.{rest}"
+        return f"decode_head.branches.{branch}.{_CONV_NORM[layer]}.{rest}"
+    for unit in ("classifier.0.project.", "classifier.cbr."):
+        if key.startswith(unit):
+            layer, _, rest = key[len(unit) :].partition(".")
+            return f"decode_head.{unit.split('.')[-2]}.{_CONV_NORM[layer]}.{rest}"
     if key.startswith("classifier.") and key[len("classifier.") :].startswith(_LRASPP_MODULES):
         return "decode_head." + key[len("classifier.") :]
     for head, modules in _SEQUENTIAL_HEADS.items():
