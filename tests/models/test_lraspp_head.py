@@ -135,4 +135,5 @@ def test_segmentor_fills_in_the_heads_default_taps() -> None:
         build_backbone=False,
     )
     assert model.in_taps == ("low", "final")
-    assert model.decode_head.low_classifier.in_channels == 40 and model.decode_head.cbr.conv.in_channels == 960
+    assert model.decode_head.low_classifier.in_channels == 40
+    assert model.decode_head.cbr.conv.in_channels == 960

@@ -93,9 +93,8 @@ def test_loss_keys_with_auxiliary_head() -> None:
         auxiliary_head=dict(type="FCNHead", num_classes=4, in_taps=("layer14",), channels=32),
         data_preprocessor=PREPROCESSOR,
     )
-    assert (
-        model.auxiliary_head.conv.conv.in_channels == 96 and model.decode_head.branches[0].conv.in_channels == 320
-    )
+    assert model.auxiliary_head.conv.conv.in_channels == 96
+    assert model.decode_head.branches[0].conv.in_channels == 320
     data = model.data_preprocessor(_batch([(64, 64), (48, 64)], [(64, 64), (48, 64)]), training=True)
     losses = model(**data, mode="loss")
     assert set(losses) == {"decode.loss_ce", "aux.loss_ce"}
