@@ -9,7 +9,7 @@ from torchvision.models.segmentation.lraspp import LRASPPHead as TorchvisionLRAS
 
 from tests.bn_statistics import assert_depends_on_input, randomise_batchnorm
 from visionkit.models import ASPPHead, FCNHead, LRASPPHead, Segmentor
-from visionkit.models.tasks.torchvision_segmentation_keys import convert_torchvision_segmentation_keys
+from visionkit.models.converters.torchvision_segmentation import convert_torchvision_segmentation_keys
 from visionkit.structures import DataSample
 
 

@@ -12,9 +12,9 @@ import torch
 
 from tests.models.mmdet_ssdlite_reference import PHOTOS, match_detections, photo, seeded_mmdet_state_dict
 from visionkit.apis import inference_model, init_model
-from visionkit.models.backbones.mmdet_mobilenet_v2_keys import mmdet_to_visionkit_backbone_key
 from visionkit.models.box_ops import decode_boxes, multiclass_nms, top_candidates
-from visionkit.models.tasks.mmdet_ssd_keys import mmdet_to_visionkit_ssd_key
+from visionkit.models.converters.mmdet_mobilenet_v2 import mmdet_to_visionkit_backbone_key
+from visionkit.models.converters.mmdet_ssd import mmdet_to_visionkit_ssd_key
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "configs/ssdlite_mnv2_mmdet_coco.py")

@@ -17,7 +17,7 @@ from tests.models.mmdet_ssdlite_reference import match_detections, photo
 from visionkit.apis import init_model
 from visionkit.apis.inference import build_test_pipeline, prepare_image
 from visionkit.models.box_ops import multiclass_nms, padded_multiclass_nms
-from visionkit.models.tasks.torchvision_ssdlite_keys import (
+from visionkit.models.converters.torchvision_ssdlite import (
     background_last,
     torchvision_to_visionkit_ssdlite_key,
 )

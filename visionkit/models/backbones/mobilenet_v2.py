@@ -34,11 +34,11 @@ from typing import NamedTuple
 from torch import nn
 
 from ...registry import MODELS
+from ..converters.mmdet_mobilenet_v2 import convert_mmdet_backbone_keys
+from ..converters.torchvision_mobilenet_v2 import convert_torchvision_backbone_keys
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
 from .inverted_residual_backbone import InvertedResidualBackbone
-from .mmdet_mobilenet_v2_keys import convert_mmdet_backbone_keys
 from .taps import TapInfo
-from .torchvision_mobilenet_v2_keys import convert_torchvision_backbone_keys
 
 # (expansion t, output channels c, repeats n, first stride s): paper Table 2.
 ARCH: tuple[tuple[int, int, int, int], ...] = (

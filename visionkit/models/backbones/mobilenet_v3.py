@@ -36,10 +36,10 @@ from typing import NamedTuple
 from torch import nn
 
 from ...registry import MODELS
+from ..converters.torchvision_mobilenet_v3 import convert_torchvision_v3_backbone_keys
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
 from .inverted_residual_backbone import InvertedResidualBackbone, alias_taps
 from .taps import TapInfo
-from .torchvision_mobilenet_v3_keys import convert_torchvision_v3_backbone_keys
 
 
 class BlockConfig(NamedTuple):

@@ -7,6 +7,7 @@ hard-swish, MobileNetV3-Large's (1024 for Small; paper section 5.4, the efficien
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from torch import Tensor, nn
 from ...registry import MODELS
 from ...structures import DataSample
 from ..backbones.taps import check_head_taps
+from ..converters.torchvision_classifier import convert_torchvision_classifier_head_keys
 from ..layers import build_activation
 
 
@@ -67,16 +69,8 @@ class ClassifierHead(BaseModule):
             self.hidden_act = build_activation(hidden_act)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(in_channels if hidden_channels is None else hidden_channels, num_classes)
-        self._register_load_state_dict_pre_hook(self._convert_torchvision_keys)
-
-    def _convert_torchvision_keys(self, state_dict: dict, prefix: str, *args: object) -> None:
-        """torchvision's ``classifier`` Sequential -> this head: ``classifier.1`` (MobileNetV2's dropout,
-        linear) or ``classifier.0`` / ``classifier.3`` (MobileNetV3's linear, act, dropout, linear)."""
-        layers = {"1": "fc"} if self.hidden is None else {"0": "hidden", "3": "fc"}
-        for key in [k for k in state_dict if k.startswith(prefix + "classifier.")]:
-            index, _, param = key[len(prefix + "classifier.") :].partition(".")
-            if index in layers:
-                state_dict[f"{prefix}{layers[index]}.{param}"] = state_dict.pop(key)
+        hook = partial(convert_torchvision_classifier_head_keys, hidden=self.hidden is not None)
+        self._register_load_state_dict_pre_hook(hook)
 
     def init_weights(self) -> None:
         if self.init_cfg is None:  # torchvision's init for the classifier

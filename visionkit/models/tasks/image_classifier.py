@@ -10,6 +10,7 @@ from torch import Tensor
 from ...registry import MODELS
 from ...structures import DataSample
 from ..backbones import backbone_taps, build_tapped_backbone, fill_in_channels, head_taps
+from ..converters.torchvision_classifier import route_torchvision_classifier_keys
 from ..heads.classifier_head import scores_to_samples
 from .task_model import ExportHead, TaskModel
 
@@ -59,7 +60,7 @@ class ImageClassifier(TaskModel):
         fill_in_channels(head, backbone_taps(backbone, self.in_taps))
         self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
         self.head = MODELS.build(head)
-        self._register_load_state_dict_pre_hook(_route_torchvision_keys)
+        self._register_load_state_dict_pre_hook(route_torchvision_classifier_keys)
 
     def forward_taps(
         self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str
@@ -83,13 +84,3 @@ class ImageClassifier(TaskModel):
     ) -> Sequence[DataSample]:
         """``scores`` (N, K) -> each sample's ``pred_score`` (K,) and ``pred_label`` (int)."""
         return scores_to_samples(outputs["scores"], data_samples)
-
-
-def _route_torchvision_keys(state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-    """Pre-hook: a torchvision classifier's ``features.*`` -> ``backbone.features.*`` and ``classifier.*``
-    -> ``head.classifier.*``, which the backbone's and the head's own pre-hooks then rename."""
-    for key in [k for k in state_dict if k.startswith((prefix + "features.", prefix + "classifier."))]:
-        rest = key[len(prefix) :]
-        state_dict[prefix + ("backbone." if rest.startswith("features.") else "head.") + rest] = (
-            state_dict.pop(key)
-        )

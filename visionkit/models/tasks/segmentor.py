@@ -24,9 +24,9 @@ from torch import Tensor, nn
 from ...registry import MODELS
 from ...structures import DataSample
 from ..backbones import backbone_taps, build_tapped_backbone, fill_in_channels, head_taps, union_taps
+from ..converters.torchvision_segmentation import convert_torchvision_segmentation_keys
 from ..heads.seg_head import resize_logits, seg_logits_to_samples
 from .task_model import ExportHead, TaskModel
-from .torchvision_segmentation_keys import convert_torchvision_segmentation_keys
 
 TEST_CFG_DEFAULTS: dict[str, Any] = dict(
     mode="whole", crop_size=None, stride=None, scales=(1.0,), flip=False, with_logits=False
@@ -74,7 +74,7 @@ class Segmentor(TaskModel):
     Each head's ``in_channels`` defaults to the channels of the backbone taps it reads (``in_taps``); the
     backbone returns the taps the heads read.
     ``build_backbone=False`` builds the heads alone, for a :class:`MultiTaskModel`. torchvision
-    ``deeplabv3_*`` / ``lraspp_*`` state dicts load as-is (:mod:`.torchvision_segmentation_keys`).
+    ``deeplabv3_*`` / ``lraspp_*`` state dicts load as-is (:mod:`..converters.torchvision_segmentation`).
 
     ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> decode-head logits (N, K, h, w) at its tap's
     resolution; ``'loss'`` -> ``{'decode.loss_ce', 'aux.loss_ce'}``; ``'predict'`` -> the samples with

@@ -13,10 +13,10 @@ from ...registry import MODELS, TASK_UTILS
 from ...structures import DataSample
 from ..backbones import backbone_taps, build_tapped_backbone, head_taps
 from ..box_ops import padded_multiclass_nms
+from ..converters.mmdet_ssd import convert_mmdet_ssd_keys
+from ..converters.torchvision_ssdlite import convert_torchvision_ssdlite_keys
 from ..heads.ssdlite_head import detections_to_samples
-from .mmdet_ssd_keys import convert_mmdet_ssd_keys
 from .task_model import ExportHead, TaskModel
-from .torchvision_ssdlite_keys import convert_torchvision_ssdlite_keys
 
 
 def head_feats(taps: dict[str, Tensor], in_taps: Sequence[str], neck: nn.Module) -> list[Tensor]:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .torchvision_mobilenet_v2_keys import drop_classifier_keys
+from .torchvision_mobilenet_v2 import drop_classifier_keys
 
 _FEATURE_KEY = re.compile(r"features\.(\d+)\.(.+)")
 _BLOCK_KEY = re.compile(r"features\.\d+\.block\.")

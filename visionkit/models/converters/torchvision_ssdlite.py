@@ -5,7 +5,7 @@ torchvision's ``SSDLiteFeatureExtractorMobileNet`` splits the MobileNetV3 ``feat
 (``c4_pos``, 13 for Large): ``features.0`` holds ``features[:c4_pos]`` and the C4 block's expansion conv,
 ``features.1`` the rest of the C4 block (its ``block[1:]``, which keeps the indices 1, 2, 3) and the blocks
 after it. This hook puts the backbone keys back in ``mobilenet_v3_large``'s layout, which the backbone's own
-converter (``torchvision_mobilenet_v3_keys.py``) then renames::
+converter (``torchvision_mobilenet_v3.py``) then renames::
 
     backbone.features.0.{i}.*          (i < c4_pos)  -> backbone.features.{i}.*
     backbone.features.0.{c4_pos}.*                   -> backbone.features.{c4_pos}.block.0.*

@@ -1,5 +1,5 @@
 """Renaming mmdetection ``SingleStageDetector`` (SSD) keys to :class:`SSDDetector`'s, so an mmdet
-SSDLite checkpoint loads as-is. The backbone renames its own keys (``mmdet_mobilenet_v2_keys.py``).
+SSDLite checkpoint loads as-is. The backbone renames its own keys (``mmdet_mobilenet_v2.py``).
 
 mmdetection's ``SSDNeck(use_depthwise=True)`` builds each extra level from a ``ConvModule`` and a
 ``DepthwiseSeparableConvModule``; its ``SSDHead(use_depthwise=True)`` has the same layout as
