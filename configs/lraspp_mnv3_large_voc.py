@@ -14,7 +14,7 @@ _base_ = [
 num_classes = 21
 output_stride = 16  # torchvision's dilated=True
 resize_short_side = 520  # torchvision's SemanticSegmentation(resize_size=520) eval preset
-image_size = resize_short_side  # what tools/analysis/complexity.py counts at (torchvision's _ops: 520x520)
+input_size = resize_short_side  # what tools/analysis/complexity.py counts at (torchvision's _ops: 520x520)
 model = dict(
     backbone=dict(output_stride=output_stride),
     # low: the first stride-8 block (40 ch, torchvision's C2); final: the 960-channel conv at stride 16.

@@ -10,7 +10,7 @@ _base_ = ["_base_/models/mobilenet_v2_classifier.py", "_base_/default_runtime.py
 
 data_root = "data/toy/classification"
 width = 0.5  # MobileNetV2 width multiplier
-image_size = 96
+input_size = 96
 max_epochs = 15
 
 # From scratch, every residual block starts as the identity (zero_init_residual), and lr 1e-2: each lifts
@@ -30,7 +30,7 @@ train_pipeline = [
             # Shapes keep their class under flips and quarter turns. 88.5% top-1 against 86.0% with
             # RandomResizedCrop(scale=(0.5, 1.0)) and a flip (one run each, 1 torch thread).
             dict(
-                type="RandomResizedCrop", size=(image_size, image_size), scale=(0.85, 1.0), ratio=(0.9, 1.1)
+                type="RandomResizedCrop", size=(input_size, input_size), scale=(0.85, 1.0), ratio=(0.9, 1.1)
             ),
             dict(type="HorizontalFlip", p=0.5),
             dict(type="RandomRotate90", p=1.0),
@@ -43,8 +43,8 @@ test_pipeline = [
     dict(
         type="Albumentations",
         transforms=[
-            dict(type="SmallestMaxSize", max_size=image_size),
-            dict(type="CenterCrop", height=image_size, width=image_size),
+            dict(type="SmallestMaxSize", max_size=input_size),
+            dict(type="CenterCrop", height=input_size, width=input_size),
         ],
     ),
     dict(type="PackInputs"),

@@ -10,7 +10,7 @@
 # Differences from the single-task toy configs, and why: output stride 32 (the detector's), so the
 # segmentation head reads the stride-16 tap layer15_expansion (288 ch at width 0.5) instead of layer18 at
 # output stride 16; width 0.5, 192-pixel detection inputs, 2:1 detection batches and 9 epochs (864
-# steps), to fit a few minutes on 2 CPU cores with two tasks to train. Segmentation is tested at image_size x image_size
+# steps), to fit a few minutes on 2 CPU cores with two tasks to train. Segmentation is tested at input_size x input_size
 # too: one frame, one size, as the exported graph runs both heads (its size fixed by the detector's
 # anchors) on the same image; the label map is resized back to each image's original size.
 _base_ = ["_base_/default_runtime.py"]
@@ -19,7 +19,7 @@ coco_root = "data/toy/coco"
 voc_root = "data/toy/voc/VOCdevkit/VOC2012"
 seg_classes = ("background", "circle", "square", "star", "triangle")
 width = 0.5  # MobileNetV2 width multiplier, also for the SSDLite extra layers
-image_size = 192  # detection input; also the test size of both tasks (tools/export.py's default)
+input_size = 192  # detection input; also the test size of both tasks (tools/export.py's default)
 seg_crop = 128
 max_epochs = 9
 # The toy classifier's checkpoint to start the shared backbone from (as for the single-task toy configs);
@@ -83,7 +83,7 @@ det_train_pipeline = [
         transforms=[
             dict(type="ZoomOut", fill=mean, min_ratio=1.0, max_ratio=2.0, p=0.5),
             dict(type="MinIoURandomCrop", min_ious=(0.1, 0.3, 0.5, 0.7, 0.9), min_scale=0.3),
-            dict(type="Resize", height=image_size, width=image_size),
+            dict(type="Resize", height=input_size, width=input_size),
             dict(type="HorizontalFlip", p=0.5),
         ],
     ),
@@ -91,7 +91,7 @@ det_train_pipeline = [
 ]
 det_test_pipeline = [
     dict(type="LoadImage"),
-    dict(type="Albumentations", transforms=[dict(type="Resize", height=image_size, width=image_size)]),
+    dict(type="Albumentations", transforms=[dict(type="Resize", height=input_size, width=input_size)]),
     dict(type="PackInputs"),
 ]
 seg_train_pipeline = [
@@ -117,7 +117,7 @@ seg_train_pipeline = [
 ]
 seg_test_pipeline = [
     dict(type="LoadImage"),
-    dict(type="Albumentations", transforms=[dict(type="Resize", height=image_size, width=image_size)]),
+    dict(type="Albumentations", transforms=[dict(type="Resize", height=input_size, width=input_size)]),
     dict(type="LoadSegMap"),  # after the resize: scored at the original size
     dict(type="PackInputs"),
 ]

@@ -21,5 +21,5 @@ _base_ = [
     "_base_/default_runtime.py",
 ]
 data_root = "data/coco"
-image_size = 320
+input_size = 320
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3, save_best="coco/bbox_mAP", rule="greater"))

@@ -16,7 +16,7 @@ _base_ = [
     "_base_/default_runtime.py",
 ]
 data_root = "data/coco"
-image_size = 320  # resized to 320x320 without keeping the aspect ratio (the dataset base's test pipeline)
+input_size = 320  # resized to 320x320 without keeping the aspect ratio (the dataset base's test pipeline)
 default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3, save_best="coco/bbox_mAP", rule="greater"))
 
 model = dict(

@@ -18,7 +18,7 @@ width = 0.5  # MobileNetV2 width multiplier, as configs/mobilenet_v2_toy.py
 pretrained = None
 # 320 px keeps the toy images (256-384 px a side) near their own scale, for the small shapes: mAP 0.547 /
 # AP50 0.765 against 0.484 / 0.727 at 256 px (seed 0, one run each), for 1.5x the training time.
-image_size = 320
+input_size = 320
 max_epochs = 8
 
 model = dict(
@@ -66,7 +66,7 @@ train_pipeline = [
             # No ZoomOut / MinIoURandomCrop: in a few hundred steps the model underfits (with 64 train images,
             # mAP 0.139 without, 0.097 with). No ColorJitter either: a shape's colour is not its class, and
             # 512 images vary enough (mAP 0.410 without, 0.402 with; one run each, 5 epochs).
-            dict(type="Resize", height=image_size, width=image_size),
+            dict(type="Resize", height=input_size, width=input_size),
             dict(type="HorizontalFlip", p=0.5),
         ],
     ),
@@ -74,7 +74,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type="LoadImage"),
-    dict(type="Albumentations", transforms=[dict(type="Resize", height=image_size, width=image_size)]),
+    dict(type="Albumentations", transforms=[dict(type="Resize", height=input_size, width=input_size)]),
     dict(type="PackInputs"),
 ]
 train_dataloader = dict(

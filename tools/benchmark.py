@@ -63,8 +63,8 @@ import numpy as np
 import torch
 from benchmarking.candidates import (
     Candidate,
+    kind_of,
     prepare_for_timing,
-    task_of,
     torchvision_candidate,
     visionkit_candidate,
 )
@@ -110,7 +110,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 8], help="batch sizes (default: 1 8)")
     parser.add_argument("--image", help="RGB image file to run on (default: scikit-image's astronaut)")
     parser.add_argument(
-        "--shape", type=int, nargs=2, metavar=("H", "W"), help="resize the image to H x W first"
+        "--image-size", type=int, nargs=2, metavar=("H", "W"), help="resize the photo to H x W first"
     )
     parser.add_argument(
         "--modes", nargs="+", choices=MODES, default=list(MODES), help="what to time (default: both)"
@@ -215,7 +215,7 @@ def format_memory(rows: list[tuple[str, str, int, int]]) -> str:
 
 
 def benchmark_inference(cfg: Config, task: str, args: argparse.Namespace) -> None:
-    image = load_image(args.image, args.shape)
+    image = load_image(args.image, args.image_size)
     candidates, reference, model = build_candidates(cfg, task, args, image)
     peak = cpu_peak(args.threads, args.fma_units)
     share, madds = peak_share_column(model, cfg, image, peak)
@@ -243,7 +243,7 @@ def benchmark_inference(cfg: Config, task: str, args: argparse.Namespace) -> Non
 def benchmark_multitask(cfg: Config, args: argparse.Namespace) -> None:
     """The multi-task model against its single-task models run one after the other on the same image,
     eager (and with --onnx in ONNX Runtime), in interleaved rounds; --memory adds peak PyTorch memory."""
-    image = load_image(args.image, args.shape)
+    image = load_image(args.image, args.image_size)
     model = init_model(cfg)
     prepare_for_timing(model)
     candidates, references = multitask_candidates(model, cfg, args.threads, args.onnx)
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.multitask:
         benchmark_multitask(cfg, args)
     else:
-        benchmark_inference(cfg, task_of(cfg), args)
+        benchmark_inference(cfg, kind_of(cfg), args)
 
 
 if __name__ == "__main__":

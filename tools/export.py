@@ -1,6 +1,6 @@
 """Export a trained model for deployment, then check the exported graph against PyTorch.
 
-    python tools/export.py CONFIG CHECKPOINT --format onnx [--out FILE] [--shape H W] [--opset N]
+    python tools/export.py CONFIG CHECKPOINT --format onnx [--out FILE] [--input-size H W] [--opset N]
         [--no-postprocess] [--batch N] [--atol A] [--cfg-options k=v ...]
         [--int8 [--calib-images N] [--calib-split train|val] [--keep-float auto|none|LAYER ...]]
 
@@ -43,7 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, help="output file (default: the checkpoint path with .onnx)")
     parser.add_argument(
-        "--shape", type=int, nargs=2, metavar=("H", "W"), help="input size (default: the config's image_size)"
+        "--input-size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="input size (default: the config's input_size)",
     )
     parser.add_argument("--opset", type=int, help="ONNX opset (default: the exporter's)")
     parser.add_argument(
@@ -97,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         model = init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
     except USER_ERRORS as error:
         raise SystemExit(f"error: {error}") from None
-    height, width = args.shape or (model.cfg.get("image_size", 224),) * 2
+    height, width = args.input_size or (model.cfg.get("input_size", 224),) * 2
     if args.format == "executorch":
         return export_pte(model, out.with_suffix(".pte"), (height, width), args)
     wrapper = export_onnx(model, out, (height, width), not args.no_postprocess, args.opset)

@@ -118,7 +118,16 @@ def test_int8_export_without_calibration_data_stops_before_writing(tmp_path):
     config = str(REPO / TOY["classification"][0])
     torch.save({"state_dict": toy_model("classification").state_dict()}, tmp_path / "model.pth")
     missing = tmp_path / "no_data"
-    argv = [config, str(tmp_path / "model.pth"), "--format", "executorch", "--int8", "--shape", "96", "96"]
+    argv = [
+        config,
+        str(tmp_path / "model.pth"),
+        "--format",
+        "executorch",
+        "--int8",
+        "--input-size",
+        "96",
+        "96",
+    ]
     with pytest.raises(SystemExit, match=f"error: .*'{missing}'.* not found") as error:
         load_tool("export").main([*argv, "--cfg-options", f"train_dataloader.dataset.data_root={missing}"])
     assert "--data-root" in str(error.value) or "data_root=" in str(error.value)  # how to point at the data

@@ -73,7 +73,7 @@ def test_int8_graph_quantizes_all_but_the_measured_layers(int8_run):
     by_layer = {s.layer: s.error for s in result.sensitivities}
     assert all(by_layer[name] >= 4 * median for name in result.float_layers)
     meta = json.loads({p.key: p.value for p in graph.metadata_props}[METADATA_KEY])
-    assert meta["task"] == "classification"
+    assert meta["kind"] == "classification"
     assert meta["quantization"]["float_layers"] == result.float_layers
     assert meta["quantization"]["calibration"] == {
         "split": "train",

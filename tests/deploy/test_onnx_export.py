@@ -110,7 +110,7 @@ def test_detection_graph_gives_the_predict_path_detections():
 def test_metadata_describes_the_graph():
     _, path = exported("detection", True)
     meta = json.loads(ort.InferenceSession(str(path)).get_modelmeta().custom_metadata_map[METADATA_KEY])
-    assert meta["task"] == "detection" and meta["input_size"] == [320, 320]
+    assert meta["kind"] == "detection" and meta["input_size"] == [320, 320]
     assert meta["model_type"] == "SSDDetector"
     assert meta["outputs"] == ["boxes", "scores", "labels", "num_detections"]
     assert meta["settings"] == dict(

@@ -80,7 +80,7 @@ def test_detection_predictions_match_in_original_pixels(postprocess, runtime):
 def test_detection_graph_refuses_another_input_size():
     model = onnx_model("detection")
     model.cfg.test_dataloader.dataset.pipeline[1].transforms[0].update(height=128, width=128)
-    with pytest.raises(ValueError, match="--shape 128 128"):
+    with pytest.raises(ValueError, match="--input-size 128 128"):
         inference_model(model, photos((100, 100)))
 
 

@@ -52,7 +52,7 @@ def compare(cfg, reference, other, iou: float, score_thr: float) -> dict[str, fl
     """Agreement ratios of ``other`` with ``reference`` over ``cfg``'s test dataloader."""
     loader = Runner.build_dataloader(cfg.test_dataloader)
     # A multi-task model: each task on its own images (task name -> its task model's kind).
-    tasks = {name: MODELS.get(task["type"]).task for name, task in cfg.model.get("tasks", {}).items()}
+    tasks = {name: MODELS.get(task["type"]).kind for name, task in cfg.model.get("tasks", {}).items()}
     totals: dict[str, int] = {}
     for batch in loader:
         expected = reference.test_step(copy.deepcopy(batch))

@@ -1,8 +1,9 @@
 """Parameters and multiply-adds of a config's model (conv and linear layers, per image).
 
-    python tools/analysis/complexity.py configs/mobilenet_v2_imagenet.py [--shape H W] [--cfg-options ...]
+    python tools/analysis/complexity.py configs/mobilenet_v2_imagenet.py [--input-size H W]
+        [--cfg-options ...]
 
-The input size defaults to the config's ``image_size`` (224 when it has none). The count follows the
+The input size defaults to the config's ``input_size`` (224 when it has none). The count follows the
 MobileNet papers: see visionkit/analysis/complexity.py.
 """
 
@@ -30,7 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("config", help="config file")
-    parser.add_argument("--shape", type=int, nargs=2, metavar=("H", "W"), help="input height and width")
+    parser.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), help="input height and width")
     parser.add_argument(
         "--cfg-options",
         nargs="+",
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     init_default_scope(cfg.get("default_scope", "visionkit"))
-    height, width = args.shape or (cfg.get("image_size", 224),) * 2
+    height, width = args.input_size or (cfg.get("input_size", 224),) * 2
     model = MODELS.build(cfg.model)
     report = count_complexity(
         model, torch.zeros(1, 3, height, width), forward=lambda m, x: m(x, mode="tensor")

@@ -49,12 +49,12 @@ class Candidate(NamedTuple):
     in_torch: bool = True
 
 
-def task_of(cfg: Config) -> str:
-    """The ``task`` of the config's model type (a registered task model)."""
-    kind = MODELS.get(cfg.model.type) if cfg.model.type in MODELS else None
-    if not getattr(kind, "task", ""):
+def kind_of(cfg: Config) -> str:
+    """The ``kind`` of task of the config's model type (a registered task model)."""
+    model_type = MODELS.get(cfg.model.type) if cfg.model.type in MODELS else None
+    if not getattr(model_type, "kind", ""):
         raise ValueError(f"No benchmark for model type '{cfg.model.type}': it is not a task model")
-    return kind.task
+    return model_type.kind
 
 
 def _batcher(cfg: Config) -> Callable[[Images], dict]:
@@ -110,7 +110,7 @@ def torchvision_candidate(task: str, model: nn.Module, cfg: Config) -> Candidate
 def _classification_reference(model: nn.Module, cfg: Config) -> Candidate:
     name, reference = torchvision_classifier(cfg.model.backbone, model.head.fc.out_features)
     reference.eval()
-    size = cfg.get("image_size", 224)
+    size = cfg.get("input_size", 224)
     # torchvision's ImageNet preset (resize 256, crop 224 at 224), the same as the configs' test pipeline.
     preprocess = ImageClassification(crop_size=size, resize_size=round(size * 256 / 224))
 
@@ -141,7 +141,7 @@ def _detection_reference(model: nn.Module, cfg: Config) -> Candidate:
         name = "ssdlite320 mobilenet_v3_large"
     else:
         reference = ssdlite_mobilenet_v2(
-            num_classes=head.num_classes, size=cfg.get("image_size", 320), **settings
+            num_classes=head.num_classes, size=cfg.get("input_size", 320), **settings
         ).eval()
         name = "ssdlite mobilenet_v2"
     apply_score_prior(
@@ -217,4 +217,4 @@ PREPARE: dict[str, Callable[[nn.Module], None]] = {"detection": _prepare_detecto
 def prepare_for_timing(model: nn.Module) -> None:
     """Prepare ``model`` (or each task of a multi-task model) as :data:`PREPARE` says for its task."""
     for task_model in [model, *getattr(model, "tasks", {}).values()]:
-        PREPARE.get(task_model.task, lambda _: None)(task_model)
+        PREPARE.get(task_model.kind, lambda _: None)(task_model)

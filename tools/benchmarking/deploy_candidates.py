@@ -43,7 +43,7 @@ def onnxruntime_candidates(
     with ``int8`` the QDQ graph (every layer INT8, calibrated on ``image``: timing does not depend on
     calibration quality) under both. ``openvino`` adds the same files in OpenVINO (``threads`` threads)."""
     folder = Path(tempfile.mkdtemp(prefix="visionkit_benchmark_"))
-    size = cfg.get("image_size", 224)
+    size = cfg.get("input_size", 224)
     export_onnx(copy.deepcopy(model), folder / "model.onnx", (size, size))
     ort = import_onnxruntime()
     default = ort.SessionOptions()

@@ -73,7 +73,7 @@ def multitask_candidates(
     ]
     if onnx:
         folder = Path(tempfile.mkdtemp(prefix="visionkit_benchmark_"))
-        size = (cfg.get("image_size", 224),) * 2
+        size = (cfg.get("input_size", 224),) * 2
         options = session_options(threads)
         runtimes = {}
         for name, module in {"multi-task": model, **singles}.items():

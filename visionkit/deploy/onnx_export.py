@@ -67,7 +67,7 @@ class ExportGraph(nn.Module):
     def __init__(self, model: TaskModel, input_size: Sequence[int], postprocess: bool = True) -> None:
         super().__init__()
         self.model_type = type(model).__name__
-        self.task, self.settings = model.task, model.postprocess_settings()
+        self.kind, self.settings = model.kind, model.postprocess_settings()
         self.normalize, self.backbone = Normalize(model.data_preprocessor), model.backbone
         self.head = model.export_head(input_size, postprocess)
         self.output_names = self.head.output_names
@@ -104,7 +104,7 @@ def export_metadata(graph: ExportGraph, dataset_meta: dict | None = None) -> dic
     """What a runtime (:mod:`~visionkit.deploy.runtimes`) needs beside the graph to turn its outputs into
     predictions."""
     return {
-        "task": graph.task,
+        "kind": graph.kind,
         "model_type": graph.model_type,
         "settings": graph.settings,
         "outputs": list(graph.output_names),

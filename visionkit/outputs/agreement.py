@@ -19,18 +19,18 @@ def agreement_counts(
 ) -> dict[str, int]:
     """Counts of every task whose predictions the samples hold (a multi-task sample holds several).
 
-    ``tasks`` (a multi-task model's task name -> its task, ``{'det': 'detection'}``): each task's own
+    ``tasks`` (a multi-task model's task name -> its kind, ``{'det': 'detection'}``): each task's own
     predictions on the samples of that task (metainfo ``task``), keys ``'<name>/<count>'``. Detections count
     from ``score_thr`` up; a match needs the same label and IoU >= ``iou``.
     """
     if tasks:
         counts: dict[str, int] = {}
-        for name, task in tasks.items():
+        for name, kind in tasks.items():
             pairs = [
                 (r, o) for r, o in zip(reference, other, strict=True) if r.metainfo.get(TASK_KEY) == name
             ]
             if pairs:
-                own = task_outputs(task).agreement_counts(*zip(*pairs, strict=True), iou, score_thr)
+                own = task_outputs(kind).agreement_counts(*zip(*pairs, strict=True), iou, score_thr)
                 counts.update({f"{name}/{key}": value for key, value in own.items()})
         return counts
     present = outputs_predicted_in(reference[0]) if reference else []

@@ -1,10 +1,10 @@
 """What each task's predictions are outside the model: which :class:`DataSample` fields hold them, how
 they are drawn, written and listed, and how two models' predictions are compared.
 
-A task model names its task (``ImageClassifier.task == 'classification'``); the :class:`TaskOutputs`
-registered under that name in :data:`~visionkit.registry.TASK_OUTPUTS` declares the task's fields once, and
-every consumer (the visualizer and its test hook, ``tools/infer.py``, the agreement check) goes through it,
-so a new task adds one outputs class and touches none of them (docs/extending.md).
+A task model names its kind of task (``ImageClassifier.kind == 'classification'``); the
+:class:`TaskOutputs` registered under that kind in :data:`~visionkit.registry.TASK_OUTPUTS` declares the
+task's fields once, and every consumer (the visualizer and its test hook, ``tools/infer.py``, the agreement
+check) goes through it, so a new task adds one outputs class and touches none of them (docs/extending.md).
 """
 
 from __future__ import annotations
@@ -44,15 +44,15 @@ def as_numpy(value: Any) -> np.ndarray:
 
 
 class TaskOutputs:
-    """One task's fields and what the tools do with them; subclasses register under the task's name.
+    """One kind of task's fields and what the tools do with them; subclasses register under the kind.
 
-    Class attributes: ``task`` (the task models' ``task``), ``gt_fields`` / ``pred_fields`` (the
+    Class attributes: ``kind`` (the task models' ``kind``), ``gt_fields`` / ``pred_fields`` (the
     :class:`DataSample` fields of its annotations and predictions), ``record_key`` (its entry in a record of
     :meth:`record`: ``tools/infer.py``'s ``predictions.json``) and ``file_suffixes`` (what :meth:`write` may
     write per image, as ``<stem><suffix>``).
     """
 
-    task: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
     gt_fields: ClassVar[tuple[str, ...]] = ()
     pred_fields: ClassVar[tuple[str, ...]] = ()
     record_key: ClassVar[str] = ""
@@ -100,9 +100,9 @@ class TaskOutputs:
         raise NotImplementedError
 
 
-def task_outputs(task: str) -> TaskOutputs:
-    """The outputs of ``task`` (a task model's ``task``)."""
-    return TASK_OUTPUTS.get(task)()
+def task_outputs(kind: str) -> TaskOutputs:
+    """The outputs of the task ``kind`` (a task model's ``kind``)."""
+    return TASK_OUTPUTS.get(kind)()
 
 
 def all_task_outputs() -> list[TaskOutputs]:

@@ -18,7 +18,7 @@ from .base import TaskOutputs, View, as_numpy
 class ClassificationOutputs(TaskOutputs):
     """The class as a caption beside the image; the top-k classes and scores as the record."""
 
-    task = "classification"
+    kind = "classification"
     gt_fields = ("gt_label",)
     pred_fields = ("pred_score", "pred_label")
     record_key = "classification"

@@ -27,7 +27,7 @@ def gt_boxes_in_original_pixels(sample: DataSample) -> np.ndarray:
 class DetectionOutputs(TaskOutputs):
     """Boxes with names (and scores) drawn; the detections scoring ``score_thr`` or more as the record."""
 
-    task = "detection"
+    kind = "detection"
     gt_fields = ("gt_bboxes", "gt_labels")
     pred_fields = ("pred_bboxes", "pred_scores", "pred_labels")
     record_key = "detections"

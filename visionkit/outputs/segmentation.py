@@ -31,7 +31,7 @@ class SegmentationOutputs(TaskOutputs):
     """A colour overlay with a legend; the pixels of each class present as the record; the label map as a
     VOC palette PNG of the input's size (scorable against VOC's SegmentationClass)."""
 
-    task = "segmentation"
+    kind = "segmentation"
     gt_fields = ("gt_seg_map",)
     pred_fields = ("pred_seg_map",)
     record_key = "segmentation"

@@ -1,7 +1,7 @@
 # COCO 2017 detection in its on-disk layout (docs/datasets.md): data/coco/{annotations,train2017,val2017}.
 # SSD training augmentation as in mmdetection's SSDLite recipe, written with albumentations.
 data_root = "data/coco"
-image_size = 320
+input_size = 320
 mean = [123.675, 116.28, 103.53]  # the data preprocessor's mean: zoom-out fills the canvas with it
 
 train_pipeline = [
@@ -11,7 +11,7 @@ train_pipeline = [
         transforms=[
             dict(type="ZoomOut", fill=mean, min_ratio=1.0, max_ratio=4.0, p=0.5),
             dict(type="MinIoURandomCrop", min_ious=(0.1, 0.3, 0.5, 0.7, 0.9), min_scale=0.3),
-            dict(type="Resize", height=image_size, width=image_size),
+            dict(type="Resize", height=input_size, width=input_size),
             dict(type="HorizontalFlip", p=0.5),
             # mmdet's PhotoMetricDistortion (brightness +-32, contrast and saturation 0.5..1.5, hue +-18 deg),
             # each part with probability 0.5 there; here one ColorJitter applied half of the time.
@@ -22,7 +22,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type="LoadImage"),
-    dict(type="Albumentations", transforms=[dict(type="Resize", height=image_size, width=image_size)]),
+    dict(type="Albumentations", transforms=[dict(type="Resize", height=input_size, width=input_size)]),
     dict(type="PackInputs"),
 ]
 

@@ -1,13 +1,13 @@
 # ImageNet (ILSVRC-2012) in the layout of docs/datasets.md: train/<wnid>/*.JPEG, val/*.JPEG, meta/val.txt.
 data_root = "data/imagenet"
-image_size = 224
+input_size = 224
 
 train_pipeline = [
     dict(type="LoadImage"),
     dict(
         type="Albumentations",
         transforms=[
-            dict(type="RandomResizedCrop", size=(image_size, image_size), scale=(0.08, 1.0)),
+            dict(type="RandomResizedCrop", size=(input_size, input_size), scale=(0.08, 1.0)),
             dict(type="HorizontalFlip", p=0.5),
             # Colour jitter is off (p=0.0) in the paper's recipe; raise p to use it.
             dict(type="ColorJitter", brightness=0.4, contrast=0.4, saturation=0.4, hue=0.0, p=0.0),
@@ -21,7 +21,7 @@ test_pipeline = [
         type="Albumentations",
         transforms=[
             dict(type="SmallestMaxSize", max_size=256),
-            dict(type="CenterCrop", height=image_size, width=image_size),
+            dict(type="CenterCrop", height=input_size, width=input_size),
         ],
     ),
     dict(type="PackInputs"),

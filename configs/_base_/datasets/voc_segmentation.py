@@ -5,7 +5,7 @@
 #   train_dataloader.dataset.ann_dir=SegmentationClassAug
 data_root = "data/VOCdevkit/VOC2012"
 crop_size = 512
-image_size = crop_size  # the input tools/analysis/complexity.py counts at (Table 7 uses 512x512)
+input_size = crop_size  # the input tools/analysis/complexity.py counts at (Table 7 uses 512x512)
 mean_pixel = (124, 116, 104)  # ImageNet mean in RGB: padding becomes ~0 after normalisation, as TF DeepLab
 
 # TF DeepLab's augmentation: random scale 0.5..2.0 (RandomScale samples 1 + scale_limit, one factor for

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 from benchmarking.candidates import (
+    kind_of,
     prepare_for_timing,
-    task_of,
     torchvision_candidate,
     visionkit_candidate,
 )
@@ -29,7 +29,7 @@ IMAGE = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
 @torch.inference_mode()
 def test_end_to_end_and_model_only_run_on_both(config, task):
     cfg = load_config(f"configs/{config}")
-    assert task_of(cfg) == task
+    assert kind_of(cfg) == task
     model = init_model(cfg)
     prepare_for_timing(model)
     ours, theirs = visionkit_candidate("visionkit", model, cfg), torchvision_candidate(task, model, cfg)
@@ -60,7 +60,7 @@ def test_end_to_end_and_model_only_run_on_both(config, task):
 def test_unknown_model_type_is_named():
     cfg = load_config("configs/mobilenet_v2_toy.py", {"model.type": "Mystery"})
     with pytest.raises(ValueError, match="Mystery"):
-        task_of(cfg)
+        kind_of(cfg)
 
 
 @torch.inference_mode()

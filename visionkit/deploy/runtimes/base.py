@@ -113,7 +113,7 @@ class RuntimeModel:
         if expected is not None and list(images.shape[-2:]) != expected:
             raise ValueError(
                 f"'{self.path}' takes {expected[0]}x{expected[1]} images but the test pipeline gives "
-                f"{images.shape[-2]}x{images.shape[-1]}: export with --shape {images.shape[-2]} "
+                f"{images.shape[-2]}x{images.shape[-1]}: export with --input-size {images.shape[-2]} "
                 f"{images.shape[-1]}"
             )
         set_batch_input_shape(images, samples)

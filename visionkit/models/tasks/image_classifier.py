@@ -44,7 +44,7 @@ class ImageClassifier(TaskModel):
     ``build_backbone=False`` builds the head alone, for a :class:`MultiTaskModel`.
     """
 
-    task = "classification"
+    kind = "classification"
 
     def __init__(
         self,

@@ -69,7 +69,7 @@ class MultiTaskModel(TaskModel):
     ``'<task>.<output>'``.
     """
 
-    task = "multi-task"
+    kind = "multi-task"
 
     def __init__(
         self,

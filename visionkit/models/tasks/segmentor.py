@@ -81,7 +81,7 @@ class Segmentor(TaskModel):
     ``pred_seg_map`` (H0, W0) int64 at ``ori_shape`` (see :class:`TaskModel`).
     """
 
-    task = "segmentation"
+    kind = "segmentation"
 
     def __init__(
         self,

@@ -104,7 +104,7 @@ class SSDDetector(TaskModel):
     ``build_backbone=False`` builds neck and head alone, for a :class:`MultiTaskModel`.
     """
 
-    task = "detection"
+    kind = "detection"
 
     def __init__(
         self,

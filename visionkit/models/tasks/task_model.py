@@ -3,7 +3,8 @@
 A task model wires a backbone and heads and owns everything about its task's outputs, in one place that
 ``predict``, ONNX export, the ONNX Runtime backend, the benchmark and ``tools/infer.py`` all call:
 
-- ``task`` (class attribute): ``'classification'``, ``'detection'``, ``'segmentation'``...
+- ``kind`` (class attribute): the kind of task, ``'classification'``, ``'detection'``, ``'segmentation'``...
+  (:mod:`visionkit.outputs` has each kind's outputs; a multi-task model's tasks have names of their own)
 - ``in_taps``: the backbone taps its heads read (from the heads' ``in_taps``); the backbone is
   built returning exactly those (:func:`~visionkit.models.backbones.build_tapped_backbone`), and heads are
   sized from the backbone's static tap table, so ``build_backbone=False`` gives the heads alone (what a
@@ -50,7 +51,7 @@ class ExportHead(nn.Module):
 class TaskModel(BaseModel):
     """Base of the task models: the generic ``forward``; subclasses implement the contract above."""
 
-    task: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
     backbone: nn.Module | None
     in_taps: tuple[str, ...]
 
