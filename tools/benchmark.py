@@ -135,7 +135,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--executorch", action="store_true", help="add ExecuTorch .pte (XNNPACK; INT8 too with --int8)"
     )
     parser.add_argument(
-        "--fma-units", type=int, default=2, help="FMA units per core, for the float peak (default 2)"
+        "--fma-units", type=int, help="FMA units per core for the float peak (default: the CPU family's)"
     )
     parser.add_argument(
         "--memory", action="store_true", help="add memory-efficient visionkit; print peak memory"

@@ -9,7 +9,9 @@ from .run_tool import REPO, run_tool
 
 # Every script under tools/ (tools/benchmarking/ is the benchmark's library, not a tool).
 TOOLS = sorted(
-    str(p.relative_to(REPO / "tools")) for p in (REPO / "tools").rglob("*.py") if "benchmarking" not in p.parts
+    str(p.relative_to(REPO / "tools"))
+    for p in (REPO / "tools").rglob("*.py")
+    if "benchmarking" not in p.parts
 )
 
 
