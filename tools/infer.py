@@ -59,7 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out-dir", required=True, type=Path, help="where the outputs go")
     parser.add_argument("--device", default="cpu", help="e.g. cpu, cuda:0")
     parser.add_argument(
-        "--runtime", choices=runtime_names(), help="what runs an exported file (default: the file suffix's)"
+        "--runtime",
+        help=f"what runs an exported file: {', '.join(runtime_names())} or one a config registers (default: "
+        "the file suffix's)",
     )
     parser.add_argument("--topk", type=int, default=5, help="classification: classes to report")
     parser.add_argument(

@@ -46,7 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("checkpoint", help="checkpoint: path, URL or torchvision://NAME")
     parser.add_argument("--out", help="also dump every prediction to this .pkl file")
     parser.add_argument(
-        "--runtime", choices=runtime_names(), help="what runs an exported file (default: the file suffix's)"
+        "--runtime",
+        help=f"what runs an exported file: {', '.join(runtime_names())} or one a config registers (default: "
+        "the file suffix's)",
     )
     parser.add_argument("--work-dir", help="where logs and test_metrics.json go")
     parser.add_argument("--data-root", help="dataset root for every dataloader (overrides the config)")

@@ -35,6 +35,7 @@ def random_images(batch: int, size: tuple[int, int], seed: int = 0) -> torch.Ten
     return torch.randint(0, 256, (batch, 3, *size), generator=torch.Generator().manual_seed(seed)).float()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize(
     ("task", "postprocess"), [("classification", True), ("segmentation", True), ("detection", False)]
@@ -56,6 +57,7 @@ def test_onnx_runtime_matches_pytorch(task, postprocess, batch):
             assert (out != ref).float().mean() < 1e-3  # argmax of logits equal to rounding only
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 3])
 def test_detection_graph_with_nms_matches_pytorch(batch):
     (boxes, scores, labels, counts), expected = run_both(
@@ -164,6 +166,7 @@ def test_segmentor_with_multi_scale_test_cfg_is_refused():
         export_module(model, (64, 64))
 
 
+@pytest.mark.slow
 def test_export_tool_end_to_end(tmp_path):
     """tools/export.py: checkpoint in, .onnx out, ONNX Runtime vs PyTorch differences printed."""
     from visionkit.apis import init_model
@@ -191,6 +194,7 @@ def test_export_tool_end_to_end(tmp_path):
     torch.testing.assert_close(torch.from_numpy(scores), expected, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["classification", "segmentation"])
 def test_onnx_runtime_matches_the_model_behind_its_own_data_preprocessor(task):
     """The graph against the PyTorch path a user runs (data preprocessor -> model), not the export wrapper:
@@ -205,6 +209,7 @@ def test_onnx_runtime_matches_the_model_behind_its_own_data_preprocessor(task):
     torch.testing.assert_close(got[0], expected, atol=1e-3 * float(expected.abs().max()), rtol=1e-3)
 
 
+@pytest.mark.slow
 def test_export_refuses_a_graph_whose_dynamic_axis_was_fixed(tmp_path, monkeypatch):
     """An exporter fallback that fixes the batch axis (what a ``len(tensor)`` causes) is an error, not a
     graph that fails at another batch size."""
@@ -228,6 +233,7 @@ def _export_tool():
     return module
 
 
+@pytest.mark.slow
 def test_export_tool_exits_non_zero_above_atol(tmp_path, monkeypatch):
     from visionkit.deploy.runtimes import OnnxRuntimeModel
 
@@ -249,6 +255,7 @@ def test_export_tool_without_the_deploy_extra_says_what_to_install(monkeypatch):
         tool.main(["config.py", "model.pth"])
 
 
+@pytest.mark.slow
 def test_mobilenet_v3_classifier_exports(tmp_path):
     """Hard-swish, the hard-sigmoid squeeze-excite, 5x5 depthwise convs and the hidden classifier layer
     export; ONNX Runtime gives PyTorch's scores."""

@@ -22,6 +22,7 @@ SIZE = (64, 64)
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 
 
+@pytest.mark.slow
 def test_multi_task_graph_gives_every_tasks_predictions(tmp_path):
     torch.manual_seed(0)
     model = MultiTaskModel(

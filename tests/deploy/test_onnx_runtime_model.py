@@ -92,6 +92,7 @@ def test_pad_stack_pads_bottom_right_with_the_pixel():
     assert pad_stack([torch.zeros(3, 5, 9)], (0.0, 0.0, 0.0), size_divisor=4).shape == (1, 3, 8, 12)
 
 
+@pytest.mark.slow
 def test_infer_tool_runs_an_onnx_file(tmp_path):
     """tools/infer.py with a .onnx checkpoint writes the PyTorch model's label map."""
     (image,) = photos((40, 56))

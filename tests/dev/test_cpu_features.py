@@ -61,6 +61,7 @@ print(torch.backends.cpu.get_cpu_capability(), f["AVX512F"], f["AVX512_CLX"])
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", cpu_features.MODES)
 def test_onnx_runtime_takes_the_non_vnni_int8_kernel_and_visionkit_sessions_stay_exact(tmp_path, mode):
     saturating_matmul(tmp_path / "matmul.onnx")
@@ -77,6 +78,7 @@ def test_onnx_runtime_takes_the_non_vnni_int8_kernel_and_visionkit_sessions_stay
         assert int(native.stdout) == K * 255 * 127
 
 
+@pytest.mark.slow
 def test_the_command_sees_the_features_hidden():
     flags = cpu_features.cpu_flags()
     if "avx512f" not in flags or "avx512_vnni" not in flags:

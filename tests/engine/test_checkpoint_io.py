@@ -32,6 +32,7 @@ def _pointer(runner) -> str:
         return f.read()
 
 
+@pytest.mark.slow
 def test_a_save_is_written_under_a_temporary_name_then_renamed(trained, monkeypatch):
     written = []
     put = LocalBackend.put

@@ -36,6 +36,7 @@ def test_multi_task_heads_are_checked_against_their_own_data_set():
     assert class_count_mismatches(_MultiTask(), {}, "train") == []  # no classes known: nothing to check
 
 
+@pytest.mark.slow
 def test_training_stops_before_the_first_iteration(tmp_path):
     data_root = make_tiny_set(tmp_path / "toy")
     runner = Runner.from_cfg(tiny_cfg(data_root, tmp_path / "work", **{"model.head.num_classes": 3}))

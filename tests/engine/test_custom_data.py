@@ -60,6 +60,7 @@ def my_set(tmp_path, monkeypatch):
     return root
 
 
+@pytest.mark.slow
 def test_the_doc_config_points_train_val_and_test_at_the_users_data(my_set):
     cfg = load_config("elsewhere/my_detector.py")  # a config outside configs/, inheriting visionkit::
     assert cfg.model.head.num_classes == 3

@@ -114,6 +114,7 @@ def _train_argv(data_root, tmp_path, *args: str) -> list[str]:
     return [CONFIG, "--work-dir", str(tmp_path / "work"), "--data-root", str(data_root), *args]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["resume", "load_from"])
 def test_train_resume_and_load_from(hostile, how, data_root, tmp_path):
     path, _, refused = hostile
@@ -125,6 +126,7 @@ def test_train_resume_and_load_from(hostile, how, data_root, tmp_path):
     _refused(str(exit_info.value.code), path, refused)
 
 
+@pytest.mark.slow
 def test_resume_never_executes_the_saved_config(data_root, tmp_path):
     """A plain-data checkpoint whose meta['config'] is Python: resume goes on, the Python never runs."""
     marker = tmp_path / "config_ran"
@@ -147,6 +149,7 @@ def test_resuming_from_a_bare_state_dict_names_the_file(data_root, tmp_path):
         load_tool("train").main(argv + cli_options())
 
 
+@pytest.mark.slow
 def test_the_cli_prints_the_refusal_without_a_traceback(tmp_path):
     marker = tmp_path / "payload_ran"
     path = getattr_chain_payload(tmp_path / "hostile.pth", marker)

@@ -34,6 +34,7 @@ def test_non_finite_names():
     assert non_finite_names(named) == ["b", "c"]
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_training_naming_epoch_iteration_and_terms(data_root, tmp_path):
     argv = [CONFIG, "--work-dir", str(tmp_path), "--data-root", str(data_root)]
     options = cli_options(**DIVERGE, **{"default_hooks.checkpoint.interval": 100})
@@ -47,6 +48,7 @@ def test_nan_loss_stops_training_naming_epoch_iteration_and_terms(data_root, tmp
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".pth")]
 
 
+@pytest.mark.slow
 def test_non_finite_running_statistics_are_not_saved(data_root, tmp_path):
     """At lr 1e10 the loss is still finite after epoch 1, but BatchNorm's running_var is inf: no save."""
     runner = Runner.from_cfg(tiny_cfg(data_root, tmp_path, **DIVERGE))
@@ -55,6 +57,7 @@ def test_non_finite_running_statistics_are_not_saved(data_root, tmp_path):
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".pth") or n == "last_checkpoint"]
 
 
+@pytest.mark.slow
 def test_skip_mode_drops_bad_steps_logs_each_and_gives_up_after_max_skips(data_root, tmp_path, capsys):
     hook = {"default_hooks.non_finite": dict(type="NonFiniteCheckHook", on_non_finite="skip", max_skips=2)}
     options = {**DIVERGE, "default_hooks.checkpoint.interval": 100, **hook}

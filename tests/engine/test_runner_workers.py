@@ -2,6 +2,8 @@
 
 from multiprocessing import active_children
 
+import pytest
+
 from visionkit.engine.runner import Runner
 
 from .tiny_runs import make_tiny_set, tiny_cfg
@@ -13,6 +15,7 @@ PERSISTENT = {
 }
 
 
+@pytest.mark.slow
 def test_train_val_and_test_leave_no_worker_running_and_can_run_again(tmp_path):
     cfg = tiny_cfg(
         make_tiny_set(tmp_path / "toy"), tmp_path / "work", **{"train_cfg.max_epochs": 1}, **PERSISTENT

@@ -54,6 +54,7 @@ def _assert_same(alone: DataSample, in_batch: DataSample) -> None:
             torch.testing.assert_close(in_batch.get(key), alone.get(key), **TOLERANCE)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_prediction_alone_equals_prediction_in_a_padded_batch(name: str) -> None:
     model = _model(name)

@@ -45,6 +45,7 @@ def randomised_torchvision(arch: str, **kwargs: object) -> nn.Module:
     return randomise_affines_and_calibrate(TORCHVISION[arch](**kwargs), (128, 128))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", ["large", "small"])
 def test_config_loads_torchvision_file_and_gives_its_logits(tmp_path, arch):
     reference = randomised_torchvision(arch)

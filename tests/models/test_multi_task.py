@@ -181,6 +181,7 @@ def test_seeding_from_single_task_checkpoints_copies_tensors(single_task_checkpo
             torch.testing.assert_close(seeded[key], value, rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_outputs_equal_the_single_task_models(single_task_checkpoints):
     paths, singles = single_task_checkpoints
     model = build_multi(**paths)

@@ -35,6 +35,7 @@ def build_classifier(width: float = 1.0, num_classes: int = 1000) -> ImageClassi
     ).eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [1.0, 0.35, 1.4])
 def test_logits_equal_torchvision(tmp_path, width):
     reference = randomised_torchvision(width)
@@ -49,6 +50,7 @@ def test_logits_equal_torchvision(tmp_path, width):
     torch.testing.assert_close(actual, expected, rtol=0, atol=1e-4 * expected.abs().max().item())
 
 
+@pytest.mark.slow
 def test_backbone_only_load_takes_the_same_file(tmp_path):
     reference = randomised_torchvision()
     path = tmp_path / "mobilenet_v2.pth"
@@ -63,6 +65,7 @@ def test_backbone_only_load_takes_the_same_file(tmp_path):
         torch.testing.assert_close(feats["layer15_expansion"], expansion)
 
 
+@pytest.mark.slow
 def test_pretrained_init_cfg_in_a_backbone(tmp_path):
     reference = randomised_torchvision()
     path = tmp_path / "mnv2.pth"
@@ -86,6 +89,7 @@ def test_visionkit_classifier_checkpoint_into_backbone_with_prefix(tmp_path):
     torch.testing.assert_close(backbone.final_conv.conv.weight, model.backbone.final_conv.conv.weight)
 
 
+@pytest.mark.slow
 def test_mismatched_checkpoint_names_the_keys(tmp_path):
     path = tmp_path / "wrong.pth"
     torch.save(randomised_torchvision(num_classes=10).state_dict(), path)
@@ -123,6 +127,7 @@ def test_torchvision_scheme_resolves_to_the_published_url_and_checks_its_hash(mo
     assert not (tmp_path / "checkpoints" / "mobilenet_v2-b0353104.pth").exists()
 
 
+@pytest.mark.slow
 def test_http_url_is_downloaded_once_then_read_from_the_cache(monkeypatch, tmp_path):
     """An https:// checkpoint is downloaded once into the hub cache, and its torchvision keys are renamed
     on the way in (the loaded weights are the downloaded file's)."""
@@ -139,6 +144,7 @@ def test_http_url_is_downloaded_once_then_read_from_the_cache(monkeypatch, tmp_p
     )
 
 
+@pytest.mark.slow
 def test_backbone_without_final_tap_skips_the_final_conv_weights(tmp_path):
     reference = randomised_torchvision()
     path = tmp_path / "mobilenet_v2.pth"

@@ -67,6 +67,7 @@ def test_the_v2_config_preprocesses_as_torchvision(cfg, name):
     assert (v1 - expected).abs().mean() > 10
 
 
+@pytest.mark.slow
 def test_a_v2_file_gives_torchvision_logits_on_photos(cfg, tmp_path):
     """The config's model and data preprocessor, from a file saved as torchvision saves V2's weights, give
     torchvision's logits (model and ImageNet normalisation) on the same preprocessed photos."""

@@ -74,6 +74,7 @@ def checkpoint_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("torchvision_segmentation")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["lraspp", "deeplabv3"])
 def test_logits_equal_torchvision(name, checkpoint_dir):
     images = photos(SIZES[name])
@@ -86,6 +87,7 @@ def test_logits_equal_torchvision(name, checkpoint_dir):
     torch.testing.assert_close(actual, expected, rtol=0, atol=1e-4 * expected.abs().max().item())
 
 
+@pytest.mark.slow
 def test_deeplabv3_auxiliary_head_is_torchvisions(checkpoint_dir):
     model, reference = loaded("deeplabv3", checkpoint_dir), torchvision_model("deeplabv3")
     images = photos((96, 128))

@@ -35,6 +35,7 @@ def astronaut_voc(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_segmentation_writes_voc_palette_png_of_the_input_size_and_an_overlay(
     tmp_path: Path, astronaut_voc: Path
 ) -> None:
@@ -59,6 +60,7 @@ def test_segmentation_writes_voc_palette_png_of_the_input_size_and_an_overlay(
     assert counts == {names[c]: int((labels == c).sum()) for c in np.unique(labels)}
 
 
+@pytest.mark.slow
 def test_detection_draws_boxes_and_lists_them(tmp_path: Path, astronaut_voc: Path) -> None:
     checkpoint = save_checkpoint("configs/ssdlite_mnv2_toy.py", tmp_path / "det.pth")
     out = tmp_path / "out"
@@ -82,6 +84,7 @@ def test_detection_draws_boxes_and_lists_them(tmp_path: Path, astronaut_voc: Pat
     assert {part.split(" ", 1)[1]: int(part.split(" ")[0]) for part in said.split(", ")} == counts
 
 
+@pytest.mark.slow
 def test_classification_prints_top_k_with_class_names(tmp_path: Path, astronaut_voc: Path) -> None:
     checkpoint = save_checkpoint("configs/mobilenet_v2_toy.py", tmp_path / "cls.pth")
     out = tmp_path / "out"
@@ -102,6 +105,7 @@ def test_classification_prints_top_k_with_class_names(tmp_path: Path, astronaut_
     assert f"{top[0]['label']} {top[0]['score']:.3f}" in result.stdout
 
 
+@pytest.mark.slow
 def test_deploy_folds_batchnorm_and_keeps_the_scores(tmp_path: Path, astronaut_voc: Path) -> None:
     """--deploy: the same top-k (to rounding) from a model with trained-like BN, and the fusion logged."""
     model = calibrate_batchnorm(

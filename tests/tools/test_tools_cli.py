@@ -15,12 +15,14 @@ TOOLS = sorted(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", TOOLS)
 def test_help(script):
     result = run_tool(script, "--help")
     assert "usage:" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("config", "size", "published", "layers"),
     [
@@ -49,12 +51,14 @@ def test_complexity_matches_published_figures(config, size, published, layers):
         assert (params, madds) == hand_counts.totals(layers)
 
 
+@pytest.mark.slow
 def test_missing_config_file_is_named():
     result = run_tool("train.py", "configs/no_such_config.py", check=False)
     assert result.returncode != 0
     assert "configs/no_such_config.py" in result.stderr
 
 
+@pytest.mark.slow
 def test_training_without_data_stops_with_where_and_how(tmp_path):
     missing = tmp_path / "coco"
     result = run_tool(
@@ -71,6 +75,7 @@ def test_training_without_data_stops_with_where_and_how(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_benchmark_runs_every_candidate_and_refuses_one_round():
     """A real (tiny) run: both tables list visionkit, its deploy variant and the torchvision twin; speed
     itself is never asserted."""

@@ -63,6 +63,7 @@ def test_unknown_model_type_is_named():
         kind_of(cfg)
 
 
+@pytest.mark.slow
 @torch.inference_mode()
 def test_deployed_candidates_run_the_same_graphs_in_both_runtimes():
     """--onnx --int8 --openvino: ONNX Runtime and OpenVINO rows of the float and the INT8 graph, each
