@@ -6,8 +6,8 @@ from visionkit.deploy import is_runtime_file, runtime_names
 from visionkit.deploy.runtimes import ExecuTorchModel, OnnxRuntimeModel, OpenVinoModel, runtime_class
 
 
-def test_every_runtime_is_registered_in_order():
-    assert sorted(runtime_names()) == ["executorch", "onnxruntime", "openvino"]
+def test_the_shipped_runtimes_are_registered():
+    assert {"executorch", "onnxruntime", "openvino"} <= set(runtime_names())  # (a test may add its own)
 
 
 def test_a_file_goes_to_the_first_runtime_of_its_suffix_unless_one_is_named():
