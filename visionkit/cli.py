@@ -1,4 +1,4 @@
-"""The ``visionkit`` command: ``visionkit train|test|infer|export|benchmark|quickstart|configs [options]``.
+"""The ``visionkit`` command: ``visionkit train|test|infer|demo|export|benchmark|configs... [options]``.
 
 Each sub-command runs the tool of the same name (``tools/<name>.py``) with the same options, so
 ``visionkit train CONFIG --work-dir DIR`` is ``python tools/train.py CONFIG --work-dir DIR``. CONFIG may be
@@ -18,6 +18,7 @@ TOOLS = {
     "train": "train.py",
     "test": "test.py",
     "infer": "infer.py",
+    "demo": "demo.py",
     "export": "export.py",
     "benchmark": "benchmark.py",
     "quickstart": "quickstart.py",
