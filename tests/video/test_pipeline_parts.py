@@ -86,3 +86,35 @@ def test_stats_give_frames_per_second_and_percentiles():
         "(inference p50 5.5 ms, p90 9.1 ms)"
     )
     assert VideoStats().summary() == "0 frames in 0.00 s: 0.0 frames/s"  # nothing came: no percentiles
+
+
+def test_every_tasks_drawing_keeps_the_frame_size_with_legends_inside():
+    """A sample holding classification, detection and segmentation predictions: all three are drawn, and
+    with ``legend_inside`` the frame keeps its size (a video's frames must); beside, a caption widens it."""
+    import torch
+
+    from visionkit.outputs import View
+    from visionkit.structures import DataSample
+    from visionkit.video import annotate, frame_record
+    from visionkit.video.sources import Frame
+
+    image = np.full((120, 160, 3), 90, np.uint8)
+    sample = DataSample()
+    sample.pred_score, sample.pred_label = torch.tensor([0.1, 0.9]), torch.tensor(1)
+    sample.pred_bboxes = torch.tensor([[10.0, 20.0, 60.0, 80.0]])
+    sample.pred_scores, sample.pred_labels = torch.tensor([0.8]), torch.tensor([0])
+    seg = torch.zeros(120, 160, dtype=torch.long)
+    seg[60:, 100:] = 1
+    sample.pred_seg_map = seg
+    classes = ["background", "disc"]
+    inside = annotate(image, sample, View(classes, legend_inside=True))
+    caption_only = DataSample()
+    caption_only.pred_score, caption_only.pred_label = sample.pred_score, sample.pred_label
+    beside = annotate(image, caption_only, View(classes))
+    assert inside.shape == image.shape and beside.shape[1] > image.shape[1]
+    changed = np.abs(inside.astype(int) - image).max(axis=2) > 0
+    assert changed[5:15, 5:40].any()  # the captions, top left
+    assert changed[20:80, 10].all()  # the box's left side
+    assert changed[100, 140] and not changed[100, 60]  # the mask overlay where class 1 is, only there
+    record = frame_record(Frame(3, 0.1, image), sample, View(classes, legend_inside=True))
+    assert record["frame"] == 3 and {"classification", "detections", "segmentation"} <= record.keys()
