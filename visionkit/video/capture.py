@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 from mmengine.logging import print_log
 
-from .sources import Frame, FrameSource, VideoSourceError, usable_fps
+from .sources import Frame, FrameSource, VideoSourceError, capture_rate_and_count
 
 
 class StreamLostError(VideoSourceError):
@@ -83,9 +83,7 @@ class LiveSource(FrameSource):
                 f"The {self.label} could not be opened ({1 + self.policy.attempts} tries): check the URL, "
                 "that the server is up, and that OpenCV's FFmpeg reads the protocol"
             )
-        self.fps = usable_fps(self.capture.get(cv2.CAP_PROP_FPS))
-        count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.frame_count = count if count > 0 else None
+        self.fps, self.frame_count = capture_rate_and_count(self.capture)
 
     def _open(self) -> Any | None:
         capture = self._open_capture(self.target)

@@ -51,6 +51,12 @@ def frame_time(index: int, fps: float, position_ms: float | None = None) -> floa
     return index / fps
 
 
+def capture_rate_and_count(capture: Any) -> tuple[float, int | None]:
+    """An opened ``cv2.VideoCapture``'s (usable frame rate, frame count or None when it does not know)."""
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    return usable_fps(capture.get(cv2.CAP_PROP_FPS)), count if count > 0 else None
+
+
 class FrameSource:
     """Frames in order (iterate once), and what the output video needs.
 
@@ -87,9 +93,7 @@ class VideoFileSource(FrameSource):
                 f"Cannot open video '{self.path}': not a video OpenCV can decode, or cut short (an MP4 or "
                 "MOV keeps its index at the end, so one cut short cannot be opened at all)"
             )
-        self.fps = usable_fps(self.capture.get(cv2.CAP_PROP_FPS))
-        count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.frame_count = count if count > 0 else None
+        self.fps, self.frame_count = capture_rate_and_count(self.capture)
 
     def __iter__(self) -> Iterator[Frame]:
         index = 0
