@@ -2,7 +2,7 @@
 
     python tools/infer.py CONFIG CHECKPOINT INPUTS... --out-dir DIR [--device cpu] [--runtime NAME]
         [--topk 5] [--score-thr 0.3] [--deploy] [--as-video [--fps 30]] [--video-suffix .mp4] [--show]
-        [--max-frames N] [--reconnect 3] [--cfg-options key=value ...]
+        [--max-frames N] [--reconnect 3] [--sequential] [--cfg-options key=value ...]
 
 INPUTS are image files, video files (mp4, avi, mov, mkv, webm...), folders (their images and videos), glob
 patterns ('shots/*.jpg'), a VOC split file (ImageSets/Segmentation/val.txt: one id per line, images read
@@ -106,6 +106,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--show", action="store_true", help="show the annotated frames in a window")
     parser.add_argument("--max-frames", type=int, help="stop each video after this many frames")
     parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="decode, predict and encode one after the other (default: overlapped in threads)",
+    )
+    parser.add_argument(
         "--reconnect", type=int, default=3, help="times to reopen a camera or stream that drops"
     )
     parser.add_argument(
@@ -173,7 +178,7 @@ def infer_video(model, video: VideoInput, stem: Path, view: View, args: argparse
         window=LiveWindow(f"visionkit: {source.label}") if args.show else None,
         on_frame=say,
     )
-    stats = annotate_video(model, source, view, outputs, args.max_frames)
+    stats = annotate_video(model, source, view, outputs, args.max_frames, overlap=not args.sequential)
     print(f"{source.label}: {stats.summary()} -> {outputs.video}, {outputs.records}")
     return {
         "video": video.location,
