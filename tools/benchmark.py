@@ -4,6 +4,8 @@
     python tools/benchmark.py configs/multitask_mnv2_toy.py --multitask [--onnx] [--memory]
     python tools/benchmark.py configs/ssdlite_mnv2_toy.py --train [--iterations 20]
     python tools/benchmark.py configs/ssdlite_mnv2_coco.py --loader [--num-images 118287 --num-boxes 860001]
+    python tools/benchmark.py configs/ssdlite_mnv2_toy.py --video [--onnx --int8 --openvino --executorch]
+        [--frames 60 --video-rounds 3]
 
 The task comes from the config's model type. Inference: ``--batch`` copies of one real photo (scikit-image's
 512x512 astronaut, or ``--image``) go through, END TO END, the config's test pipeline and data preprocessor,
@@ -39,7 +41,9 @@ the train step alone) over the config's train dataloader. ``--loader`` measures 
 dataset on a synthetic instances file of train2017's size: load time, serialised size and each of
 ``--workers`` dataloader workers' RSS / USS after an epoch, serialised (mmengine's default, shared by the
 workers) and as Python lists (copied into each worker as it touches them); see
-tools/benchmarking/dataset_scale.py.
+tools/benchmarking/dataset_scale.py. ``--video`` measures frames per second of tools/infer.py's video
+pipeline on a generated 640x480 clip, decode / inference / encode overlapped and one after the other, for
+the eager model and each runtime asked for (tools/benchmarking/video_throughput.py).
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ from benchmarking.deploy_candidates import (
 from benchmarking.multitask_candidates import multitask_candidates
 from benchmarking.timing import format_timings, time_side_by_side
 from benchmarking.train_throughput import measure_train_throughput
+from benchmarking.video_throughput import benchmark_video
 from mmengine.config import Config, DictAction
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -153,6 +158,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="data loader cost of the config's train dataset on a synthetic COCO train2017-sized file",
     )
+    parser.add_argument(
+        "--video", action="store_true", help="video pipeline frames/s, stages overlapped and in sequence"
+    )
+    parser.add_argument("--frames", type=int, default=60, help="--video: frames of the 640x480 clip")
+    parser.add_argument("--video-rounds", type=int, default=3, help="--video: rounds per runtime and mode")
     parser.add_argument("--num-images", type=int, default=COCO_TRAIN2017_IMAGES, help="--loader images")
     parser.add_argument("--num-boxes", type=int, default=COCO_TRAIN2017_BOXES, help="--loader boxes")
     parser.add_argument("--workers", type=int, default=4, help="--loader dataloader workers")
@@ -314,6 +324,22 @@ def benchmark_loader(cfg: Config, args: argparse.Namespace) -> None:
             print(format_loader_report(f"serialize_data={serialize}", report) + "\n")
 
 
+def benchmark_video_pipeline(cfg: Config, args: argparse.Namespace) -> None:
+    model = init_model(cfg)
+    prepare_for_timing(model)
+    flags = {
+        "onnxruntime": args.onnx,
+        "int8": args.int8,
+        "openvino": args.openvino,
+        "executorch": args.executorch,
+    }
+    runtimes = [name for name, wanted in flags.items() if wanted]
+    cpu = cpu_peak(args.threads)
+    threads = torch.get_num_threads()
+    print(f"video pipeline: {cfg.model.type}, {threads} torch threads, {cpu.cores} cores ({cpu.family})")
+    print(benchmark_video(model, cfg, kind_of(cfg), runtimes, args.frames, args.video_rounds))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -325,6 +351,8 @@ def main(argv: list[str] | None = None) -> None:
         benchmark_training(cfg, args)
     elif args.multitask:
         benchmark_multitask(cfg, args)
+    elif args.video:
+        benchmark_video_pipeline(cfg, args)
     else:
         benchmark_inference(cfg, kind_of(cfg), args)
 

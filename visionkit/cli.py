@@ -1,4 +1,4 @@
-"""The ``visionkit`` command: ``visionkit train|test|infer|export|benchmark|quickstart|configs [options]``.
+"""The ``visionkit`` command: ``visionkit train|test|infer|demo|export|benchmark|configs... [options]``.
 
 Each sub-command runs the tool of the same name (``tools/<name>.py``) with the same options, so
 ``visionkit train CONFIG --work-dir DIR`` is ``python tools/train.py CONFIG --work-dir DIR``. CONFIG may be
@@ -19,6 +19,7 @@ TOOLS = {
     "test": "test.py",
     "infer": "infer.py",
     "export": "export.py",
+    "demo": "demo.py",
     "benchmark": "benchmark.py",
     "quickstart": "quickstart.py",
     "make-toy-data": "make_toy_data.py",

@@ -65,3 +65,24 @@ def test_a_run_with_out_dir_equal_to_the_input_folder_keeps_every_input(tmp_path
         assert (folder / sub / "x_overlay.jpg").is_file()
     records = json.loads((folder / "predictions.json").read_text())
     assert [r["segmentation"]["mask"] for r in records] == [str(folder / s / "x.png") for s in ("a", "b")]
+
+
+def test_a_video_whose_output_would_be_itself_is_refused(tmp_path):
+    """clip.mp4 annotated into its own folder would be written over itself; a folder read as a video and a
+    video of the folder's name would share outputs."""
+    from visionkit.video import VideoInput
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x")
+    with pytest.raises(SystemExit, match=r"clip\.mp4 \(an output of .*clip\.mp4\) is an input"):
+        infer.output_stems([], tmp_path, [VideoInput("file", str(clip))], ".mp4")
+    assert infer.output_stems([], tmp_path / "out", [VideoInput("file", str(clip))]) == [
+        tmp_path / "out" / "clip"
+    ]
+    frames = (_image(tmp_path / "walk" / "0.jpg"),)
+    both = [
+        VideoInput("images", str(tmp_path / "walk"), frames),
+        VideoInput("file", str(tmp_path / "walk.avi")),
+    ]
+    with pytest.raises(SystemExit, match="would be written for both"):
+        infer.output_stems([], tmp_path / "out", both, ".mp4")

@@ -138,15 +138,18 @@ def inference_model(
     images: ImageInput | Sequence[ImageInput],
     batch_size: int = 1,
     channel_order: str = "rgb",
+    pipeline: list | None = None,
 ) -> list[DataSample]:
     """Predict on ``images``; one :class:`DataSample` per image, in order, with the task's predictions.
 
     ``images``: one or a sequence of file paths, PIL images and (H, W, 3) uint8 arrays; arrays are in
     ``channel_order`` (``"rgb"``, or ``"bgr"`` for ``cv2.imread`` arrays; see :func:`as_rgb_array`).
+    ``pipeline``: :func:`build_test_pipeline` of the model's config, for callers that predict image after
+    image (video frames) and build it once; built here when not given.
     """
     single = isinstance(images, (str, Path, np.ndarray, Image.Image))
     items = [images] if single else list(images)
-    pipeline = build_test_pipeline(model.cfg)
+    pipeline = build_test_pipeline(model.cfg) if pipeline is None else pipeline
     samples: list[DataSample] = []
     for start in range(0, len(items), batch_size):
         chunk = items[start : start + batch_size]

@@ -10,6 +10,7 @@ from .base import (
     outputs_annotated_in,
     outputs_predicted_in,
     own_task_only,
+    summarize,
     task_outputs,
 )
 from .classification import ClassificationOutputs
@@ -29,5 +30,6 @@ __all__ = [
     "outputs_annotated_in",
     "outputs_predicted_in",
     "own_task_only",
+    "summarize",
     "task_outputs",
 ]

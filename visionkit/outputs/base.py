@@ -26,13 +26,15 @@ class View:
 
     ``classes``: class names by index (missing names show as the index); ``palette``: RGB colour per class;
     ``score_thr``: detections scoring below it are not drawn, listed or compared; ``topk``: classes listed
-    per image.
+    per image; ``legend_inside``: captions and legends go over the image's top-left corner instead of a strip
+    to its right, so a drawing keeps the image's size (video frames).
     """
 
     classes: Sequence[str] = ()
     palette: Sequence[Sequence[int]] | None = None
     score_thr: float = 0.3
     topk: int = 5
+    legend_inside: bool = False
 
     def name(self, label: int) -> str:
         return self.classes[label] if 0 <= label < len(self.classes) else f"class_{label}"
@@ -130,6 +132,15 @@ def own_task_only(sample: DataSample) -> DataSample:
                 if field in reduced:
                     del reduced[field]
     return reduced
+
+
+def summarize(sample: DataSample, record: dict[str, Any], view: View) -> str:
+    """What a record of ``sample``'s predictions (each task's :meth:`TaskOutputs.record` under its
+    ``record_key``) says was found, in words, task by task: ``2 circle, 1 star``, ``no detections above 0.3``,
+    ``circle 12.5% of the pixels`` or the top-k classes and scores."""
+    return "; ".join(
+        outputs.summary(record[outputs.record_key], view) for outputs in outputs_predicted_in(sample)
+    )
 
 
 def file_suffixes() -> tuple[str, ...]:

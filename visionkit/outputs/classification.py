@@ -31,7 +31,9 @@ class ClassificationOutputs(TaskOutputs):
     def draw_prediction(self, image: np.ndarray, sample: DataSample, view: View) -> np.ndarray:
         scores = as_numpy(sample.pred_score)
         top = int(scores.argmax())
-        return draw_text_rows(image, [(f"{view.name(top)} {scores[top]:.2f}", None)])
+        return draw_text_rows(
+            image, [(f"{view.name(top)} {scores[top]:.2f}", None)], inside=view.legend_inside
+        )
 
     def record(self, sample: DataSample, view: View) -> list[dict[str, Any]]:
         """The ``view.topk`` best classes: ``[{'label': name, 'score': probability}, ...]``."""

@@ -45,7 +45,8 @@ class SegmentationOutputs(TaskOutputs):
 
     def draw_prediction(self, image: np.ndarray, sample: DataSample, view: View) -> np.ndarray:
         seg_map = as_numpy(sample.pred_seg_map)
-        return overlay_segmentation(image, seg_map, self._names(view, seg_map), view.palette)
+        names = self._names(view, seg_map)
+        return overlay_segmentation(image, seg_map, names, view.palette, legend_inside=view.legend_inside)
 
     def record(self, sample: DataSample, view: View) -> dict[str, Any]:
         """``{'pixels_per_class': {name: pixels}}`` over the classes present."""

@@ -57,22 +57,35 @@ def _font(size: int) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def draw_text_rows(image: np.ndarray, rows: Sequence[tuple[str, Sequence[int] | None]]) -> np.ndarray:
-    """A white strip right of ``image`` listing ``(text, swatch colour or None)`` rows, top to bottom."""
+def draw_text_rows(
+    image: np.ndarray, rows: Sequence[tuple[str, Sequence[int] | None]], inside: bool = False
+) -> np.ndarray:
+    """A white strip right of ``image`` listing ``(text, swatch colour or None)`` rows, top to bottom.
+
+    ``inside``: the rows go on a translucent white box over the image's top-left corner instead, and the
+    result keeps the image's size (a video frame must).
+    """
     size = _font_size(image)
     font = _font(size)
     row = size + 6
     text_w = max((int(font.getlength(text)) for text, _ in rows), default=0)
-    width = image.shape[1] + (row + text_w + 16 if rows else 0)
-    height = max(image.shape[0], row * len(rows) + 10)
-    canvas = Image.new("RGB", (width, height), (255, 255, 255))
-    canvas.paste(Image.fromarray(image), (0, 0))
+    if inside:
+        canvas, left = Image.fromarray(image), 0
+        box_w, box_h = min(row + text_w + 16, image.shape[1]), min(row * len(rows) + 10, image.shape[0])
+        if rows:
+            region = image[:box_h, :box_w].astype(np.uint16)
+            canvas.paste(Image.fromarray(((region + 255 * 3) // 4).astype(np.uint8)), (0, 0))
+    else:
+        width = image.shape[1] + (row + text_w + 16 if rows else 0)
+        height = max(image.shape[0], row * len(rows) + 10)
+        canvas, left = Image.new("RGB", (width, height), (255, 255, 255)), image.shape[1]
+        canvas.paste(Image.fromarray(image), (0, 0))
     draw = ImageDraw.Draw(canvas)
     for i, (text, colour) in enumerate(rows):
-        top, left = 5 + i * row, image.shape[1] + 6
+        top, x = 5 + i * row, left + 6
         if colour is not None:
-            draw.rectangle((left, top, left + row - 6, top + row - 6), fill=tuple(int(c) for c in colour))
-        draw.text((left + row, top), text, fill=(0, 0, 0), font=font)
+            draw.rectangle((x, top, x + row - 6, top + row - 6), fill=tuple(int(c) for c in colour))
+        draw.text((x + row, top), text, fill=(0, 0, 0), font=font)
     return np.asarray(canvas)
 
 
@@ -82,13 +95,15 @@ def overlay_segmentation(
     classes: Sequence[str],
     palette: Sequence[Sequence[int]] | None = None,
     alpha: float = 0.5,
+    legend_inside: bool = False,
 ) -> np.ndarray:
     """Blend class colours over ``image`` (H, W, 3) and add a legend of the classes present.
 
     ``seg_map`` (H, W) holds class indices; a class named ``"background"`` and the ignore index 255 are
     not coloured, so an image where nothing was found comes back as it was (plus an empty legend). The
     legend is a white strip to the right: one colour swatch and name per coloured class present.
-    Returns an (H', W + legend, 3) uint8 RGB image.
+    Returns an (H', W + legend, 3) uint8 RGB image; with ``legend_inside`` the legend goes over the image's
+    top-left corner and the result is (H, W, 3).
     """
     colours = class_colours(len(classes), palette)
     present = [int(c) for c in np.unique(seg_map) if c < len(classes) and classes[int(c)] != "background"]
@@ -99,7 +114,7 @@ def overlay_segmentation(
         blended = _to_array(
             draw_segmentation_masks(_to_tensor(image), masks, alpha=alpha, colors=colour_list)
         )
-    return draw_text_rows(blended, [(classes[c], colours[c]) for c in present])
+    return draw_text_rows(blended, [(classes[c], colours[c]) for c in present], inside=legend_inside)
 
 
 def draw_detections(
