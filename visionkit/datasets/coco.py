@@ -15,22 +15,26 @@ from mmengine.logging import print_log
 from pycocotools.coco import COCO
 
 from ..registry import DATASETS
-from .coco_checks import AnnotationError, check_coco_dict
+from .coco_checks import AnnotationError, check_coco_dict, is_image_info
 from .data_root import require_path
 from .transforms.build import build_pipeline
 
 COCO_LAYOUT = "data/coco/{annotations,train2017,val2017}"
 
 
-def load_coco(ann_file: str) -> COCO:
-    """Read and check a COCO instances JSON file (:func:`check_coco_dict`); errors name the file."""
+def load_coco(ann_file: str, allow_image_info: bool = False) -> COCO:
+    """Read and check a COCO instances JSON file (:func:`check_coco_dict`); errors name the file.
+
+    With ``allow_image_info`` an image-info file (no ``annotations``: test-dev, unlabeled) loads as images
+    without annotations.
+    """
     require_path(ann_file, f"COCO annotation file (layout: {COCO_LAYOUT})")
     try:
         with open(ann_file, encoding="utf-8") as f:
             data = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise AnnotationError(f"Annotation file '{ann_file}' is not valid JSON: {error}") from error
-    check_coco_dict(data, ann_file)
+    check_coco_dict(data, ann_file, allow_image_info)
     coco = COCO()
     coco.dataset = data
     with contextlib.redirect_stdout(io.StringIO()):  # createIndex prints progress
@@ -96,7 +100,8 @@ class CocoDetection(BaseDataset):
     def load_data_list(self) -> list[dict]:
         require_path(self.data_root or ".", f"COCO data root (layout: {COCO_LAYOUT})")
         require_path(self.data_prefix["img"], f"COCO image folder (layout: {COCO_LAYOUT})")
-        coco = load_coco(self.ann_file)
+        # An image-info file (test-dev, unlabeled: no annotations) is a test set to predict on.
+        coco = load_coco(self.ann_file, allow_image_info=self.test_mode)
         categories = sorted(coco.loadCats(coco.getCatIds()), key=lambda c: c["id"])
         self.label_to_cat_id = tuple(c["id"] for c in categories)
         self.cat_id_to_label = {cat_id: label for label, cat_id in enumerate(self.label_to_cat_id)}
@@ -112,10 +117,11 @@ class CocoDetection(BaseDataset):
             classes=tuple(c["name"] for c in categories),
             cat_ids=self.label_to_cat_id,
             ann_file=self.ann_file,
+            image_info=is_image_info(coco.dataset),
         )
         counts = {"clipped": 0, "degenerate": 0, "non-finite": 0, "unknown category": 0}
         counts["unknown image"] = sum(
-            1 for ann in coco.dataset["annotations"] if ann["image_id"] not in coco.imgs
+            1 for ann in coco.dataset.get("annotations", []) if ann["image_id"] not in coco.imgs
         )
         non_finite_ids: list[int] = []
         data_list = []

@@ -15,6 +15,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from ..datasets.coco import load_coco
+from ..datasets.coco_checks import AnnotationError
 from ..registry import METRICS
 from ..visualization.plots import plot_pr_curves
 
@@ -146,6 +147,19 @@ class CocoMetric(BaseMetric):
         self.outfile_prefix = outfile_prefix
         self._coco_gt: COCO | None = None
         self._gt_file: str | None = None
+
+    @BaseMetric.dataset_meta.setter
+    def dataset_meta(self, meta: dict | None) -> None:
+        """Refuses, before any image is predicted, to evaluate on an image-info file (test-dev) that holds
+        no ground truth: only ``format_only`` can use one."""
+        if meta and meta.get("image_info") and not self.format_only and self.ann_file is None:
+            raise AnnotationError(
+                f"'{meta.get('ann_file')}' is an image-info file (images, no annotations: test-dev or "
+                "unlabeled), so there is nothing to score against. Write a submission instead: --cfg-options "
+                "test_evaluator.format_only=True test_evaluator.outfile_prefix=work_dirs/test_dev "
+                "(docs/detection.md)"
+            )
+        self._dataset_meta = meta
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
