@@ -75,9 +75,13 @@ model = dict(
         bn_momentum=0.03,
     ),
 )
-# Predicted label j is COCO category j + 1 (torchvision's label space); categories COCO 2017 lacks are dropped.
-val_evaluator = dict(label_cat_ids=list(range(1, 91)))
+# Label j is COCO category j + 1 (torchvision's label space) in the data sets, so training matches the 90
+# classes; predictions of categories COCO 2017 lacks are dropped when results are written.
+label_cat_ids = list(range(1, 91))
+val_evaluator = dict(label_cat_ids=label_cat_ids)
 test_evaluator = val_evaluator
+val_dataloader = dict(dataset=dict(label_cat_ids=label_cat_ids))
+test_dataloader = val_dataloader
 
 # torchvision's references/detection: train.py --epochs 660 --lr-scheduler cosineannealinglr --lr 0.15
 # --batch-size 24 --weight-decay 0.00004 (momentum 0.9, weight decay on every parameter); engine.py warms up
@@ -107,5 +111,8 @@ train_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=24,
-    dataset=dict(times=1, dataset=dict(filter_empty_gt=True, min_size=0, pipeline=train_pipeline)),
+    dataset=dict(
+        times=1,
+        dataset=dict(filter_empty_gt=True, min_size=0, label_cat_ids=label_cat_ids, pipeline=train_pipeline),
+    ),
 )

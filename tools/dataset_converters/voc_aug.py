@@ -111,9 +111,14 @@ def main(argv: list[str] | None = None) -> None:
     if missing:
         raise SystemExit(f"error: {len(missing)} SBD ids have no cls/<id>.mat (e.g. {missing[0]})")
     out_dir.mkdir(parents=True, exist_ok=True)
+    convert = partial(convert_mat, cls_dir=cls_dir, out_dir=out_dir)
     try:
-        with Pool(args.nproc) as pool:
-            pool.map(partial(convert_mat, cls_dir=cls_dir, out_dir=out_dir), sbd_ids, chunksize=64)
+        if args.nproc > 1:
+            with Pool(args.nproc) as pool:
+                pool.map(convert, sbd_ids, chunksize=64)
+        else:
+            for name in sbd_ids:
+                convert(name)
     except ValueError as error:  # a file that is not SBD's: the message names it
         raise SystemExit(f"error: {error}") from None
     for name in lists["voc train"]:

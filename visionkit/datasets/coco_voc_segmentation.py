@@ -137,6 +137,12 @@ class CocoVOCSegmentation(BaseDataset):
         if self.test_mode:
             return self.data_list
         kept = [info for info in self.data_list if info["voc_area"] > self.min_area]
+        if not kept:
+            raise AnnotationError(
+                f"No image of '{self.ann_file}' ({len(self.data_list)} images) has more than "
+                f"{self.min_area:g} pixels of VOC-class annotations: nothing to train on (lower min_area, or "
+                "check the file)"
+            )
         print_log(
             f"{self.ann_file}: {len(kept)} of {len(self.data_list)} images have more than {self.min_area:g} "
             "pixels of VOC-class annotations (the training set)",

@@ -178,9 +178,9 @@ class CocoMetric(BaseMetric):
         cat_ids = meta.get("cat_ids") or (sorted(coco_gt.getCatIds()) if coco_gt else None)
         if cat_ids is None:
             raise ValueError("CocoMetric needs dataset_meta['cat_ids'] to map labels to category ids")
-        label_cat_ids = self.label_cat_ids or cat_ids
+        label_cat_ids = self.label_cat_ids or meta.get("label_cat_ids") or cat_ids
         detections = [d for result in results for d in detections_to_coco(*result, cat_ids=label_cat_ids)]
-        if self.label_cat_ids is not None:
+        if list(label_cat_ids) != list(cat_ids):
             known = set(cat_ids)
             detections = [d for d in detections if d["category_id"] in known]
         if self.outfile_prefix is not None:
@@ -228,7 +228,9 @@ class CocoMetric(BaseMetric):
         with contextlib.redirect_stdout(summary):
             coco_eval.summarize()
         print_log("\n" + summary.getvalue().rstrip(), logger="current")
-        names = meta.get("classes") or [c["name"] for c in coco_gt.loadCats(list(cat_ids))]
+        names = meta.get("classes")
+        if names is None or len(names) != len(cat_ids):  # a model's label space (label_cat_ids) differs
+            names = [c["name"] for c in coco_gt.loadCats(list(cat_ids))]
         if self.classwise:
             print_log("\n" + classwise_table(coco_eval, names), logger="current")
         if self.plot_dir is not None:

@@ -31,7 +31,7 @@ class RandomStepScale(DualTransform):
     picks the same pixels to within one row or column).
     """
 
-    _targets = (Targets.IMAGE, Targets.MASK)
+    _targets = (Targets.IMAGE, Targets.MASK, Targets.BBOXES)
 
     def __init__(self, min_scale: float = 0.5, max_scale: float = 2.0, step: float = 0.25, p: float = 1.0):
         super().__init__(p=p)
@@ -48,6 +48,9 @@ class RandomStepScale(DualTransform):
 
     def apply_to_mask(self, mask: np.ndarray, size: tuple[int, int], **params: Any) -> np.ndarray:
         return cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+
+    def apply_to_bboxes(self, bboxes: np.ndarray, size: tuple[int, int], **params: Any) -> np.ndarray:
+        return bboxes  # albumentations keeps boxes normalised: a uniform scale leaves them as they are
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("min_scale", "max_scale", "step")
