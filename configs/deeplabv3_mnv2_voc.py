@@ -14,7 +14,7 @@ output_stride = 16
 model = dict(
     backbone=dict(
         output_stride=output_stride,
-        bn_momentum=0.0003,  # TF DeepLab's batch_norm_decay 0.9997
+        bn_momentum=0.003,  # TF DeepLab: mobilenet_v2.training_scope, BatchNorm decay 0.997
         init_cfg=dict(type="Pretrained", checkpoint="torchvision://mobilenet_v2"),
     ),
     decode_head=dict(num_classes=21, dilations=(6, 12, 18)),

@@ -20,7 +20,7 @@ output_stride = 16
 model = dict(
     backbone=dict(
         output_stride=output_stride,
-        bn_momentum=0.0003,  # TF DeepLab's batch_norm_decay 0.9997 (BatchNorm fine-tuned, not frozen)
+        bn_momentum=0.003,  # TF DeepLab: mobilenet_v2.training_scope, BatchNorm decay 0.997, fine-tuned
         init_cfg=dict(type="Pretrained", checkpoint="torchvision://mobilenet_v2"),
     ),
     decode_head=dict(num_classes=21, dilations=()),

@@ -22,7 +22,10 @@ input_size = 320
 # conv_hyperparams: truncated normal stddev 0.03 (TF truncates at 2 stddev), BatchNorm decay 0.9997, eps 1e-3.
 tf_init = dict(type="TruncNormal", layer="Conv2d", std=0.03, a=-0.06, b=0.06, bias=0.0)
 model = dict(
-    backbone=dict(init_cfg=dict(type="Pretrained", checkpoint="torchvision://mobilenet_v2")),
+    # ssd_mobilenet_v2_feature_extractor: mobilenet_v2.training_scope(bn_decay=0.9997) around the backbone.
+    backbone=dict(
+        bn_momentum=0.0003, init_cfg=dict(type="Pretrained", checkpoint="torchvision://mobilenet_v2")
+    ),
     neck=dict(bn_eps=1e-3, bn_momentum=0.0003, init_cfg=tf_init),
     head=dict(bn_eps=1e-3, bn_momentum=0.0003, init_cfg=tf_init),
 )

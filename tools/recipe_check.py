@@ -39,8 +39,7 @@ from mmengine.hooks import Hook
 from visionkit.engine import Runner, load_config
 from visionkit.engine.train_options import enable_auto_scale_lr
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-# name: (config, which data root it reads)
+# name: (shipped config, which data root it reads)
 RECIPES = {
     "imagenet_tf_slim": ("mobilenet_v2_imagenet.py", "imagenet"),
     "imagenet_torchvision": ("mobilenet_v2_imagenet_torchvision.py", "imagenet"),
@@ -78,7 +77,7 @@ class RecipeProbe(Hook):
 def recipe_cfg(name: str, args: argparse.Namespace) -> Config:
     """The recipe's config with its data root, limited to ``args.iters`` training iterations."""
     config, data = RECIPES[name]
-    cfg = load_config(str(CONFIGS / config), dict(args.cfg_options), data_root=getattr(args, data))
+    cfg = load_config(f"visionkit::{config}", dict(args.cfg_options), data_root=getattr(args, data))
     cfg.work_dir = os.path.join(args.work_dir, name)
     cfg.experiment_name = f"{name}_{uuid.uuid4().hex[:8]}"
     cfg.train_cfg = dict(type="IterBasedTrainLoop", max_iters=args.iters, val_interval=args.iters + 1)

@@ -25,8 +25,8 @@ COCO_LAYOUT = "data/coco/{annotations,train2017,val2017}"
 def load_coco(ann_file: str, allow_image_info: bool = False) -> COCO:
     """Read and check a COCO instances JSON file (:func:`check_coco_dict`); errors name the file.
 
-    With ``allow_image_info`` an image-info file (no ``annotations``: test-dev, unlabeled) loads as images
-    without annotations.
+    With ``allow_image_info`` an image-info file (no ``annotations``: test-dev's) loads as images without
+    annotations.
     """
     require_path(ann_file, f"COCO annotation file (layout: {COCO_LAYOUT})")
     try:
@@ -64,8 +64,8 @@ class CocoDetection(BaseDataset):
 
     ``metainfo``: ``classes`` (names in label order), ``cat_ids`` (the file's category ids, ascending),
     ``label_cat_ids`` (the category id of each label), ``ann_file`` (the resolved path, so ``CocoMetric``
-    finds its ground truth without a second setting) and ``image_info`` (an image-info file: test-dev's or
-    unlabeled's images without annotations, which load in test mode only, for ``format_only``).
+    finds its ground truth without a second setting) and ``image_info`` (an image-info file: test-dev's
+    images without annotations, which load in test mode only, for ``format_only``).
 
     Args:
         data_root: folder that ``ann_file`` and ``data_prefix`` are relative to.
@@ -107,7 +107,7 @@ class CocoDetection(BaseDataset):
     def load_data_list(self) -> list[dict]:
         require_path(self.data_root or ".", f"COCO data root (layout: {COCO_LAYOUT})")
         require_path(self.data_prefix["img"], f"COCO image folder (layout: {COCO_LAYOUT})")
-        # An image-info file (test-dev, unlabeled: no annotations) is a test set to predict on.
+        # An image-info file (test-dev's: no annotations) is a test set to predict on.
         coco = load_coco(self.ann_file, allow_image_info=self.test_mode)
         categories = sorted(coco.loadCats(coco.getCatIds()), key=lambda c: c["id"])
         names = tuple(c["name"] for c in categories)

@@ -36,7 +36,7 @@ def _record_name(kind: str, index: int, record: dict) -> str:
 
 def is_image_info(data: Any) -> bool:
     """Whether ``data`` is a COCO image-info file: ``images`` and ``categories`` without ``annotations``
-    (``image_info_test-dev2017.json``, ``image_info_unlabeled2017.json``)."""
+    (``image_info_test-dev2017.json``)."""
     return isinstance(data, dict) and "annotations" not in data and "images" in data and "categories" in data
 
 

@@ -154,10 +154,10 @@ class CocoMetric(BaseMetric):
         no ground truth: only ``format_only`` can use one."""
         if meta and meta.get("image_info") and not self.format_only and self.ann_file is None:
             raise AnnotationError(
-                f"'{meta.get('ann_file')}' is an image-info file (images, no annotations: test-dev or "
-                "unlabeled), so there is nothing to score against. Write a submission instead: --cfg-options "
-                "test_evaluator.format_only=True test_evaluator.outfile_prefix=work_dirs/test_dev "
-                "(docs/detection.md)"
+                f"'{meta.get('ann_file')}' is an image-info file (images without annotations, as "
+                "test-dev's), so there is nothing to score against. Write a submission instead: "
+                "--cfg-options test_evaluator.format_only=True "
+                "test_evaluator.outfile_prefix=work_dirs/test_dev (docs/detection.md)"
             )
         self._dataset_meta = meta
 
