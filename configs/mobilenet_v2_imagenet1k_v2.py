@@ -2,7 +2,7 @@
 # evaluated as torchvision evaluates V2, ImageClassification(resize_size=232, crop_size=224): the shorter side
 # resized to 232, bilinear with antialiasing (cv2's INTER_AREA is the closest), then a 224 center crop.
 #   python tools/test.py configs/mobilenet_v2_imagenet1k_v2.py torchvision://mobilenet_v2.IMAGENET1K_V2
-_base_ = ["mobilenet_v2_imagenet.py"]
+_base_ = ["mobilenet_v2_imagenet_torchvision.py"]
 
 resize_size = 232
 crop_size = 224

@@ -82,7 +82,8 @@ det_train_pipeline = [
         type="Albumentations",
         transforms=[
             dict(type="ZoomOut", fill=mean, min_ratio=1.0, max_ratio=2.0, p=0.5),
-            dict(type="MinIoURandomCrop", min_ious=(0.1, 0.3, 0.5, 0.7, 0.9), min_scale=0.3),
+            # The SSD paper's crop (some box above the drawn IoU; 1.0 = no crop), torchvision's RandomIoUCrop.
+            dict(type="RandomIoUCrop", options=(0.1, 0.3, 0.5, 0.7, 0.9, 1.0), min_scale=0.3, trials=50),
             dict(type="Resize", height=input_size, width=input_size),
             dict(type="HorizontalFlip", p=0.5),
         ],

@@ -4,8 +4,11 @@
 #   python tools/test.py configs/ssdlite_mnv2_mmdet_coco.py \
 #       ssdlite_mobilenetv2_scratch_600e_coco_20210629_110627-974d9307.pth
 # mmdet keys (backbone.conv1..., neck.extra_layers..., bbox_head...; bare or under 'state_dict') are renamed
-# on load. Training, data and schedule are configs/ssdlite_mnv2_coco.py's (mmdet's recipe).
-# Where this differs from configs/ssdlite_mnv2_coco.py (the paper's TF settings):
+# on load. Training is mmdetection's recipe from scratch: its init (backbone and neck TruncNormal 0.03, head
+# Normal 0.001), its augmentation with its semantics (configs/_base_/datasets/coco_detection.py) and schedule
+# (configs/_base_/schedules/ssdlite_sgd_cosine.py); each item beside its source in docs/recipes.md.
+#   bash tools/dist_train.sh configs/ssdlite_mnv2_mmdet_coco.py 8       # 8 x 24 images per step
+# Where the network differs from configs/ssdlite_mnv2_coco.py (the paper's TF settings):
 # - the head reads the 96-channel stride-16 output of stage 5 (mmdet's out_indices 4), not the 576-channel
 #   expansion of layer 15 that TF and torchvision read;
 # - mmdet's anchors (6 per location everywhere) and its inference: top 1000 per level, boxes clipped to the
@@ -29,7 +32,15 @@ model = dict(
     ),
     # mmdet MobileNetV2(out_indices=(4, 7)): the head reads layer14 = end of stage 5 (96 ch, stride 16) and
     # final = 1280 ch (head.in_taps).
-    backbone=dict(type="MobileNetV2", widen_factor=1.0, bn_eps=1e-3, bn_momentum=0.03),
+    backbone=dict(
+        type="MobileNetV2",
+        widen_factor=1.0,
+        bn_eps=1e-3,
+        bn_momentum=0.03,
+        init_cfg=dict(
+            type="TruncNormal", layer="Conv2d", std=0.03
+        ),  # mmengine's: truncated at +-2 (absolute)
+    ),
     # mmdet SSDNeck(use_depthwise=True): 1x1 to half, 3x3 depthwise stride 2 pad 1, 1x1; BN + ReLU6 each.
     neck=dict(
         type="SSDLiteExtraLayers",

@@ -23,6 +23,9 @@ TOOLS = {
     "benchmark": "benchmark.py",
     "quickstart": "quickstart.py",
     "make-toy-data": "make_toy_data.py",
+    "recipe-check": "recipe_check.py",
+    "voc-aug": "dataset_converters/voc_aug.py",
+    "imagenet-val": "dataset_converters/imagenet_val.py",
     "browse-dataset": "analysis/browse_dataset.py",
     "plot-logs": "analysis/plot_logs.py",
 }

@@ -13,6 +13,9 @@ default_hooks = dict(
     non_finite=dict(type="NonFiniteCheckHook", on_non_finite="raise", check_grads=False),
     # Every head's num_classes must equal its data set's number of classes (checked before iteration 1).
     class_count=dict(type="ClassCountCheckHook"),
+    # Warns before iteration 1 when processes x batch_size differs from auto_scale_lr.base_batch_size while
+    # lr scaling is off (the lr would be meant for another total batch).
+    lr_scale_check=dict(type="LrScaleCheckHook"),
 )
 env_cfg = dict(
     cudnn_benchmark=False,

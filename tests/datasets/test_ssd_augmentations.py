@@ -1,10 +1,11 @@
-"""ZoomOut and MinIoURandomCrop move boxes (and masks) exactly with the image."""
+"""ZoomOut, MinIoURandomCrop (mmdetection's) and RandomIoUCrop (torchvision's) move boxes (and masks) exactly
+with the image, and accept crops by their own rules."""
 
 import numpy as np
 import pytest
 
-from visionkit.datasets.transforms import Albumentations, MinIoURandomCrop, ZoomOut
-from visionkit.datasets.transforms.ssd_augmentations import box_iou_with
+from visionkit.datasets.transforms import Albumentations, MinIoURandomCrop, RandomIoUCrop, ZoomOut
+from visionkit.datasets.transforms.ssd_augmentations import accepted_boxes, box_iou_with, centres_inside
 
 COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))  # one per label, absent from background and fill
 BOXES = np.array([[20, 10, 70, 60], [90, 40, 150, 110], [5, 80, 30, 115]], dtype=np.float32)
@@ -51,42 +52,102 @@ def test_zoom_out_moves_boxes_with_image(seed: int) -> None:
     assert canvas.sum() == height * width - 120 * 160
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_min_iou_crop_moves_boxes_with_image(seed: int) -> None:
-    wrapper = Albumentations([dict(type="MinIoURandomCrop")])
+@pytest.mark.parametrize("crop", ["MinIoURandomCrop", "RandomIoUCrop"])
+@pytest.mark.parametrize("seed", range(8))
+def test_crops_move_boxes_with_image(crop: str, seed: int) -> None:
+    wrapper = Albumentations([dict(type=crop)])
     wrapper.pipeline.set_random_seed(seed)
     check_boxes_follow_image(wrapper(scene()))
 
 
-def test_min_iou_crop_keeps_boxes_with_centre_inside() -> None:
-    wrapper = Albumentations([dict(type="MinIoURandomCrop")])
-    crop_transform = wrapper.pipeline.transforms[0]
-    cropped = 0
-    for seed in range(30):
+def crops_made(
+    transform_cfg: dict, results: dict, modes: tuple | None = None, seeds: int = 40
+) -> list[tuple]:
+    """(crop, kept labels) of the runs that cropped, with ``modes`` forced on MinIoURandomCrop."""
+    wrapper = Albumentations([transform_cfg])
+    transform = wrapper.pipeline.transforms[0]
+    if modes is not None:
+        transform.modes = modes
+    height, width = results["img"].shape[:2]
+    made = []
+    for seed in range(seeds):
         wrapper.pipeline.set_random_seed(seed)
-        results = wrapper(scene())
-        x0, y0, x1, y1 = crop_transform.params["crop"]
-        if (x1 - x0, y1 - y0) == (160, 120):
-            assert len(results["gt_labels"]) == 3
-            continue
-        cropped += 1
-        assert results["img"].shape[:2] == (y1 - y0, x1 - x0)
-        assert (x1 - x0) >= 0.3 * 160 - 1 and (y1 - y0) >= 0.3 * 120 - 1
-        assert 0.5 <= (y1 - y0) / (x1 - x0) <= 2 + 0.05
-        centres = (BOXES[:, :2] + BOXES[:, 2:]) / 2
-        inside = np.all((centres > (x0, y0)) & (centres < (x1, y1)), axis=1)
-        assert results["gt_labels"].tolist() == np.flatnonzero(inside).tolist()
-        assert box_iou_with(BOXES[inside], np.array([x0, y0, x1, y1], dtype=np.float32)).max() >= 0.1
-    assert cropped >= 10
+        out = wrapper({k: v.copy() for k, v in results.items()})
+        x0, y0, x1, y1 = transform.params["crop"]
+        assert out["img"].shape[:2] == (y1 - y0, x1 - x0)
+        if (x1 - x0, y1 - y0) != (width, height):
+            made.append((np.array([x0, y0, x1, y1], dtype=np.float32), out["gt_labels"]))
+    return made
+
+
+def test_min_iou_crop_needs_every_box_above_the_drawn_iou() -> None:
+    """mmdetection's rule: with the threshold forced to 0.3, every crop made overlaps both boxes by IoU >= 0.3
+    (not just one of them), and keeps exactly the boxes whose centre lies inside."""
+    boxes = np.array([[40, 30, 80, 70], [70, 40, 110, 80]], dtype=np.float32)
+    two = {"img": np.zeros((120, 160, 3), np.uint8), "gt_bboxes": boxes, "gt_labels": np.arange(2)}
+    made = crops_made(dict(type="MinIoURandomCrop"), two, modes=(0.3,))
+    assert len(made) == 40
+    for patch, labels in made:
+        assert box_iou_with(boxes, patch).min() >= 0.3
+        assert labels.tolist() == np.flatnonzero(centres_inside(boxes, patch)).tolist()
+        assert 0.5 <= (patch[3] - patch[1]) / (patch[2] - patch[0]) <= 2
+    made_any = crops_made(dict(type="RandomIoUCrop", options=(0.3,)), two)
+    assert any(box_iou_with(boxes, patch).min() < 0.3 for patch, _ in made_any)  # the rules differ
+
+
+def test_min_iou_crop_mode_zero_is_unconstrained() -> None:
+    """Mode 0 (mmdetection's "no IoU limit"): crops far below 0.1 IoU with some box happen."""
+    made = crops_made(dict(type="MinIoURandomCrop"), scene(), modes=(0.0,))
+    assert len(made) == 40
+    assert min(box_iou_with(BOXES, patch).min() for patch, _ in made) < 0.05
+
+
+def test_random_iou_crop_needs_one_box_above_the_drawn_iou() -> None:
+    """torchvision's rule: one kept box reaches the IoU; crops where another box is far below it happen."""
+    made = crops_made(dict(type="RandomIoUCrop", options=(0.5,)), scene(), seeds=30)
+    assert len(made) == 30
+    for patch, labels in made:
+        assert box_iou_with(BOXES[labels], patch).max() >= 0.5
+        assert labels.tolist() == np.flatnonzero(centres_inside(BOXES, patch)).tolist()
+        assert 0.5 <= (patch[2] - patch[0]) / (patch[3] - patch[1]) <= 2
+    assert any(box_iou_with(BOXES, patch).min() < 0.5 for patch, _ in made)
+
+
+def test_acceptance_against_mmdetections_rule_on_hand_made_boxes() -> None:
+    """Boxes A (0,0)-(10,10) and B (20,0)-(30,10). Patch (0,0)-(12,10): IoU(A) = 100 / 120 = 0.833,
+    IoU(B) = 0; A's centre (5, 5) inside, B's (25, 5) outside. Patch (0,0)-(30,10): IoU 100 / 300 = 1/3 each,
+    both centres inside. mmdetection rejects when any IoU < threshold (``overlaps.min() < min_iou``) or no
+    centre is inside; torchvision when no kept box reaches it."""
+    boxes = np.array([[0, 0, 10, 10], [20, 0, 30, 10]], dtype=np.float64)
+    small, wide = np.array([0, 0, 12, 10.0]), np.array([0, 0, 30, 10.0])
+    assert accepted_boxes(boxes, small, 0.5, "all") is None  # B's IoU 0 < 0.5
+    assert accepted_boxes(boxes, small, 0.0, "all").tolist() == [True, False]  # mode 0: any patch
+    assert accepted_boxes(boxes, small, 0.5, "any").tolist() == [True, False]  # A alone reaches it
+    assert accepted_boxes(boxes, wide, 1 / 3, "all").tolist() == [True, True]  # IoU == threshold passes
+    assert accepted_boxes(boxes, wide, 0.34, "all") is None
+    assert accepted_boxes(boxes, wide, 0.34, "any") is None
+    assert accepted_boxes(boxes, np.array([12, 0, 18, 10.0]), 0.0, "all") is None  # no centre inside
+    assert accepted_boxes(np.zeros((0, 4)), small, 0.9, "all").tolist() == []  # no boxes: any patch
+    with pytest.raises(ValueError, match="rule"):
+        accepted_boxes(boxes, small, 0.5, "some")
 
 
 def test_without_boxes() -> None:
+    """mmdetection crops an image without boxes too; torchvision's crop leaves it whole."""
     image = np.full((30, 40, 3), 7, dtype=np.uint8)
+    empty = {"gt_bboxes": np.zeros((0, 4)), "gt_labels": np.zeros(0)}
     crop = Albumentations([dict(type="MinIoURandomCrop")])
-    results = crop({"img": image, "gt_bboxes": np.zeros((0, 4)), "gt_labels": np.zeros(0)})
-    assert results["img"].shape == image.shape and results["gt_bboxes"].shape == (0, 4)
+    shapes = set()
+    for seed in range(10):
+        crop.pipeline.set_random_seed(seed)
+        results = crop({"img": image, **empty})
+        shapes.add(results["img"].shape)
+        assert results["gt_bboxes"].shape == (0, 4)
+    assert len(shapes) > 1
+    results = Albumentations([dict(type="RandomIoUCrop")])({"img": image, **empty})
+    assert results["img"].shape == image.shape
     zoom = Albumentations([dict(type="ZoomOut", p=1.0)])
-    results = zoom({"img": image, "gt_bboxes": np.zeros((0, 4)), "gt_labels": np.zeros(0)})
+    results = zoom({"img": image, **empty})
     assert results["gt_bboxes"].shape == (0, 4) and results["gt_labels"].dtype == np.int64
 
 
@@ -95,3 +156,5 @@ def test_invalid_arguments() -> None:
         ZoomOut(min_ratio=0.5)
     with pytest.raises(ValueError, match="min_scale"):
         MinIoURandomCrop(min_scale=0)
+    with pytest.raises(ValueError, match="min_scale"):
+        RandomIoUCrop(min_scale=0.8, max_scale=0.5)

@@ -63,7 +63,7 @@ def test_the_v2_config_preprocesses_as_torchvision(cfg, name):
     actual, expected = visionkit_input(cfg, image).float(), torchvision_input(image)
     assert actual.shape == expected.shape == (3, 224, 224)
     assert (actual - expected).abs().mean() < 1.5
-    v1 = visionkit_input(Config.fromfile("configs/mobilenet_v2_imagenet.py"), image).float()
+    v1 = visionkit_input(Config.fromfile("configs/mobilenet_v2_imagenet_torchvision.py"), image).float()
     assert (v1 - expected).abs().mean() > 10
 
 

@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
             item = dataset[index]
             sample = item["data_samples"]
             image = item["inputs"].permute(1, 2, 0).numpy()
+            if image.dtype != np.uint8:  # colour augmentations that keep floats (PhotoMetricDistortion)
+                image = image.clip(0, 255).round().astype(np.uint8)
             meta = metainfo
             if sample.metainfo.get(TASK_KEY) is not None:
                 meta = metainfo.get("tasks", {}).get(sample.metainfo[TASK_KEY], {})

@@ -2,6 +2,7 @@
 
 from . import samplers, transforms
 from .coco import CocoDetection
+from .coco_voc_segmentation import CocoVOCSegmentation
 from .image_folder import ImageFolderDataset, ImageNetDataset
 from .multi_task_dataset import MultiTaskDataset
 from .samplers import TaskBatchSampler
@@ -10,6 +11,7 @@ from .voc_segmentation import VOC_CLASSES, VOCSegmentation
 __all__ = [
     "VOC_CLASSES",
     "CocoDetection",
+    "CocoVOCSegmentation",
     "ImageFolderDataset",
     "ImageNetDataset",
     "MultiTaskDataset",

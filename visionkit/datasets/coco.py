@@ -15,22 +15,26 @@ from mmengine.logging import print_log
 from pycocotools.coco import COCO
 
 from ..registry import DATASETS
-from .coco_checks import AnnotationError, check_coco_dict
+from .coco_checks import AnnotationError, check_coco_dict, is_image_info
 from .data_root import require_path
 from .transforms.build import build_pipeline
 
 COCO_LAYOUT = "data/coco/{annotations,train2017,val2017}"
 
 
-def load_coco(ann_file: str) -> COCO:
-    """Read and check a COCO instances JSON file (:func:`check_coco_dict`); errors name the file."""
+def load_coco(ann_file: str, allow_image_info: bool = False) -> COCO:
+    """Read and check a COCO instances JSON file (:func:`check_coco_dict`); errors name the file.
+
+    With ``allow_image_info`` an image-info file (no ``annotations``: test-dev's) loads as images without
+    annotations.
+    """
     require_path(ann_file, f"COCO annotation file (layout: {COCO_LAYOUT})")
     try:
         with open(ann_file, encoding="utf-8") as f:
             data = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise AnnotationError(f"Annotation file '{ann_file}' is not valid JSON: {error}") from error
-    check_coco_dict(data, ann_file)
+    check_coco_dict(data, ann_file, allow_image_info)
     coco = COCO()
     coco.dataset = data
     with contextlib.redirect_stdout(io.StringIO()):  # createIndex prints progress
@@ -58,8 +62,10 @@ class CocoDetection(BaseDataset):
     file without ``images`` / ``annotations`` / ``categories`` or with a malformed record raises
     :class:`~visionkit.datasets.coco_checks.AnnotationError` naming the file, record and key.
 
-    ``metainfo``: ``classes`` (names in label order), ``cat_ids`` (category id of each label) and
-    ``ann_file`` (the resolved path, so ``CocoMetric`` finds its ground truth without a second setting).
+    ``metainfo``: ``classes`` (names in label order), ``cat_ids`` (the file's category ids, ascending),
+    ``label_cat_ids`` (the category id of each label), ``ann_file`` (the resolved path, so ``CocoMetric``
+    finds its ground truth without a second setting) and ``image_info`` (an image-info file: test-dev's
+    images without annotations, which load in test mode only, for ``format_only``).
 
     Args:
         data_root: folder that ``ann_file`` and ``data_prefix`` are relative to.
@@ -67,6 +73,9 @@ class CocoDetection(BaseDataset):
         data_prefix: ``dict(img=...)``, the image folder.
         filter_empty_gt: in training (``test_mode=False``) leave out images without any kept box.
         min_size: in training leave out images whose shorter side is below this, in pixels.
+        label_cat_ids: the category id of each label when the model's labels are not the file's categories
+            in ascending order (torchvision's COCO detectors: ``list(range(1, 91))``, label j = category
+            j + 1, the 10 ids COCO 2017 lacks named "N/A"); annotations of other categories are dropped.
     """
 
     def __init__(
@@ -76,10 +85,12 @@ class CocoDetection(BaseDataset):
         data_prefix: dict | None = None,
         filter_empty_gt: bool = False,
         min_size: int = 0,
+        label_cat_ids: Sequence[int] | None = None,
         pipeline: Sequence[dict] = (),
         test_mode: bool = False,
         **kwargs,
     ) -> None:
+        self.label_cat_ids = None if label_cat_ids is None else tuple(int(i) for i in label_cat_ids)
         self.filter_empty_gt = filter_empty_gt
         self.min_size = min_size
         self.label_to_cat_id: tuple[int, ...] = ()
@@ -96,26 +107,35 @@ class CocoDetection(BaseDataset):
     def load_data_list(self) -> list[dict]:
         require_path(self.data_root or ".", f"COCO data root (layout: {COCO_LAYOUT})")
         require_path(self.data_prefix["img"], f"COCO image folder (layout: {COCO_LAYOUT})")
-        coco = load_coco(self.ann_file)
+        # An image-info file (test-dev's: no annotations) is a test set to predict on.
+        coco = load_coco(self.ann_file, allow_image_info=self.test_mode)
         categories = sorted(coco.loadCats(coco.getCatIds()), key=lambda c: c["id"])
-        self.label_to_cat_id = tuple(c["id"] for c in categories)
-        self.cat_id_to_label = {cat_id: label for label, cat_id in enumerate(self.label_to_cat_id)}
-        declared = self._metainfo.get("classes")
         names = tuple(c["name"] for c in categories)
-        if declared is not None and tuple(declared) != names:
+        declared = self._metainfo.get("classes")
+        if declared is not None and tuple(declared) != names and self.label_cat_ids is None:
             raise AnnotationError(
                 f"'{self.ann_file}' has the categories {names} (in category id order) but the config "
                 f"declares classes {tuple(declared)}: make metainfo.classes (custom_data.classes) list the "
                 f"file's category names in id order"
             )
+        if self.label_cat_ids is None:
+            self.label_to_cat_id = tuple(c["id"] for c in categories)
+            label_names = names
+        else:  # a model's own label space, e.g. torchvision's COCO detectors: label j = category j + 1
+            by_id = {c["id"]: c["name"] for c in categories}
+            self.label_to_cat_id = self.label_cat_ids
+            label_names = tuple(by_id.get(cat_id, "N/A") for cat_id in self.label_cat_ids)
+        self.cat_id_to_label = {cat_id: label for label, cat_id in enumerate(self.label_to_cat_id)}
         self._metainfo.update(
-            classes=tuple(c["name"] for c in categories),
-            cat_ids=self.label_to_cat_id,
+            classes=label_names,
+            cat_ids=tuple(c["id"] for c in categories),
+            label_cat_ids=self.label_to_cat_id,
             ann_file=self.ann_file,
+            image_info=is_image_info(coco.dataset),
         )
         counts = {"clipped": 0, "degenerate": 0, "non-finite": 0, "unknown category": 0}
         counts["unknown image"] = sum(
-            1 for ann in coco.dataset["annotations"] if ann["image_id"] not in coco.imgs
+            1 for ann in coco.dataset.get("annotations", []) if ann["image_id"] not in coco.imgs
         )
         non_finite_ids: list[int] = []
         data_list = []

@@ -34,20 +34,36 @@ def _record_name(kind: str, index: int, record: dict) -> str:
     return f"{singular} id {record['id']}" if "id" in record else f"{singular} #{index} (no id)"
 
 
-def check_coco_dict(data: Any, ann_file: str) -> None:
+def is_image_info(data: Any) -> bool:
+    """Whether ``data`` is a COCO image-info file: ``images`` and ``categories`` without ``annotations``
+    (``image_info_test-dev2017.json``)."""
+    return isinstance(data, dict) and "annotations" not in data and "images" in data and "categories" in data
+
+
+def check_coco_dict(data: Any, ann_file: str, allow_image_info: bool = False) -> None:
     """Raise :class:`AnnotationError` unless ``data`` has COCO's lists with well-typed records.
 
     Empty ``images`` / ``annotations`` lists are legal (a warning is logged); an empty ``categories`` list
     is not (there would be nothing to learn). Box values are only checked to be numbers here: NaN/inf
-    and degenerate boxes are the data set's to drop and count.
+    and degenerate boxes are the data set's to drop and count. With ``allow_image_info`` a file without
+    ``annotations`` (an image-info file, :func:`is_image_info`) passes: images to predict on, no ground truth.
     """
     if not isinstance(data, dict):
         raise AnnotationError(f"Annotation file '{ann_file}' holds a {type(data).__name__}, not a COCO dict")
     for key in REQUIRED_LISTS:
+        if key == "annotations" and allow_image_info and is_image_info(data):
+            continue
         if key not in data:
+            image_info = (
+                " It is an image-info file (images without annotations, as the test-dev one): it loads only "
+                "for testing (test_mode=True) with test_evaluator.format_only=True."
+                if key == "annotations" and is_image_info(data)
+                else ""
+            )
             raise AnnotationError(
                 f"Annotation file '{ann_file}' has no '{key}' key: a COCO instances file needs "
-                f"{', '.join(REQUIRED_LISTS)} (an empty list is allowed for images and annotations)"
+                f"{', '.join(REQUIRED_LISTS)} (an empty list is allowed for images and annotations)."
+                f"{image_info}"
             )
         if not isinstance(data[key], list):
             raise AnnotationError(
@@ -56,10 +72,10 @@ def check_coco_dict(data: Any, ann_file: str) -> None:
     if not data["categories"]:
         raise AnnotationError(f"Annotation file '{ann_file}' lists no categories")
     for key in ("images", "annotations"):
-        if not data[key]:
+        if key in data and not data[key]:
             print_log(f"Annotation file '{ann_file}': '{key}' is an empty list", logger="current", level=30)
     for kind, required in REQUIRED_KEYS.items():
-        for index, record in enumerate(data[kind]):
+        for index, record in enumerate(data.get(kind, [])):
             if not isinstance(record, dict):
                 raise AnnotationError(f"Annotation file '{ann_file}': {kind}[{index}] is not a dict")
             missing = [k for k in required if k not in record]

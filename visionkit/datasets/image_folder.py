@@ -123,17 +123,33 @@ class ImageFolderDataset(BaseDataset):
         return items
 
 
+def class_folders(path: str) -> tuple[str, ...]:
+    """The sorted names of the folders in ``path`` (ImageNet's WordNet ids), or () if it has none."""
+    if not os.path.isdir(path):
+        return ()
+    return tuple(sorted(entry.name for entry in os.scandir(path) if entry.is_dir()))
+
+
 @DATASETS.register_module()
 class ImageNetDataset(ImageFolderDataset):
-    """ILSVRC-2012 as commonly laid out (and as ``tools/make_toy_data.py classification`` writes it)::
+    """ILSVRC-2012 as people lay it out after download (and as ``tools/make_toy_data.py classification``
+    writes it)::
 
         data/imagenet/train/n01440764/*.JPEG     class-per-folder (sorted wnids = labels 0..999)
-        data/imagenet/val/*.JPEG                 flat
+        data/imagenet/val/*.JPEG                 flat, with
         data/imagenet/meta/val.txt               'ILSVRC2012_val_00000001.JPEG 65' per line
-        data/imagenet/meta/classes.txt           optional: one class name per line
+        data/imagenet/val/n01440764/*.JPEG       or class folders, as train (torchvision's layout)
+        data/imagenet/meta/classes.txt           optional: one class name per line, in label order
+
+    Classes, for both splits: ``classes`` if given, else ``meta/classes.txt`` if present, else the sorted
+    folder names of ``train/`` (the wnids), else (val only, no train split on disk) those of ``val/``. So
+    val labels and names agree with training's whether or not ``classes.txt`` exists. The val split reads
+    ``meta/val.txt`` when it exists, else class folders under ``val/`` (``ann_file=''`` forces folders).
+    ``tools/dataset_converters/imagenet_val.py`` writes ``meta/val.txt`` (or the class folders) from the
+    ILSVRC2012 devkit's ground truth.
 
     Args:
-        split: ``'train'`` (folder mode on ``train/``) or ``'val'`` (list mode: ``val/`` + ``meta/val.txt``).
+        split: ``'train'`` or ``'val'``.
     """
 
     def __init__(
@@ -145,8 +161,21 @@ class ImageNetDataset(ImageFolderDataset):
     ) -> None:
         if split not in ("train", "val"):
             raise ValueError(f"split must be 'train' or 'val', got '{split}'")
-        if classes is None and os.path.isfile(os.path.join(data_root, "meta", "classes.txt")):
-            classes = "meta/classes.txt"
         kwargs.setdefault("data_prefix", split)
-        kwargs.setdefault("ann_file", "meta/val.txt" if split == "val" else "")
+        if split == "val" and "ann_file" not in kwargs:
+            listed = os.path.isfile(os.path.join(data_root, "meta", "val.txt"))
+            folders = class_folders(os.path.join(data_root, kwargs["data_prefix"]))
+            kwargs["ann_file"] = "" if folders and not listed else "meta/val.txt"
+        if classes is None:
+            classes = self._default_classes(data_root, kwargs["data_prefix"])
         super().__init__(data_root=data_root, classes=classes, **kwargs)
+
+    @staticmethod
+    def _default_classes(data_root: str, prefix: str) -> Sequence[str] | str | None:
+        if os.path.isfile(os.path.join(data_root, "meta", "classes.txt")):
+            return "meta/classes.txt"
+        return (
+            class_folders(os.path.join(data_root, "train"))
+            or class_folders(os.path.join(data_root, prefix))
+            or None
+        )

@@ -48,6 +48,11 @@ class VOCSegmentation(BaseDataset):
         data/VOCdevkit/VOC2012/ImageSets/Segmentation/{train,val}.txt
         data/VOCdevkit/VOC2012/SegmentationClassAug/<id>.png     "trainaug" (VOC + SBD, 10,582 images):
         data/VOCdevkit/VOC2012/ImageSets/Segmentation/trainaug.txt   grayscale index PNGs and their list
+                                                                     (tools/dataset_converters/voc_aug.py)
+
+    A split file lists one image id per line, or per line an image path and a label path relative to
+    ``data_root`` (``/JPEGImages/<id>.jpg /SegmentationClassAug/<id>.png``: the ``train_aug.txt`` shared
+    with the SegmentationClassAug download), which then override ``img_dir`` / ``ann_dir``.
 
     ``tools/make_toy_data.py voc`` writes the same layout under ``data/toy/voc``. Each item is
     ``{'img_path', 'seg_map_path', 'img_id'}`` before the pipeline (``LoadImage`` + ``LoadSegMap``).
@@ -97,16 +102,11 @@ class VOCSegmentation(BaseDataset):
         require_path(img_dir, "VOC image folder")
         require_path(ann_dir, "VOC label folder")
         with open(self.ann_file) as f:
-            ids = [line.strip() for line in f if line.strip()]
-        if not ids:
+            lines = [line.split() for line in f if line.strip()]
+        if not lines:
             raise ValueError(f"VOC split file '{self.ann_file}' lists no image ids")
         items = [
-            {
-                "img_path": os.path.join(img_dir, image_id + self.img_suffix),
-                "seg_map_path": os.path.join(ann_dir, image_id + self.seg_map_suffix),
-                "img_id": image_id,
-            }
-            for image_id in ids
+            self._item(fields, line_no, img_dir, ann_dir) for line_no, fields in enumerate(lines, start=1)
         ]
         missing = [
             p for item in items for p in (item["img_path"], item["seg_map_path"]) if not os.path.isfile(p)
@@ -118,3 +118,26 @@ class VOCSegmentation(BaseDataset):
                 + missing_data_message(missing[0], "File")
             )
         return items
+
+    def _item(self, fields: list[str], line_no: int, img_dir: str, ann_dir: str) -> dict:
+        """One split-file line: an image id, or an image path and a label path relative to the VOC2012
+        folder (``/JPEGImages/2007_000032.jpg /SegmentationClassAug/2007_000032.png``, the widely shared
+        ``train_aug.txt``)."""
+        if len(fields) == 1:
+            image_id = fields[0]
+            return {
+                "img_path": os.path.join(img_dir, image_id + self.img_suffix),
+                "seg_map_path": os.path.join(ann_dir, image_id + self.seg_map_suffix),
+                "img_id": image_id,
+            }
+        if len(fields) == 2:
+            img_path, seg_map_path = (os.path.join(self.data_root, f.lstrip("/")) for f in fields)
+            return {
+                "img_path": img_path,
+                "seg_map_path": seg_map_path,
+                "img_id": os.path.splitext(os.path.basename(fields[0]))[0],
+            }
+        raise ValueError(
+            f"{self.ann_file}:{line_no}: expected an image id or 'image_path label_path', "
+            f"got {' '.join(fields)!r}"
+        )

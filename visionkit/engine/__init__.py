@@ -1,7 +1,7 @@
 """Running configs on mmengine's Runner: config loading, overrides, checkpoint I/O, hooks, distributed setup,
 mixed precision."""
 
-from . import hooks
+from . import hooks, optimizers
 from .amp import CPUAutocastOptimWrapper, amp_optim_wrapper, cpu_supports_bfloat16
 from .config import load_config, set_data_root
 from .dist import init_distributed, resolve_dist_cfg
@@ -17,6 +17,7 @@ __all__ = [
     "hooks",
     "init_distributed",
     "load_config",
+    "optimizers",
     "resolve_dist_cfg",
     "set_data_root",
 ]

@@ -69,6 +69,7 @@ def apply_custom_data(cfg: Config) -> None:
             dataset.update(settings)
             if classes is not None:
                 dataset["metainfo"] = ConfigDict({**dict(dataset.get("metainfo") or {}), "classes": classes})
+                dataset.pop("label_cat_ids", None)  # the data set's own labels, as below
     if classes is not None:
         _set_num_classes(cfg.model, len(classes))
         # The model now predicts the data set's own labels: a base config's label space (torchvision's

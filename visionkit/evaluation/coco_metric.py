@@ -15,6 +15,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from ..datasets.coco import load_coco
+from ..datasets.coco_checks import AnnotationError
 from ..registry import METRICS
 from ..visualization.plots import plot_pr_curves
 
@@ -147,6 +148,19 @@ class CocoMetric(BaseMetric):
         self._coco_gt: COCO | None = None
         self._gt_file: str | None = None
 
+    @BaseMetric.dataset_meta.setter
+    def dataset_meta(self, meta: dict | None) -> None:
+        """Refuses, before any image is predicted, to evaluate on an image-info file (test-dev) that holds
+        no ground truth: only ``format_only`` can use one."""
+        if meta and meta.get("image_info") and not self.format_only and self.ann_file is None:
+            raise AnnotationError(
+                f"'{meta.get('ann_file')}' is an image-info file (images without annotations, as "
+                "test-dev's), so there is nothing to score against. Write a submission instead: "
+                "--cfg-options test_evaluator.format_only=True "
+                "test_evaluator.outfile_prefix=work_dirs/test_dev (docs/detection.md)"
+            )
+        self._dataset_meta = meta
+
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             self.results.append(
@@ -164,9 +178,9 @@ class CocoMetric(BaseMetric):
         cat_ids = meta.get("cat_ids") or (sorted(coco_gt.getCatIds()) if coco_gt else None)
         if cat_ids is None:
             raise ValueError("CocoMetric needs dataset_meta['cat_ids'] to map labels to category ids")
-        label_cat_ids = self.label_cat_ids or cat_ids
+        label_cat_ids = self.label_cat_ids or meta.get("label_cat_ids") or cat_ids
         detections = [d for result in results for d in detections_to_coco(*result, cat_ids=label_cat_ids)]
-        if self.label_cat_ids is not None:
+        if list(label_cat_ids) != list(cat_ids):
             known = set(cat_ids)
             detections = [d for d in detections if d["category_id"] in known]
         if self.outfile_prefix is not None:
@@ -214,7 +228,9 @@ class CocoMetric(BaseMetric):
         with contextlib.redirect_stdout(summary):
             coco_eval.summarize()
         print_log("\n" + summary.getvalue().rstrip(), logger="current")
-        names = meta.get("classes") or [c["name"] for c in coco_gt.loadCats(list(cat_ids))]
+        names = meta.get("classes")
+        if names is None or len(names) != len(cat_ids):  # a model's label space (label_cat_ids) differs
+            names = [c["name"] for c in coco_gt.loadCats(list(cat_ids))]
         if self.classwise:
             print_log("\n" + classwise_table(coco_eval, names), logger="current")
         if self.plot_dir is not None:

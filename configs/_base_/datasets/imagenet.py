@@ -1,4 +1,6 @@
-# ImageNet (ILSVRC-2012) in the layout of docs/datasets.md: train/<wnid>/*.JPEG, val/*.JPEG, meta/val.txt.
+# ImageNet (ILSVRC-2012) in the layouts of docs/datasets.md: train/<wnid>/*.JPEG; val/*.JPEG + meta/val.txt or
+# val/<wnid>/*.JPEG. The pipelines are torchvision's classification presets (RandomResizedCrop + flip;
+# resize 256 + centre crop 224); configs/mobilenet_v2_imagenet.py replaces them with TF-slim's Inception ones.
 data_root = "data/imagenet"
 input_size = 224
 
@@ -9,7 +11,8 @@ train_pipeline = [
         transforms=[
             dict(type="RandomResizedCrop", size=(input_size, input_size), scale=(0.08, 1.0)),
             dict(type="HorizontalFlip", p=0.5),
-            # Colour jitter is off (p=0.0) in the paper's recipe; raise p to use it.
+            # torchvision's MobileNetV2 recipe has no colour jitter (p=0.0); raise p to use it. TF-slim's
+            # colour distortion is InceptionColorDistortion (configs/mobilenet_v2_imagenet.py).
             dict(type="ColorJitter", brightness=0.4, contrast=0.4, saturation=0.4, hue=0.0, p=0.0),
         ],
     ),

@@ -1,23 +1,22 @@
-# PASCAL VOC 2012 segmentation in the layout of docs/datasets.md under data/VOCdevkit/VOC2012.
-# Training uses the VOC train split; for "trainaug" (VOC train + SBD, 10,582 images, the usual DeepLab
-# training set) put SegmentationClassAug/ and ImageSets/Segmentation/trainaug.txt there and set
-#   train_dataloader.dataset.split=ImageSets/Segmentation/trainaug.txt
-#   train_dataloader.dataset.ann_dir=SegmentationClassAug
+# PASCAL VOC 2012 segmentation in the layout of docs/datasets.md under data/VOCdevkit/VOC2012, trained on
+# "trainaug" (VOC train + SBD, 10,582 images, the set of TF DeepLab's published numbers): build it once from
+# the SBD download with tools/dataset_converters/voc_aug.py (SegmentationClassAug/ + trainaug.txt). The
+# widely shared train_aug.txt (image and label paths per line) works as the split too.
 data_root = "data/VOCdevkit/VOC2012"
 crop_size = 512
 input_size = crop_size  # the input tools/analysis/complexity.py counts at (Table 7 uses 512x512)
 mean_pixel = (124, 116, 104)  # ImageNet mean in RGB: padding becomes ~0 after normalisation, as TF DeepLab
 
-# TF DeepLab's augmentation: random scale 0.5..2.0 (RandomScale samples 1 + scale_limit, one factor for
-# both sides; masks resize with nearest neighbour), pad to the crop with the mean pixel and label 255
-# (ignored), random crop, left-right flip.
+# TF DeepLab's augmentation (research/deeplab/train.py flags, input_preprocess.py): one random scale from
+# 0.5, 0.75 .. 2.0 (min_scale_factor, max_scale_factor, scale_factor_step_size) for both sides, labels
+# nearest-neighbour; pad to the crop with the mean pixel and label 255 (ignored); random crop; flip.
 train_pipeline = [
     dict(type="LoadImage"),
     dict(type="LoadSegMap"),
     dict(
         type="Albumentations",
         transforms=[
-            dict(type="RandomScale", scale_limit=(-0.5, 1.0), p=1.0),
+            dict(type="RandomStepScale", min_scale=0.5, max_scale=2.0, step=0.25),
             dict(
                 type="PadIfNeeded",
                 min_height=crop_size,
@@ -28,8 +27,6 @@ train_pipeline = [
             ),
             dict(type="RandomCrop", height=crop_size, width=crop_size),
             dict(type="HorizontalFlip", p=0.5),
-            # Photometric jitter is not in the DeepLab recipe (p=0.0); raise p to use it.
-            dict(type="ColorJitter", brightness=0.2, contrast=0.2, saturation=0.2, hue=0.0, p=0.0),
         ],
     ),
     dict(type="PackInputs"),
@@ -39,7 +36,10 @@ train_pipeline = [
 test_pipeline = [dict(type="LoadImage"), dict(type="LoadSegMap"), dict(type="PackInputs")]
 
 train_dataloader = dict(
-    batch_size=8,
+    # TF DeepLab fine-tunes BatchNorm with 16 images per step ("batch size larger than 12, more than 16 is
+    # better"): 16 on one process, or 2 per process on 8 (SyncBN makes it one batch; the schedule's
+    # auto_scale_lr.base_batch_size is 16, and a different total is warned about at start).
+    batch_size=16,
     num_workers=4,
     persistent_workers=True,
     drop_last=True,  # the ASPP image-pooling BatchNorm needs >= 2 images per batch
@@ -47,8 +47,8 @@ train_dataloader = dict(
     dataset=dict(
         type="VOCSegmentation",
         data_root=data_root,
-        split="ImageSets/Segmentation/train.txt",
-        ann_dir="SegmentationClass",
+        split="ImageSets/Segmentation/trainaug.txt",
+        ann_dir="SegmentationClassAug",
         pipeline=train_pipeline,
     ),
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 
+from mmengine.model.weight_init import initialize
 from torch import Tensor, nn
 
 from ..checkpoint import load_checkpoint
@@ -132,19 +133,38 @@ class InvertedResidualBackbone(TappedBackbone):
 
     def init_weights(self) -> None:
         """torchvision's MobileNet init (with ``zero_init_residual``, each residual block's last BN scale
-        starts at 0), or a pretrained checkpoint when ``init_cfg`` names one."""
-        pretrained = self.init_cfg is not None and self.init_cfg.get("type") == "Pretrained"
-        if pretrained and self.init_cfg.get("checkpoint") is not None:
-            load_checkpoint(self, self.init_cfg["checkpoint"], prefix=self.init_cfg.get("prefix"))
-            self._is_init = True
+        starts at 0), then any mmengine initialisers ``init_cfg`` names (``TruncNormal``, ``Normal``,
+        ``Kaiming``, ``Constant``..., one dict or a list), then a ``Pretrained`` checkpoint if it names one.
+
+        A ``Pretrained`` entry is read with visionkit's checkpoint loader (plain data only, torchvision and
+        mmdetection keys converted), not mmengine's. Layers an initialiser does not name keep torchvision's
+        init (mmdetection's ``TruncNormal(layer='Conv2d')`` leaves BatchNorm at weight 1, bias 0 there too).
+        """
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg] if self.init_cfg else []
+        pretrained = [c for c in cfgs if c.get("type") == "Pretrained" and c.get("checkpoint") is not None]
+        initialisers = [c for c in cfgs if c.get("type") != "Pretrained"]
+        if pretrained and not initialisers:
+            self._load_pretrained(pretrained[-1])
             return
-        if self.frozen_stages >= 0:
+        if self.frozen_stages >= 0 and not pretrained:
             warnings.warn(
                 f"frozen_stages={self.frozen_stages} without a pretrained checkpoint: the frozen layers keep "
                 "their random initialisation unless a checkpoint is loaded later (load_from, resume); set "
                 "frozen_stages=-1 to train from scratch",
                 stacklevel=2,
             )
+        self._torchvision_init()
+        if initialisers:
+            initialize(self, initialisers)
+        if pretrained:
+            self._load_pretrained(pretrained[-1])
+        self._is_init = True
+
+    def _load_pretrained(self, cfg: dict) -> None:
+        load_checkpoint(self, cfg["checkpoint"], prefix=cfg.get("prefix"))
+        self._is_init = True
+
+    def _torchvision_init(self) -> None:
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out")
@@ -159,7 +179,6 @@ class InvertedResidualBackbone(TappedBackbone):
             for block in self.blocks:
                 if block.use_shortcut:
                     nn.init.zeros_(block.project.bn.weight)
-        self._is_init = True
 
 
 def alias_taps(taps: dict[str, TapInfo], aliases: dict[str, str]) -> dict[str, TapInfo]:

@@ -183,7 +183,8 @@ class MobileNetV3(InvertedResidualBackbone):
         norm_eval: keep every BatchNorm in eval mode while training.
         bn_eps, bn_momentum: torchvision's 1e-3 and 0.01 (its SSDLite uses momentum 0.03).
         init_cfg: ``dict(type='Pretrained', checkpoint=...)`` loads a visionkit or torchvision checkpoint
-            (path, URL or ``torchvision://mobilenet_v3_large``); otherwise torchvision's init.
+            (path, URL or ``torchvision://mobilenet_v3_large``); other mmengine initialisers run after
+            torchvision's init, as :class:`~visionkit.models.backbones.MobileNetV2`'s.
         memory_efficient_splits: as :class:`~visionkit.models.backbones.MobileNetV2`'s; blocks with
             squeeze-excite always run whole.
         zero_init_residual: as :class:`~visionkit.models.backbones.MobileNetV2`'s.
