@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from torch.utils.data import Sampler
 
 from ...registry import DATA_SAMPLERS
+from ..sample_seeds import SeededIndex
 
 
 @DATA_SAMPLERS.register_module()
@@ -25,7 +26,8 @@ class TaskBatchSampler(Sampler[list[int]]):
         ratio: task -> batches per round, e.g. ``dict(detection=1, segmentation=1)``; every task of the
             data set needs a positive entry. An epoch is as many rounds as the task that needs most
             takes to show each of its batches once; tasks that run out earlier start over from their
-            first batch of the epoch, so the ratio holds for the whole epoch and every item is seen.
+            first batch of the epoch (with new sample seeds, so new augmentations), so the ratio holds
+            for the whole epoch and every item is seen.
             ``None``: each task's batches once, spread evenly over the epoch (evaluation).
         drop_last: leave out each task's last batch if it is short (SSD cannot train on one image).
     """
@@ -52,6 +54,11 @@ class TaskBatchSampler(Sampler[list[int]]):
         self.sampler, self.dataset = sampler, dataset
         self.batch_size, self.drop_last = batch_size, drop_last
         self.ratio = None if ratio is None else {t: int(ratio[t]) for t in dataset.task_names}
+        self._start = 0
+
+    def start_at(self, num_batches: int) -> None:
+        """Start the next pass (only) after its first ``num_batches`` batches (a resumed epoch)."""
+        self._start = int(num_batches)
 
     def _num_batches(self, num_items: int) -> int:
         if self.drop_last:
@@ -81,6 +88,10 @@ class TaskBatchSampler(Sampler[list[int]]):
         )
 
     def __iter__(self) -> Iterator[list[int]]:
+        start, self._start = self._start, 0
+        yield from itertools.islice(self._epoch_batches(), start, None)
+
+    def _epoch_batches(self) -> Iterator[list[int]]:
         batches = self._task_batches()
         if self.ratio is None:
             yield from _spread(batches)
@@ -91,7 +102,7 @@ class TaskBatchSampler(Sampler[list[int]]):
                 f"Task(s) {empty} have fewer items than batch_size={self.batch_size} (with drop_last): "
                 "lower the batch size or add data"
             )
-        cycles = {task: itertools.cycle(task_batches) for task, task_batches in batches.items()}
+        cycles = {task: _cycle(task_batches) for task, task_batches in batches.items()}
         for _ in range(self._rounds()):
             for task, count in self.ratio.items():
                 for _ in range(count):
@@ -101,6 +112,17 @@ class TaskBatchSampler(Sampler[list[int]]):
         if self.ratio is None:
             return sum(len(task_batches) for task_batches in self._task_batches().values())
         return self._rounds() * sum(self.ratio.values())
+
+
+def _cycle(batches: list[list[int]]) -> Iterator[list[int]]:
+    """``batches`` over and over; from the second visit on, each seeded index gets a new seed."""
+    yield from batches
+    for visit in itertools.count(1):
+        yield from ([_reseeded(index, visit) for index in batch] for batch in batches)
+
+
+def _reseeded(index: int, visit: int) -> int:
+    return index.reseeded(visit) if isinstance(index, SeededIndex) else index
 
 
 def _spread(batches: dict[str, Sequence[list[int]]]) -> list[list[int]]:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import difflib
 import os
+import random
 from typing import Any
 
 import numpy as np
 import torch
 
 from ...registry import TRANSFORMS
+from ..sample_seeds import current_sample_seed
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import albumentations as A
@@ -47,11 +49,14 @@ class Albumentations:
     Labels come back as int64 (albumentations 2.x returns floats for label lists) and boxes removed by
     the transforms are removed together with their labels.
 
-    Random draws are seeded from the data loader worker's seed (``get_worker_info().seed``: drawn per
-    worker and per epoch from the main process's torch generator, which ``randomness.seed`` seeds), or
-    from ``torch.initial_seed()`` outside workers. So the same seed gives the same augmentations, two
-    workers never repeat each other's, and a new epoch's workers draw anew (albumentations alone seeds
-    from the OS, and forked workers would share one generator state).
+    Random draws: in training, each sample is loaded under a seed of its own (visionkit's samplers and
+    :class:`~visionkit.datasets.seeded_dataset.SeededDataset`), and every call draws its generators' seed
+    from Python's ``random``, which that seed has just seeded; so a sample's augmentation depends on the
+    run's seed, its epoch and its place in the data order only, not on which worker loads it, and a
+    resumed run repeats it. Otherwise (evaluation, another sampler) the draws are seeded from the data
+    loader worker's seed (``get_worker_info().seed``), or from ``torch.initial_seed()`` outside workers,
+    so two workers never repeat each other's (albumentations alone seeds from the OS, and forked workers
+    would share one generator state).
 
     Args:
         transforms: albumentations transforms as config dicts.
@@ -67,6 +72,10 @@ class Albumentations:
         self._seeded_for: int | None = None
 
     def _seed_for_this_process(self) -> None:
+        if current_sample_seed() is not None:  # a seeded sample: draw anew on every call
+            self.pipeline.set_random_seed(random.getrandbits(32))
+            self._seeded_for = None
+            return
         worker = torch.utils.data.get_worker_info()
         # Not torch.initial_seed() in a worker: mmengine's worker_init_fn re-seeds torch with the same
         # value every epoch; the worker's own seed changes with each epoch's iterator.
