@@ -2,9 +2,13 @@
 
     python tools/train.py configs/mobilenet_v2_imagenet.py [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--channels-last] [--auto-scale-lr] [--ema] [--seed N] [--deterministic] [--data-root PATH]
-        [--verbose] [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+        [--skip-bad-samples N] [--verbose] [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
 
 The set-up (environment, config, hooks) is written to the log file in the work dir; --verbose also prints it.
+
+A run resumed with --resume continues bit-identically to an uninterrupted one (same machine and thread
+count). SIGTERM or SIGUSR1 stops it after the current step and a checkpoint: the exit status is then
+128 + the signal (143, 138), which tools/slurm_train.sh requeues on; other errors exit with 1.
 
 Several processes, GPUs or machines: tools/dist_train.sh (torchrun + DDP) or tools/slurm_train.sh; see
 docs/training_at_scale.md.
@@ -23,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmengine.config import DictAction
 
 from visionkit.engine import USER_ERRORS, Runner, load_config
+from visionkit.engine.preemption import TrainingPreempted
 from visionkit.engine.train_arguments import add_scale_arguments, apply_scale_arguments
 
 
@@ -42,6 +47,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add_scale_arguments(parser)
     parser.add_argument("--data-root", help="dataset root for every dataloader (overrides the config)")
+    parser.add_argument(
+        "--skip-bad-samples",
+        type=int,
+        metavar="N",
+        help="skip up to N unreadable training samples, logging each (train_cfg.max_bad_samples); "
+        "default: stop at the first, naming the file",
+    )
     parser.add_argument(
         "--cfg-options",
         nargs="+",
@@ -71,12 +83,17 @@ def main(argv: list[str] | None = None) -> None:
         apply_scale_arguments(cfg, args)
     except ValueError as error:  # a flag this config or machine cannot honour
         raise SystemExit(f"error: {error}") from None
+    if args.skip_bad_samples is not None:
+        cfg.train_cfg.max_bad_samples = args.skip_bad_samples
     if args.resume == "auto":
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
     try:
         Runner.from_cfg(cfg).train()
+    except TrainingPreempted as stop:  # a checkpoint is written: the status says "requeue me"
+        print(stop, file=sys.stderr)
+        raise SystemExit(stop.exit_code) from None
     except USER_ERRORS as error:  # bad data, checkpoint or setting, or a diverged run: the message says what
         raise SystemExit(f"error: {error}") from None
 

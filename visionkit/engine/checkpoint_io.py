@@ -1,8 +1,10 @@
 """How visionkit's Runner writes and reads its checkpoints: atomically, safely, strictly by default.
 
 - Writes go to a hidden temporary file in the same folder, are flushed to disk, then renamed over the
-  final name (``os.replace`` is atomic on one file system): a run killed mid-save leaves the previous
-  files intact and no half-written file under a checkpoint's name.
+  final name (``os.replace`` is atomic on one file system) and the folder is flushed too: a run killed
+  mid-save leaves the previous files intact and no half-written file under a checkpoint's name.
+- A write that fails (a full disk, a quota, an I/O error) removes its temporary file and stops every
+  process with :class:`CheckpointWriteError` naming the path; nothing already written is touched.
 - Reads go through :func:`visionkit.models.checkpoint.read_checkpoint` (plain data only); a saved
   ``meta['config']`` is dropped unexecuted (mmengine's resume would run it as Python).
 - ``load_from`` / resume load strictly unless the config sets ``load_from_strict = False``; then what
@@ -15,7 +17,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from mmengine.dist import is_main_process
+from mmengine.dist import broadcast_object_list, is_distributed, is_main_process
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
@@ -28,9 +30,28 @@ from ..models.checkpoint import (
 from .hooks.non_finite_check_hook import NonFiniteError, non_finite_names
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint or the ``last_checkpoint`` pointer could not be written; what was there before is
+    unchanged."""
+
+
 def _temporary_name(path: str) -> str:
     folder, name = os.path.split(path)
     return os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+
+
+def _fsync_folder(folder: str) -> None:
+    """Flush a folder's entries (a rename survives a power cut only then); not every file system can."""
+    try:
+        fd = os.open(folder or ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def replace_atomically(temporary: str, path: str) -> None:
@@ -38,6 +59,7 @@ def replace_atomically(temporary: str, path: str) -> None:
     with open(temporary, "rb+") as f:
         os.fsync(f.fileno())
     os.replace(temporary, path)
+    _fsync_folder(os.path.dirname(path))
 
 
 def write_text_atomically(path: str, text: str) -> None:
@@ -52,6 +74,30 @@ def write_text_atomically(path: str, text: str) -> None:
             os.remove(temporary)
 
 
+def on_main_process(action: Callable[[], None], path: str, pointer: str) -> None:
+    """Run ``action`` (a write of ``path``) on the main process; if it fails with an ``OSError``, every
+    process raises :class:`CheckpointWriteError` (a collective when distributed, so call it on all ranks).
+
+    ``pointer`` is the ``last_checkpoint`` file the message says is unchanged.
+    """
+    failure = None
+    if is_main_process():
+        try:
+            action()
+        except OSError as error:
+            failure = (
+                f"Could not write '{path}': {error.strerror or error}. Nothing else was changed: the "
+                f"previous checkpoint and '{pointer}' are as they were, and --resume continues from "
+                "there (free disk space or fix the folder first)"
+            )
+    if is_distributed():
+        shared = [failure]
+        broadcast_object_list(shared, src=0)
+        failure = shared[0]
+    if failure:
+        raise CheckpointWriteError(failure)
+
+
 def unwrapped(model: Any) -> Any:
     return model.module if is_model_wrapper(model) else model
 
@@ -59,9 +105,11 @@ def unwrapped(model: Any) -> Any:
 def save_checkpoint_atomically(
     save: Callable[..., None], runner: Any, out_dir: str, filename: str, *args: Any, **kwargs: Any
 ) -> None:
-    """Run mmengine's ``Runner.save_checkpoint`` (``save``) into a temporary file, then rename it.
+    """Run mmengine's ``Runner.save_checkpoint`` (``save``, which writes on the main process only) into a
+    temporary file, then rename it. Every process calls it (see :func:`on_main_process`).
 
-    Refuses (:class:`NonFiniteError`) to save a model with non-finite weights or buffers.
+    Refuses (:class:`NonFiniteError`) to save a model with non-finite weights or buffers, and raises
+    :class:`CheckpointWriteError` on every process if the file cannot be written.
     """
     bad = non_finite_names(unwrapped(runner.model).state_dict().items())
     if bad:
@@ -75,13 +123,16 @@ def save_checkpoint_atomically(
         return
     path = os.path.join(out_dir, filename)
     temporary = _temporary_name(path)
-    try:
-        save(out_dir, os.path.relpath(temporary, out_dir), *args, **kwargs)
-        if is_main_process():
+
+    def write() -> None:
+        try:
+            save(out_dir, os.path.relpath(temporary, out_dir), *args, **kwargs)
             replace_atomically(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+
+    on_main_process(write, path, os.path.join(runner.work_dir, "last_checkpoint"))
 
 
 def load_runner_checkpoint(runner: Any, filename: str, map_location: Any, strict: bool | None) -> dict:

@@ -1,4 +1,5 @@
-"""mmengine's Runner: checkpoints read as plain data, written atomically; machine-aware distributed set-up."""
+"""mmengine's Runner: checkpoints read as plain data, written atomically, resumed exactly; preemption
+signals caught; machine-aware distributed set-up."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from ..registry import RUNNERS
 from .checkpoint_io import load_runner_checkpoint, save_checkpoint_atomically
 from .console import quiet_console
 from .dist import cpu_ddp_wrapper_cfg, init_distributed
+from .loops import EpochBasedTrainLoop, IterBasedTrainLoop
+from .preemption import DEFAULT_SIGNALS, PreemptionSignals
+from .random_states import gather_random_states
 
 
 @RUNNERS.register_module()
@@ -42,12 +46,24 @@ class Runner(MMEngineRunner):
 
     ``train``, ``val`` and ``test`` stop their loaders' persistent worker processes when they return (see
     :func:`stop_persistent_workers`); a later call starts new ones.
+
+    Resuming is exact (:mod:`.loops`): every checkpoint's ``meta['resume_state']`` holds the training
+    loop's data position and pending validation and every process's random generators, and each data
+    loader draws its workers' seeds from a generator of its own. While training, the signals of the
+    config's ``preemption_signals`` (SIGTERM and SIGUSR1) are caught: the checkpoint hook writes a
+    checkpoint after the current step and stops (:mod:`.preemption`).
     """
 
     def train(self) -> nn.Module:
+        self.preemption = PreemptionSignals(self.cfg.get("preemption_signals", DEFAULT_SIGNALS))
+        if not self.preemption.install():
+            self.logger.warning(
+                "Not in the main thread: SIGTERM / SIGUSR1 stop training without a checkpoint"
+            )
         try:
             return super().train()
         finally:
+            self.preemption.uninstall()
             self._stop_workers("_train_loop", "_val_loop")
 
     def val(self) -> dict:
@@ -68,6 +84,31 @@ class Runner(MMEngineRunner):
             if isinstance(loop, BaseLoop) and isinstance(loop.dataloader, DataLoader):
                 stop_persistent_workers(loop.dataloader)
 
+    def build_train_loop(self, loop: BaseLoop | dict) -> BaseLoop:
+        """mmengine's, but ``dict(by_epoch=...)`` builds visionkit's resumable loops (:mod:`.loops`)."""
+        if isinstance(loop, dict) and "type" not in loop:
+            loop = dict(loop)
+            by_epoch = loop.pop("by_epoch")
+            loop_type = EpochBasedTrainLoop if by_epoch else IterBasedTrainLoop
+            return loop_type(**loop, runner=self, dataloader=self._train_dataloader)
+        return super().build_train_loop(loop)
+
+    @staticmethod
+    def build_dataloader(
+        dataloader: DataLoader | dict, seed: int | None = None, diff_rank_seed: bool = False
+    ):
+        """mmengine's, with a ``generator`` of the loader's own (seeded from ``seed``) unless one is given.
+
+        A loader draws its workers' base seed from its generator each time an iterator starts (each
+        epoch without persistent workers, a first validation, a resume); from torch's global generator,
+        that would shift what dropout draws afterwards, and a resumed run would draw differently.
+        """
+        if isinstance(dataloader, dict) and dataloader.get("generator") is None:
+            generator = torch.Generator()
+            generator.manual_seed(0 if seed is None else seed)
+            dataloader = {**dataloader, "generator": generator}
+        return MMEngineRunner.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+
     def build_model(self, model: nn.Module | dict) -> nn.Module:
         model = super().build_model(model)
         if self.cfg.get("channels_last", False):
@@ -84,7 +125,10 @@ class Runner(MMEngineRunner):
     def load_checkpoint(
         self, filename: str, map_location: Any = "cpu", strict: bool | None = None, revise_keys: Any = None
     ) -> dict:
-        return load_runner_checkpoint(self, filename, map_location, strict)
+        checkpoint = load_runner_checkpoint(self, filename, map_location, strict)
+        meta = checkpoint.get("meta") if isinstance(checkpoint, dict) else None
+        self._loaded_resume_state = meta.get("resume_state") if isinstance(meta, dict) else None
+        return checkpoint
 
     def resume(self, filename: str, *args: Any, **kwargs: Any) -> None:
         try:
@@ -94,9 +138,24 @@ class Runner(MMEngineRunner):
                 f"Checkpoint '{filename}' cannot be resumed: it has no {error} (not a checkpoint the Runner "
                 "saved); start from its weights with --cfg-options load_from=PATH instead"
             ) from error
+        state = self._loaded_resume_state or {}
+        if hasattr(self.train_loop, "load_state_dict"):
+            self.train_loop.load_state_dict(state.get("train_loop"), state.get("random_states"))
 
-    def save_checkpoint(self, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:
-        save_checkpoint_atomically(super().save_checkpoint, self, out_dir, filename, *args, **kwargs)
+    def save_checkpoint(
+        self, out_dir: str, filename: str, *args: Any, meta: dict | None = None, **kwargs
+    ) -> None:
+        """mmengine's save, atomic, with ``meta['resume_state']``: the training loop's state and every
+        process's random generators (a collective when distributed: every process calls this)."""
+        loop = self._train_loop
+        meta = dict(meta or {})
+        meta["resume_state"] = {
+            "train_loop": loop.state_dict() if hasattr(loop, "state_dict") else None,
+            "random_states": gather_random_states(),
+        }
+        save_checkpoint_atomically(
+            super().save_checkpoint, self, out_dir, filename, *args, meta=meta, **kwargs
+        )
 
     def setup_env(self, env_cfg: dict) -> None:
         if self.distributed and not is_distributed():
