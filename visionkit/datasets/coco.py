@@ -17,6 +17,7 @@ from pycocotools.coco import COCO
 from ..registry import DATASETS
 from .coco_checks import AnnotationError, check_coco_dict, is_image_info
 from .data_root import require_path
+from .exclude_list import without_excluded
 from .transforms.build import build_pipeline
 
 COCO_LAYOUT = "data/coco/{annotations,train2017,val2017}"
@@ -76,6 +77,8 @@ class CocoDetection(BaseDataset):
         label_cat_ids: the category id of each label when the model's labels are not the file's categories
             in ascending order (torchvision's COCO detectors: ``list(range(1, 91))``, label j = category
             j + 1, the 10 ids COCO 2017 lacks named "N/A"); annotations of other categories are dropped.
+        exclude: a file listing images to leave out (``tools/analysis/check_dataset.py`` writes one; see
+            :mod:`visionkit.datasets.exclude_list`).
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class CocoDetection(BaseDataset):
         filter_empty_gt: bool = False,
         min_size: int = 0,
         label_cat_ids: Sequence[int] | None = None,
+        exclude: str | None = None,
         pipeline: Sequence[dict] = (),
         test_mode: bool = False,
         **kwargs,
@@ -93,6 +97,7 @@ class CocoDetection(BaseDataset):
         self.label_cat_ids = None if label_cat_ids is None else tuple(int(i) for i in label_cat_ids)
         self.filter_empty_gt = filter_empty_gt
         self.min_size = min_size
+        self.exclude = exclude
         self.label_to_cat_id: tuple[int, ...] = ()
         self.cat_id_to_label: dict[int, int] = {}
         super().__init__(
@@ -199,12 +204,14 @@ class CocoDetection(BaseDataset):
         return super()._serialize_data()
 
     def filter_data(self) -> list[dict]:
-        """Training only: drop images without boxes (if ``filter_empty_gt``) or smaller than ``min_size``."""
+        """Drop the images of ``exclude``; in training also those without boxes (if ``filter_empty_gt``)
+        or smaller than ``min_size``."""
+        data_list = without_excluded(self.data_list, self.exclude, self.data_root)
         if self.test_mode:
-            return self.data_list
+            return data_list
         return [
             info
-            for info in self.data_list
+            for info in data_list
             if min(info["width"], info["height"]) >= self.min_size
             and not (self.filter_empty_gt and len(info["gt_labels"]) == 0)
         ]

@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 
 from ..registry import DATASETS
 from .data_root import require_path
+from .exclude_list import without_excluded
 from .transforms.build import build_pipeline
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -35,6 +36,8 @@ class ImageFolderDataset(BaseDataset):
 
     Args:
         classes: class names, or a text file with one per line (relative to ``data_root``).
+        exclude: a file listing images to leave out (``tools/analysis/check_dataset.py`` writes one; see
+            :mod:`visionkit.datasets.exclude_list`).
     """
 
     def __init__(
@@ -43,10 +46,12 @@ class ImageFolderDataset(BaseDataset):
         data_prefix: str = "",
         ann_file: str = "",
         classes: Sequence[str] | str | None = None,
+        exclude: str | None = None,
         pipeline: Sequence[dict] = (),
         test_mode: bool = False,
         **kwargs,
     ) -> None:
+        self.exclude = exclude
         if isinstance(classes, str):
             classes = read_class_names(os.path.join(data_root, classes))
         metainfo = {"classes": tuple(classes)} if classes is not None else None
@@ -68,6 +73,10 @@ class ImageFolderDataset(BaseDataset):
         if not items:
             raise ValueError(f"No images found in '{image_dir}' (extensions: {', '.join(IMG_EXTENSIONS)})")
         return items
+
+    def filter_data(self) -> list[dict]:
+        """Leave out the images of ``exclude``."""
+        return without_excluded(self.data_list, self.exclude, self.data_root)
 
     def _scan_folders(self, image_dir: str) -> list[dict]:
         folders = sorted(d.name for d in os.scandir(image_dir) if d.is_dir())

@@ -10,6 +10,7 @@ from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS
 from .data_root import MissingDataError, missing_data_message, require_path
+from .exclude_list import without_excluded
 from .transforms.build import build_pipeline
 from .voc_palette import voc_palette
 
@@ -64,6 +65,8 @@ class VOCSegmentation(BaseDataset):
             'SegmentationClassAug'`` with ``split='ImageSets/Segmentation/trainaug.txt'`` for trainaug).
         metainfo: overrides ``classes`` (default: the 21 VOC classes) and ``palette`` ((K, 3) RGB, by
             default the VOC colour map's first K entries).
+        exclude: a file listing images to leave out (``tools/analysis/check_dataset.py`` writes one; see
+            :mod:`visionkit.datasets.exclude_list`).
     """
 
     METAINFO: ClassVar[dict] = {"classes": VOC_CLASSES, "palette": voc_palette()[: len(VOC_CLASSES)].tolist()}
@@ -77,10 +80,12 @@ class VOCSegmentation(BaseDataset):
         img_suffix: str = ".jpg",
         seg_map_suffix: str = ".png",
         metainfo: dict | None = None,
+        exclude: str | None = None,
         pipeline: Sequence[dict] = (),
         test_mode: bool = False,
         **kwargs,
     ) -> None:
+        self.exclude = exclude
         metainfo = dict(metainfo or {})
         if "classes" in metainfo and "palette" not in metainfo:
             metainfo["palette"] = voc_palette()[: len(metainfo["classes"])].tolist()
@@ -108,6 +113,7 @@ class VOCSegmentation(BaseDataset):
         items = [
             self._item(fields, line_no, img_dir, ann_dir) for line_no, fields in enumerate(lines, start=1)
         ]
+        items = without_excluded(items, self.exclude, self.data_root)
         missing = [
             p for item in items for p in (item["img_path"], item["seg_map_path"]) if not os.path.isfile(p)
         ]
