@@ -187,14 +187,17 @@ log_processor = dict(by_epoch=False)
 
 def test_iteration_based_detector_stopped_by_sigterm_to_all_its_processes(tmp_path, data):
     """SIGTERM to the whole process group (main process and data loader workers), and again during the
-    checkpoint it causes: the run writes that checkpoint, exits 143 and resumes exactly."""
+    checkpoint it causes: the run writes that checkpoint, exits 143 and resumes exactly. 8 iterations,
+    validation after 4 and 8, a checkpoint every 3."""
     config = _config(tmp_path, "tests/tools/dist_configs/ssdlite_tiny.py", DETECTOR)
     reference = _start(_train_command(config, tmp_path / "ref", data["detection"], ["--seed", "1"]))
     command = _train_command(config, tmp_path / "run", data["detection"], ["--seed", "1", "--resume"])
     signalled = random.randint(1, 6)
-    chain = f"SIGTERM to the group after iteration {signalled}, again while saving"
-    output = _run(command, f"termall@train:{signalled},term@save:{signalled + 1}", 143, chain)
-    saved = tmp_path / "run" / f"iter_{signalled + 1}.pth"
+    # acted on at the end of the next step, or of the validation that follows iteration 4
+    saved_at = signalled if signalled % 4 == 0 else signalled + 1
+    chain = f"SIGTERM to the group after iteration {signalled}, again while saving after {saved_at}"
+    output = _run(command, f"termall@train:{signalled},term@save:{saved_at}", 143, chain)
+    saved = tmp_path / "run" / f"iter_{saved_at}.pth"
     assert f"Stopped by SIGTERM after writing {saved}" in output, chain
     assert open(tmp_path / "run" / "last_checkpoint").read() == str(saved)
     _run(command, "", 0, chain)

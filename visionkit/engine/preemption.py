@@ -8,7 +8,9 @@ process has the same answer (one small all-reduce), writes a checkpoint and rais
 :class:`TrainingPreempted`, which ``tools/train.py`` turns into exit status ``128 + signal`` (143 for
 SIGTERM, 138 for SIGUSR1: "stopped by that signal"), what ``tools/slurm_train.sh`` requeues on.
 
-Repeated signals change nothing: the first is acted on; a save in progress is never interrupted.
+Repeated signals change nothing: the first is acted on; a save in progress is never interrupted. Data
+loader workers ignore these signals (:func:`init_data_worker`): Slurm and Kubernetes signal every process of
+a job, and torch's workers would die of it, taking the main process down before its checkpoint.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from types import FrameType
 from typing import Any
 
 import torch
+from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
 from mmengine.dist import all_reduce, is_distributed
 
 DEFAULT_SIGNALS = ("SIGTERM", "SIGUSR1")
@@ -86,3 +89,18 @@ class PreemptionSignals:
         received = torch.tensor([self.received], dtype=torch.int64)
         all_reduce(received, op="max")
         return int(received.item())
+
+
+def init_data_worker(worker_id: int, num_workers: int, rank: int, seed: int | None) -> None:
+    """A data loader worker's start: mmengine's seeding (when there is a seed), then the preemption
+    signals ignored.
+
+    torch's workers handle SIGTERM themselves: sent by anyone but their parent, they die of it, and the
+    main process then fails at once ("DataLoader worker ... is killed by signal: Terminated"). The main
+    process acts on the signal and shuts its workers down; a worker whose main process died exits on its
+    own (torch's watchdog).
+    """
+    if seed is not None:
+        mmengine_worker_init_fn(worker_id, num_workers, rank, seed)
+    for signum in signal_numbers(DEFAULT_SIGNALS):
+        signal.signal(signum, signal.SIG_IGN)

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 from mmengine.device import get_device
-from mmengine.dist import is_distributed
+from mmengine.dist import get_rank, is_distributed
 from mmengine.model import is_model_wrapper
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import BaseLoop
@@ -22,7 +22,7 @@ from .checkpoint_io import load_runner_checkpoint, save_checkpoint_atomically
 from .console import quiet_console
 from .dist import cpu_ddp_wrapper_cfg, init_distributed
 from .loops import EpochBasedTrainLoop, IterBasedTrainLoop
-from .preemption import DEFAULT_SIGNALS, PreemptionSignals
+from .preemption import DEFAULT_SIGNALS, PreemptionSignals, init_data_worker
 from .random_states import gather_random_states
 
 
@@ -97,16 +97,25 @@ class Runner(MMEngineRunner):
     def build_dataloader(
         dataloader: DataLoader | dict, seed: int | None = None, diff_rank_seed: bool = False
     ):
-        """mmengine's, with a ``generator`` of the loader's own (seeded from ``seed``) unless one is given.
+        """mmengine's, with a ``generator`` of the loader's own (seeded from ``seed``) and workers that
+        ignore preemption signals (:func:`~.preemption.init_data_worker`), unless the config sets either.
 
         A loader draws its workers' base seed from its generator each time an iterator starts (each
         epoch without persistent workers, a first validation, a resume); from torch's global generator,
         that would shift what dropout draws afterwards, and a resumed run would draw differently.
         """
-        if isinstance(dataloader, dict) and dataloader.get("generator") is None:
-            generator = torch.Generator()
-            generator.manual_seed(0 if seed is None else seed)
-            dataloader = {**dataloader, "generator": generator}
+        if isinstance(dataloader, dict):
+            dataloader = dict(dataloader)
+            if dataloader.get("generator") is None:
+                dataloader["generator"] = torch.Generator()
+                dataloader["generator"].manual_seed(0 if seed is None else seed)
+            if "worker_init_fn" not in dataloader:
+                dataloader["worker_init_fn"] = dict(
+                    type=init_data_worker,
+                    num_workers=dataloader.get("num_workers", 0),
+                    rank=get_rank(),
+                    seed=seed,
+                )
         return MMEngineRunner.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
 
     def build_model(self, model: nn.Module | dict) -> nn.Module:
