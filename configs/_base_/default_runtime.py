@@ -6,7 +6,10 @@ default_hooks = dict(
     timer=dict(type="IterTimerHook"),
     logger=dict(type="LoggerHook", interval=50),
     param_scheduler=dict(type="ParamSchedulerHook"),
-    checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=3, save_best="auto"),
+    # iter_interval=N also writes a mid-epoch resume point iter_{N}.pth every N iterations (newest kept).
+    checkpoint=dict(
+        type="CheckpointHook", interval=1, max_keep_ckpts=3, save_best="auto", iter_interval=None
+    ),
     sampler_seed=dict(type="DistSamplerSeedHook"),
     # A NaN/inf loss stops training naming the epoch, iteration and terms; on_non_finite="skip" drops
     # the bad step instead (logged), check_grads=True also checks gradients before each step.
@@ -31,3 +34,5 @@ load_from = None
 # load_from (and resume) must fit the model exactly; False loads what fits and lists every skipped key.
 load_from_strict = True
 resume = False
+# Caught while training: finish the step, write a checkpoint, exit 128 + signal (docs/training_at_scale.md).
+preemption_signals = ("SIGTERM", "SIGUSR1")
