@@ -4,6 +4,7 @@ data sets accept."""
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -15,6 +16,9 @@ check_dataset = load_tool("analysis/check_dataset")
 
 
 def _check(config: str, data_root: Path, out: Path, *options: str, workers: int = 2) -> tuple[int, dict]:
+    # OpenCV's thread pool running in this process, as after other tests: the tool's forked workers
+    # once waited on it forever (cv2.setNumThreads after a fork)
+    cv2.resize(np.zeros((1024, 1024, 3), np.uint8), (512, 512))
     argv = [str(REPO / "configs" / config), "--data-root", str(data_root), "--out", str(out)]
     status = check_dataset.main(
         [*argv, "--workers", str(workers), *(["--cfg-options", *options] if options else [])]

@@ -32,7 +32,6 @@ from pathlib import Path
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import cv2
 from mmengine.config import DictAction
 
 from visionkit.datasets.exclude_list import read_exclude_list
@@ -71,10 +70,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _init_worker() -> None:
-    cv2.setNumThreads(1)  # one decoder thread per process: the processes are the parallelism
-
-
 def check_records(records: list[dict], workers: int, label: str) -> list[tuple[dict, list[str]]]:
     """Every bad record with its problems, checked by ``workers`` processes, in data set order."""
     size = max(1, min(CHUNK, len(records) // (4 * workers)))
@@ -86,7 +81,9 @@ def check_records(records: list[dict], workers: int, label: str) -> list[tuple[d
         for found in track(results, len(chunks), label, progress):
             bad += found
     else:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
+        # fork: workers start at once (spawn imports visionkit in each). No cv2.setNumThreads in them:
+        # after a fork it waits forever on the parent's thread pool (decoding an image uses one anyway).
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
             for found in track(pool.imap(check_samples, chunks), len(chunks), label, progress):
                 bad += found
     return bad

@@ -1,5 +1,5 @@
-"""Running configs on mmengine's Runner: config loading, overrides, checkpoint I/O, hooks, distributed setup,
-mixed precision."""
+"""Running configs on mmengine's Runner: config loading, overrides, checkpoint I/O, exact resume, preemption,
+hooks, distributed setup, mixed precision."""
 
 from . import hooks, optimizers
 from .amp import CPUAutocastOptimWrapper, amp_optim_wrapper, cpu_supports_bfloat16
