@@ -6,12 +6,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 
 from visionkit.datasets.toy_data import make_coco_detection_set, make_voc_segmentation_set
 
 from .run_tool import REPO, load_tool
 
+pytestmark = (
+    pytest.mark.slow
+)  # toy data sets and a pool of processes; tests/datasets/test_sample_checks.py is quick
 check_dataset = load_tool("analysis/check_dataset")
 
 

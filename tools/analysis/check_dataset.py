@@ -35,12 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from mmengine.config import DictAction
 
 from visionkit.datasets.exclude_list import read_exclude_list
-from visionkit.datasets.sample_checks import check_samples, leaf_datasets, sample_records
+from visionkit.datasets.sample_checks import check_range, leaf_datasets, use_dataset
 from visionkit.engine import USER_ERRORS, load_config
 from visionkit.engine.progress import make_progress, show_progress, track
 from visionkit.registry import DATASETS
 
-CHUNK = 1024  # at most this many records per task sent to a worker process (fewer for small splits)
+CHUNK = 1024  # at most this many images per task of a worker process (fewer for small splits)
 
 
 def _usable_cpus() -> int:
@@ -70,22 +70,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def check_records(records: list[dict], workers: int, label: str) -> list[tuple[dict, list[str]]]:
-    """Every bad record with its problems, checked by ``workers`` processes, in data set order."""
-    size = max(1, min(CHUNK, len(records) // (4 * workers)))
-    chunks = [records[i : i + size] for i in range(0, len(records), size)]
+def check_dataset(dataset, workers: int, label: str) -> list[tuple[dict, list[str]]]:
+    """Every bad item of a leaf data set with its problems, checked by ``workers`` processes, in order."""
+    size = max(1, min(CHUNK, len(dataset) // (4 * workers)))
+    ranges = [(start, min(start + size, len(dataset))) for start in range(0, len(dataset), size)]
     progress = make_progress() if show_progress() else None
     bad: list[tuple[dict, list[str]]] = []
+    use_dataset(dataset)
     if workers <= 1:
-        results = map(check_samples, chunks)
-        for found in track(results, len(chunks), label, progress):
+        for found in track(map(check_range, ranges), len(ranges), label, progress):
             bad += found
-    else:
-        # fork: workers start at once (spawn imports visionkit in each). No cv2.setNumThreads in them:
-        # after a fork it waits forever on the parent's thread pool (decoding an image uses one anyway).
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for found in track(pool.imap(check_samples, chunks), len(chunks), label, progress):
-                bad += found
+        return bad
+    # fork: the workers share the built data set (records are not sent to them), and start at once. No
+    # cv2.setNumThreads in them: after a fork it waits forever on the parent's OpenCV thread pool.
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for found in track(pool.imap(check_range, ranges), len(ranges), label, progress):
+            bad += found
     return bad
 
 
@@ -104,8 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     start, cpu_start, report, options = time.perf_counter(), _cpu_seconds(), [], []
     leaves = leaf_datasets(dataset, key)
     for number, (leaf_key, leaf) in enumerate(leaves):
-        records = list(sample_records(leaf))
-        bad = check_records(records, args.workers, f"checking {leaf_key}")
+        bad = check_dataset(leaf, args.workers, f"checking {leaf_key}")
         exclude = out / f"exclude_{args.split}{f'_{number}' if len(leaves) > 1 else ''}.txt"
         already = sorted(read_exclude_list(leaf.exclude)) if getattr(leaf, "exclude", None) else []
         exclude.write_text("".join(f"{path}\n" for path in [*already, *(r["relative_path"] for r, _ in bad)]))
@@ -113,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             dict(
                 key=leaf_key,
                 data_root=leaf.data_root,
-                images=len(records),
+                images=len(leaf),
                 bad=[dict(path=record["relative_path"], problems=problems) for record, problems in bad],
                 exclude_list=str(exclude),
             )

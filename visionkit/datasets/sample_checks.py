@@ -8,7 +8,7 @@ what is wrong. ``tools/analysis/check_dataset.py`` runs it over a split in paral
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -44,10 +44,11 @@ def leaf_datasets(dataset: Any, key: str) -> list[tuple[str, Any]]:
     return [leaf for name, child in named for leaf in leaf_datasets(child, f"{key}.datasets.{name}")]
 
 
-def sample_records(dataset: Any) -> Iterator[dict]:
-    """One record per item of a leaf data set: its files, recorded size and labels, class count."""
+def sample_records(dataset: Any, indices: Iterable[int] | None = None) -> Iterator[dict]:
+    """One record per item (``indices``, default all) of a leaf data set: its files, recorded size and
+    labels, class count."""
     num_classes = len(dataset.metainfo.get("classes") or ())
-    for index in range(len(dataset)):
+    for index in range(len(dataset)) if indices is None else indices:
         info = dataset.get_data_info(index)
         record = {
             "img_path": info["img_path"],
@@ -87,9 +88,24 @@ def check_sample(record: dict) -> list[str]:
     return problems
 
 
-def check_samples(records: list[dict]) -> list[tuple[dict, list[str]]]:
-    """The records of ``records`` that have problems, each with its problems (a task for a worker)."""
+def check_samples(records: Iterable[dict]) -> list[tuple[dict, list[str]]]:
+    """The records of ``records`` that have problems, each with its problems."""
     return [(record, problems) for record in records if (problems := check_sample(record))]
+
+
+_checked: Any = None  # the leaf data set this process checks: see use_dataset
+
+
+def use_dataset(dataset: Any) -> None:
+    """Make ``dataset`` the one :func:`check_range` reads (a forked worker pool's initializer: the
+    workers share the parent's data set instead of receiving each record pickled)."""
+    global _checked
+    _checked = dataset
+
+
+def check_range(bounds: tuple[int, int]) -> list[tuple[dict, list[str]]]:
+    """:func:`check_samples` of items ``start..stop - 1`` of the data set given to :func:`use_dataset`."""
+    return check_samples(sample_records(_checked, range(*bounds)))
 
 
 def _box_problems(
