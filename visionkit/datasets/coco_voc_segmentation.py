@@ -13,6 +13,7 @@ from ..registry import DATASETS
 from .coco import COCO_LAYOUT, load_coco
 from .coco_checks import AnnotationError
 from .data_root import require_path
+from .exclude_list import without_excluded
 from .transforms.build import build_pipeline
 from .voc_palette import voc_palette
 from .voc_segmentation import VOC_CLASSES
@@ -64,6 +65,8 @@ class CocoVOCSegmentation(BaseDataset):
     Args:
         data_root, ann_file, data_prefix: as :class:`~visionkit.datasets.CocoDetection`.
         min_area: training filter on the summed COCO ``area`` of an image's VOC-category annotations.
+        exclude: a file listing images to leave out (``tools/analysis/check_dataset.py`` writes one; see
+            :mod:`visionkit.datasets.exclude_list`).
     """
 
     METAINFO: ClassVar[dict] = {"classes": VOC_CLASSES, "palette": voc_palette()[: len(VOC_CLASSES)].tolist()}
@@ -74,11 +77,13 @@ class CocoVOCSegmentation(BaseDataset):
         ann_file: str = "annotations/instances_train2017.json",
         data_prefix: dict | None = None,
         min_area: float = 1000,
+        exclude: str | None = None,
         pipeline: Sequence[dict] = (),
         test_mode: bool = False,
         **kwargs,
     ) -> None:
         self.min_area = min_area
+        self.exclude = exclude
         super().__init__(
             ann_file=ann_file,
             data_root=data_root,
@@ -133,18 +138,20 @@ class CocoVOCSegmentation(BaseDataset):
         return {cat_id: label for label, (cat_id, _) in enumerate(VOC_COCO_CATEGORIES, start=1)}
 
     def filter_data(self) -> list[dict]:
-        """Training only: keep images whose VOC-category annotations cover more than ``min_area`` pixels."""
+        """Drop the images of ``exclude``; in training keep only images whose VOC-category annotations cover
+        more than ``min_area`` pixels."""
+        data_list = without_excluded(self.data_list, self.exclude, self.data_root)
         if self.test_mode:
-            return self.data_list
-        kept = [info for info in self.data_list if info["voc_area"] > self.min_area]
+            return data_list
+        kept = [info for info in data_list if info["voc_area"] > self.min_area]
         if not kept:
             raise AnnotationError(
-                f"No image of '{self.ann_file}' ({len(self.data_list)} images) has more than "
+                f"No image of '{self.ann_file}' ({len(data_list)} images) has more than "
                 f"{self.min_area:g} pixels of VOC-class annotations: nothing to train on (lower min_area, or "
                 "check the file)"
             )
         print_log(
-            f"{self.ann_file}: {len(kept)} of {len(self.data_list)} images have more than {self.min_area:g} "
+            f"{self.ann_file}: {len(kept)} of {len(data_list)} images have more than {self.min_area:g} "
             "pixels of VOC-class annotations (the training set)",
             logger="current",
         )
