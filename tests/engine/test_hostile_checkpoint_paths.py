@@ -32,7 +32,7 @@ PAYLOADS = {
 }
 REFUSED = {
     "reduce": "refused 'posix.system'",
-    "getattr-chain": "refused getattr(_config_dict, '__init__')",
+    "getattr-chain": "refused getattr(ConfigDict, '__init__')",
     "torchscript": "is a TorchScript archive",
 }
 

@@ -58,8 +58,9 @@ def test_a_runner_checkpoint_loads_with_every_type_rebuilt(tmp_path, zip_format)
         0.25,
     )
     assert buffer.data[1].tolist() == [1, 1, 1]
-    settings = loaded["meta"]["settings"]
-    assert type(settings) is ConfigDict and settings.nested.betas == (0.9, 0.99)
+    settings = loaded["meta"]["settings"]  # a ConfigDict comes back as the plain dict it was pickled from
+    assert type(settings) is dict and type(settings["nested"]) is dict
+    assert settings == {"lr": 0.1, "nested": {"betas": (0.9, 0.99)}}
     assert loaded["meta"]["mean"].dtype == np.float32 and loaded["meta"]["mean"].tolist() == [1, 1, 1]
     info = loaded["message_hub"]["runtime_info"]
     assert info == {"seed": 3, "best": 0.5, "ids": {1, 2}, "raw": b""} and type(info["seed"]) is np.int64
@@ -94,9 +95,7 @@ def test_classic_reduce_is_refused_and_runs_nothing(tmp_path):
 def test_getattr_chain_through_config_dict_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "ran"
     path = getattr_chain_payload(tmp_path / "evil.pth", marker)
-    with pytest.raises(
-        UnsafeCheckpointError, match=r"evil\.pth.*refused getattr\(_config_dict, '__init__'\)"
-    ):
+    with pytest.raises(UnsafeCheckpointError, match=r"evil\.pth.*refused getattr\(ConfigDict, '__init__'\)"):
         read_checkpoint(str(path))
     assert not marker.exists()
 
