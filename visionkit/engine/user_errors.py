@@ -6,6 +6,7 @@ from ..datasets.coco_checks import AnnotationError
 from ..datasets.data_root import MissingDataError
 from ..models.checkpoint import CheckpointMismatchError, CheckpointReadError
 from ..models.checkpoint_fetch import CheckpointFetchError
+from ..models.dataset_meta_checks import MetainfoError
 from .hooks import ClassCountMismatchError, NonFiniteError
 
 # Each message names the file or config key at fault and what to do.
@@ -15,6 +16,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     CheckpointMismatchError,
     CheckpointReadError,
     ClassCountMismatchError,
+    MetainfoError,
     MissingDataError,
     NonFiniteError,
 )
