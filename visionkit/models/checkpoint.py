@@ -172,6 +172,12 @@ def extract_state_dict(checkpoint: Any) -> dict[str, torch.Tensor]:
         checkpoint = checkpoint["state_dict"]
     if not isinstance(checkpoint, dict):
         raise CheckpointMismatchError(f"Expected a state dict, got {type(checkpoint).__name__}")
+    for key, value in checkpoint.items():
+        if type(key) is not str or not (isinstance(value, torch.Tensor) or key.endswith("_extra_state")):
+            raise CheckpointMismatchError(
+                f"Expected a state dict (names -> tensors), got {printable(repr(key), 60)} -> "
+                f"{type(value).__name__}"
+            )
     return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in checkpoint.items()}
 
 
