@@ -34,6 +34,7 @@ from .untrusted_text import shown
 MAX_DIMS = 32  # torch.save writes what a tensor has; ordinary tensors have a handful of dimensions
 # A tensor without elements may still claim sizes; iterating over them costs time, so they are bounded too.
 MAX_EMPTY_EXTENT = 1 << 20
+_QUANTIZED = {torch.qint8, torch.quint8, torch.qint32, torch.quint4x2, torch.quint2x4}
 
 
 class RefusedPickleError(pickle.UnpicklingError):
@@ -95,6 +96,8 @@ def _no_hooks(hooks: Any) -> None:
 def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks, metadata=None):
     if type(storage) is not torch.storage.TypedStorage:
         raise refuse(f"a tensor on a {pickled_name(type(storage))} (only storages of the file)")
+    if storage.dtype in _QUANTIZED:  # without its quantizer torch fails on it with INTERNAL ASSERT FAILED
+        raise refuse(f"a {storage.dtype} tensor outside torch's quantized-tensor format")
     _no_hooks(hooks)
     if type(requires_grad) is not bool or (metadata not in (None, {}) and not _conj_or_neg(metadata)):
         raise refuse("tensor flags other than requires_grad and the conj / neg bits")
