@@ -38,6 +38,19 @@ def folding_bomb(path, count: int = 250_000_000) -> str:
     return _graph_file(path, nodes, [_int64("shape", [count])])
 
 
+def shape_bomb(path, count: int = 200_000_000) -> str:
+    """ConstantOfShape(Shape(x) * count) for an input of static shape [1]: the runtime knows Shape(x)
+    before any input arrives and folds the rest (800 MB in ONNX Runtime 1.32)."""
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Mul", ["s", "k"], ["n"]),
+        helper.make_node("ConstantOfShape", ["n"], ["big"]),
+        helper.make_node("ReduceSum", ["big"], ["sum"], keepdims=0),
+        helper.make_node("Add", ["x", "sum"], ["y"]),
+    ]
+    return _graph_file(path, nodes, [_int64("k", [count])])
+
+
 def test_a_small_graph_within_the_bounds_passes(tmp_path):
     nodes = [
         helper.make_node("ConstantOfShape", ["shape"], ["c"]),

@@ -77,30 +77,37 @@ def _check_structure(model: Any, path: str | Path) -> None:
         raise _refused(path, "it names external data files, which a runtime would read from disk")
 
 
+def _static_dims(kind: Any) -> list[int] | None:
+    if kind is None or not kind.HasField("shape"):
+        return None
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in kind.shape.dim]
+    return None if None in dims else dims
+
+
 def _folded_bytes(model: Any, path: str | Path, limit: int) -> None:
-    """Refuse unless every value computable from constants alone has a known size, within ``limit`` bytes
-    together (what ONNX Runtime and OpenVINO compute while they build their sessions)."""
+    """Refuse unless every value computable before any input arrives has a known size, within ``limit``
+    bytes together: what ONNX Runtime and OpenVINO compute while they build their sessions. That is what
+    depends on constants only, and the ``Shape`` / ``Size`` of a tensor whose shape is static."""
     import onnx
     from onnx import shape_inference
 
     inferred = shape_inference.infer_shapes(model, strict_mode=True)  # data_prop would materialise Range
-    types = {v.name: v.type.tensor_type for v in [*inferred.graph.value_info, *inferred.graph.output]}
+    graph = inferred.graph
+    types = {v.name: v.type.tensor_type for v in [*graph.input, *graph.value_info, *graph.output]}
     constant = {t.name for t in model.graph.initializer}
     total = 0
     for node in model.graph.node:
-        if not all(name in constant for name in node.input if name):
+        known_shape = node.op_type in ("Shape", "Size") and _static_dims(types.get(node.input[0])) is not None
+        if not known_shape and not all(name in constant for name in node.input if name):
             continue
         for name in node.output:
-            kind = types.get(name)
-            dims = (
-                [d.dim_value if d.HasField("dim_value") else None for d in kind.shape.dim] if kind else [None]
-            )
-            if kind is None or not kind.HasField("shape") or None in dims:
+            dims = _static_dims(types.get(name))
+            if dims is None:
                 raise _refused(path, f"the size of its constant value {name!r} ({node.op_type}) is not known")
             count = 1
             for dim in dims:
                 count *= dim
-            total += count * onnx.helper.tensor_dtype_to_np_dtype(kind.elem_type).itemsize
+            total += count * onnx.helper.tensor_dtype_to_np_dtype(types[name].elem_type).itemsize
             if total > limit:
                 raise _refused(path, f"its constant values would take more than {limit >> 20} MiB to compute")
             constant.add(name)
