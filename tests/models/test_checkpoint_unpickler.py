@@ -219,10 +219,10 @@ def test_honest_files_load_as_torch_loads_them(tmp_path, zip_format):
     linear = torch.nn.Linear(4, 3)
     sgd = torch.optim.SGD(linear.parameters(), lr=0.1, momentum=0.9)
     adamw = torch.optim.AdamW(linear.parameters())
+    scheduler = torch.optim.lr_scheduler.StepLR(sgd, 3)
     linear(torch.randn(2, 4)).sum().backward()
     sgd.step()
     adamw.step()
-    scheduler = torch.optim.lr_scheduler.StepLR(sgd, 3)
     scheduler.step()
     content = {
         "state_dict": model.state_dict(),

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from mmengine.logging import HistoryBuffer
 
 from .checkpoint_allowlist import RefusedPickleError
 from .untrusted_text import shown
@@ -38,21 +39,24 @@ MAX_DEPTH = 64
 MAX_EQUAL_HASHES = 32
 _STRING_CHARS_PER_NODE = 16
 
+_SCALARS = frozenset({type(None), bool, int, float})  # the common leaves, counted without a call
 _CONTAINERS = (dict, collections.OrderedDict, list, tuple, set, frozenset, torch.Size)
-_LEAVES = (
-    type(None),
-    bool,
-    int,
-    float,
-    complex,
-    str,
-    bytes,
-    np.ndarray,
-    np.dtype,
-    torch.Tensor,
-    torch.nn.Parameter,
-    torch.dtype,
-    torch.device,
+_LEAVES = frozenset(
+    {
+        type(None),
+        bool,
+        int,
+        float,
+        complex,
+        str,
+        bytes,
+        np.ndarray,
+        np.dtype,
+        torch.Tensor,
+        torch.nn.Parameter,
+        torch.dtype,
+        torch.device,
+    }
 )
 
 
@@ -72,7 +76,7 @@ class LoadBudget:
         self.size = size
         self.work_limit, self.memory_limit = limits_for(size)
         self.work_left, self.memory_left = self.work_limit, self.memory_limit
-        self._equal_hashes: collections.Counter = collections.Counter()
+        self._equal_hashes: dict[tuple[int, int], int] = {}
 
     def charge(self, work: int = 0, memory: int = 0) -> None:
         self.work_left -= work
@@ -82,6 +86,12 @@ class LoadBudget:
                 f"needs more than {self.work_limit} steps, what a pickle of {self.size} bytes may take"
             )
         if self.memory_left < 0:
+            self.allocate(0)
+
+    def allocate(self, nbytes: int) -> None:
+        """Charge ``nbytes`` of memory (the unpickler's most frequent charge, so kept short)."""
+        self.memory_left -= nbytes
+        if self.memory_left < 0:
             raise BudgetExceededError(
                 f"needs more than {self.memory_limit >> 20} MiB, what a pickle of {self.size} bytes may take"
             )
@@ -89,21 +99,25 @@ class LoadBudget:
     def charge_object(self, obj: Any) -> None:
         """Charge the memory of a newly built object."""
         if type(obj) is np.ndarray:
-            self.charge(memory=obj.nbytes + 128)
+            self.allocate(obj.nbytes + 128)
         elif isinstance(obj, (torch.Tensor, torch.storage.TypedStorage)):
-            self.charge(memory=512)  # the storage's bytes are the file's, bounded by the archive check
+            self.allocate(512)  # the storage's bytes are the file's, bounded by the archive check
         else:
-            self.charge(memory=sys.getsizeof(obj))
+            self.allocate(sys.getsizeof(obj))
 
     def note_hash(self, container: Any, key: Any, cost: int) -> None:
-        """Charge hashing ``key`` (``cost`` steps) into ``container``; refuse flooding with equal hashes."""
-        self.charge(work=2 * cost)  # the hash, and comparing with an equal-hash key already there
-        if type(key) is str or type(key) is bytes:
-            return  # their hashes are salted per process: a file cannot choose collisions
-        count = self._equal_hashes[id(container), hash(key)] + 1
-        self._equal_hashes[id(container), hash(key)] = count
-        if count > MAX_EQUAL_HASHES:
+        """Charge hashing ``key`` (``cost`` steps) into ``container`` and comparing it with the keys of
+        equal hash already there; refuse flooding with equal hashes."""
+        if type(key) is str or type(key) is bytes:  # salted hashes: a file cannot choose collisions
+            self.charge(work=2 * cost)
+            return
+        self.charge(work=cost)  # before hashing it
+        slot = (id(container), hash(key))
+        count = self._equal_hashes.get(slot, 0)
+        self.charge(work=cost * (1 + count), memory=0 if count else 160)  # the comparisons; the count
+        if count >= MAX_EQUAL_HASHES:
             raise BudgetExceededError(f"has more than {MAX_EQUAL_HASHES} keys of equal hash in one container")
+        self._equal_hashes[slot] = count + 1
 
 
 def _node_weight(obj: Any) -> int:
@@ -123,8 +137,6 @@ def _children(obj: Any) -> Any:
 
 
 def _is_leaf(obj: Any) -> bool:
-    from mmengine.logging import HistoryBuffer
-
     return type(obj) in _LEAVES or isinstance(obj, (np.generic, np.dtype)) or type(obj) is HistoryBuffer
 
 
@@ -151,14 +163,16 @@ def check_plain_data(root: Any, budget: LoadBudget) -> None:
             return tree_sizes[id(obj)]
         if len(frames) >= MAX_DEPTH:
             raise BudgetExceededError(f"nests containers more than {MAX_DEPTH} deep")
+        budget.allocate(128)  # what remembering its tree size takes
         frames.append([obj, _children(obj), 1])
         on_path.add(id(obj))
         return None
 
     enter(root)
+    steps = 0
     while frames:
         frame = frames[-1]
-        budget.charge(work=1)
+        steps += 1
         child = next(frame[1], frame)  # the frame itself marks the end of its children
         if child is frame:
             frames.pop()
@@ -166,6 +180,8 @@ def check_plain_data(root: Any, budget: LoadBudget) -> None:
             tree_sizes[id(frame[0])] = frame[2]
             if frames:
                 frames[-1][2] += frame[2]
+        elif type(child) in _SCALARS:
+            frame[2] += 1
         else:
             weight = enter(child)
             frame[2] += 0 if weight is None else weight
@@ -174,3 +190,4 @@ def check_plain_data(root: Any, budget: LoadBudget) -> None:
                 f"holds more than {limit} nodes counted as a tree (its parts shared over and over), what a "
                 f"pickle of {budget.size} bytes may hold"
             )
+    budget.charge(work=steps)

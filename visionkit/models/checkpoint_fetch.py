@@ -207,6 +207,8 @@ def fetched_checkpoint(url: str) -> Iterator[str]:
     """
     path, expected = cache_path(url), expected_hash_prefix(url)
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise CheckpointFetchError(f"Checkpoint '{url}': its cache entry {path} is a folder; remove it")
     if _cached(path, expected):
         try:
             yield path

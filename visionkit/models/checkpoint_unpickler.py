@@ -26,6 +26,8 @@ import struct
 import sys
 from typing import Any
 
+import torch
+
 from .checkpoint_allowlist import (
     ALLOWED,
     CALLABLE,
@@ -39,8 +41,10 @@ from .checkpoint_allowlist import (
 from .checkpoint_budget import MAX_DEPTH, BudgetExceededError, LoadBudget, check_plain_data
 from .untrusted_text import shown
 
+_I4, _U4, _U2, _F8 = struct.Struct("<i"), struct.Struct("<I"), struct.Struct("<H"), struct.Struct(">d")
 _OPCODE_NAMES = {op.code.encode("latin-1")[0]: op.name for op in pickletools.opcodes}
 _MAPPINGS = (dict, collections.OrderedDict)
+_HASHED_ITEMS = frozenset({tuple, frozenset, torch.Size})  # what hashes its items each time it is hashed
 _STOP = object()
 
 
@@ -89,13 +93,12 @@ class Unpickler:
             if handler is None:
                 name = _OPCODE_NAMES.get(key[0], "unknown")
                 raise refuse(f"the pickle opcode {name} ({key!r})")
-            self.budget.charge(work=1)
-            try:
+            try:  # each opcode takes a byte: the opcodes' own work is bounded by the pickle's size
                 if handler(self) is _STOP:
+                    result = self.stack.pop()
                     break
             except (IndexError, KeyError) as error:  # an empty stack, a missing mark or memo slot
                 raise pickle.UnpicklingError(f"malformed pickle ({type(error).__name__})") from None
-        result = self.stack.pop()
         check_plain_data(result, self.budget)
         return result
 
@@ -106,11 +109,15 @@ class Unpickler:
             raise EOFError("the pickle ends inside an argument")
         return data
 
-    def _unpack(self, fmt: str) -> Any:
-        return struct.unpack(fmt, self._bytes(struct.calcsize(fmt)))[0]
+    def _unpack(self, layout: struct.Struct) -> Any:
+        data = self.read(layout.size)
+        if len(data) < layout.size:
+            raise EOFError("the pickle ends inside an argument")
+        return layout.unpack(data)[0]
 
-    def _push(self, obj: Any) -> None:
-        self.budget.charge_object(obj)
+    def _push(self, obj: Any, nbytes: int | None = None) -> None:
+        """Push ``obj``, charging ``nbytes`` of memory (default: what ``sys.getsizeof`` says)."""
+        self.budget.allocate(sys.getsizeof(obj) if nbytes is None else nbytes)
         self.stack.append(obj)
 
     def _pop_mark(self) -> list[Any]:
@@ -123,19 +130,29 @@ class Unpickler:
         if type(key) is str or type(key) is bytes:
             return 1 + len(key) // 64
         known = self._hash_costs.get(id(key))
-        return known[1] if known is not None and known[0] is key else 1
+        if known is not None and known[0] is key:
+            return known[1]
+        return 1 + len(key) if type(key) in _HASHED_ITEMS else 1  # a flat tuple is not recorded
 
     def _depth(self, obj: Any) -> int:
         known = self._hash_costs.get(id(obj))
-        return known[2] if known is not None and known[0] is obj else 1
+        if known is not None and known[0] is obj:
+            return known[2]
+        return 2 if type(obj) in _HASHED_ITEMS and len(obj) else 1
 
     def _note_items(self, obj: Any, items: Any) -> Any:
-        """Remember what hashing the tuple or frozenset ``obj`` made of ``items`` costs; refuse deep ones."""
-        depth = 1 + max((self._depth(item) for item in items), default=0)
+        """Remember what hashing the tuple or frozenset ``obj`` made of ``items`` costs; refuse deep ones.
+
+        Only tuples of tuples are recorded: a tuple of other values (a tensor's size, a key) hashes in
+        ``1 + len`` steps, which :meth:`_hash_cost` computes without a record."""
+        self.budget.charge(work=len(items))
+        if not any(type(item) in _HASHED_ITEMS for item in items):
+            return obj
+        depth = 1 + max(self._depth(item) for item in items)
         if depth > MAX_DEPTH:
             raise BudgetExceededError(f"nests tuples more than {MAX_DEPTH} deep")
         self._hash_costs[id(obj)] = (obj, 1 + sum(self._hash_cost(item) for item in items), depth)
-        self.budget.charge(work=len(items))
+        self.budget.allocate(192)  # the record
         return obj
 
     def _tuple(self, items: Any) -> None:
@@ -243,7 +260,7 @@ class Unpickler:
             raise refuse(f"a persistent id other than a storage's ({shown(pid)})")
         if not all(type(part) is str for part in pid[2:4]) or type(pid[4]) is not int or pid[4] < 0:
             raise refuse(f"a storage id of unexpected form ({shown(pid)})")
-        self._push(self.persistent_load(pid))
+        self._push(self.persistent_load(pid), 512)  # its bytes are bounded by the file
 
     def _put(self, index: int) -> None:
         if index not in self.memo:
@@ -251,7 +268,7 @@ class Unpickler:
         self.memo[index] = self.stack[-1]
 
     def _binunicode(self) -> None:
-        self._push(str(self._bytes(self._unpack("<I")), "utf-8", "surrogatepass"))
+        self._push(str(self._bytes(self._unpack(_U4)), "utf-8", "surrogatepass"))
 
     def _short_binstring(self) -> None:
         data = self._bytes(self._bytes(1)[0])
@@ -284,20 +301,20 @@ def _dispatch() -> dict[int, Any]:
         pickle.NEWFALSE: lambda self: self.stack.append(False),
         pickle.NEWTRUE: lambda self: self.stack.append(True),
         pickle.EMPTY_TUPLE: lambda self: self._tuple(()),
-        pickle.EMPTY_LIST: lambda self: self._push([]),
-        pickle.EMPTY_DICT: lambda self: self._push({}),
-        pickle.EMPTY_SET: lambda self: self._push(set()),
-        pickle.BININT: lambda self: self._push(self._unpack("<i")),
-        pickle.BININT1: lambda self: self._push(self._bytes(1)[0]),
-        pickle.BININT2: lambda self: self._push(self._unpack("<H")),
-        pickle.BINFLOAT: lambda self: self._push(self._unpack(">d")),
+        pickle.EMPTY_LIST: lambda self: self._push([], 64),
+        pickle.EMPTY_DICT: lambda self: self._push({}, 72),
+        pickle.EMPTY_SET: lambda self: self._push(set(), 224),
+        pickle.BININT: lambda self: self._push(self._unpack(_I4), 40),
+        pickle.BININT1: lambda self: self._push(self._bytes(1)[0], 8),  # CPython keeps these ints
+        pickle.BININT2: lambda self: self._push(self._unpack(_U2), 40),
+        pickle.BINFLOAT: lambda self: self._push(self._unpack(_F8), 32),
         pickle.BINUNICODE: u._binunicode,
         pickle.SHORT_BINSTRING: u._short_binstring,
         pickle.LONG1: u._long1,
         pickle.BINGET: lambda self: self.stack.append(self.memo[self._bytes(1)[0]]),
-        pickle.LONG_BINGET: lambda self: self.stack.append(self.memo[self._unpack("<I")]),
+        pickle.LONG_BINGET: lambda self: self.stack.append(self.memo[self._unpack(_U4)]),
         pickle.BINPUT: lambda self: self._put(self._bytes(1)[0]),
-        pickle.LONG_BINPUT: lambda self: self._put(self._unpack("<I")),
+        pickle.LONG_BINPUT: lambda self: self._put(self._unpack(_U4)),
     }
     return {code[0]: handler for code, handler in table.items()}
 
