@@ -158,10 +158,15 @@ def route_mmengine_loading() -> None:
 route_mmengine_loading()
 
 
+def _lines(text: str, count: int = 40) -> str:
+    """torch's multi-line message about the file's keys, each line escaped (the keys are the file's)."""
+    return "\n".join(printable(line, 500) for line in text.splitlines()[:count])
+
+
 def _format_keys(kind: str, keys: list[str]) -> str:
     if not keys:
         return ""
-    shown = ", ".join(keys[:_MAX_KEYS_SHOWN])
+    shown = ", ".join(printable(key, 120) for key in keys[:_MAX_KEYS_SHOWN])  # the file's names
     more = f" (+{len(keys) - _MAX_KEYS_SHOWN} more)" if len(keys) > _MAX_KEYS_SHOWN else ""
     return f"\n  {kind} ({len(keys)}): {shown}{more}"
 
@@ -200,7 +205,7 @@ def load_state_dict_checked(
         result = model.load_state_dict(state_dict, strict=False)
     except RuntimeError as error:
         raise CheckpointMismatchError(
-            f"{source} does not fit {type(model).__name__}: {error}{hint}"
+            f"{source} does not fit {type(model).__name__}: {_lines(str(error))}{hint}"
         ) from error
     missing = [] if allow_missing else result.missing_keys
     unexpected = [] if allow_unexpected else result.unexpected_keys
