@@ -147,17 +147,15 @@ def test_history_buffers_cost_what_their_bytes_do():
     assert spent < 2 * len(data), (spent, len(data))
 
 
-@pytest.mark.parametrize(
-    ("size", "stride", "refused"),
-    [
-        ((100_000, 100_000), (0, 0), "overlapping elements"),
-        ((4, 4), (1, 1), "overlapping elements"),
-        ((8,), (1,), "reaching element 7 of a storage of 4"),
-        ((0, 10**12), (1, 1), "an empty tensor of size"),
-        ((1,) * 40, (1,) * 40, "a tensor of 40 sizes"),
-    ],
-    ids=["stride-0", "overlap", "past-storage", "empty-huge", "dims"],
-)
+def _zip_checkpoint(path, data_pkl: bytes, storage: bytes):
+    """A zip checkpoint as torch writes one: ``data_pkl`` and one storage record ``data/0``."""
+    writer = torch._C.PyTorchFileWriter(str(path))
+    for name, data in (("data.pkl", data_pkl), ("byteorder", b"little"), ("data/0", storage)):
+        writer.write_record(name, data, len(data))
+    writer.write_end_of_file()
+    return path
+
+
 def _tensor_file(path, size: tuple[int, ...], stride: tuple[int, ...]):
     """A zip checkpoint ``{'x': tensor}`` whose tensor has ``size`` / ``stride`` over 4 stored floats."""
     ops = PickleAssembler()
@@ -171,11 +169,7 @@ def _tensor_file(path, size: tuple[int, ...], stride: tuple[int, ...]):
     ops.code += pickle.TUPLE + pickle.MARK + b"".join(_int(s) for s in stride) + pickle.TUPLE
     ops.code += pickle.NEWFALSE + b"ccollections\nOrderedDict\n" + pickle.EMPTY_TUPLE + pickle.REDUCE
     ops.code += pickle.TUPLE + pickle.REDUCE + pickle.SETITEM + pickle.STOP
-    writer = torch._C.PyTorchFileWriter(str(path))
-    for name, data in (("data.pkl", bytes(ops.code)), ("byteorder", b"little"), ("data/0", bytes(16))):
-        writer.write_record(name, data, len(data))
-    writer.write_end_of_file()
-    return path
+    return _zip_checkpoint(path, bytes(ops.code), bytes(16))
 
 
 @pytest.mark.parametrize(
@@ -308,14 +302,7 @@ def test_a_quantized_storage_without_its_quantizer_is_refused(tmp_path):
     ops.code += (
         b"ccollections\nOrderedDict\n" + pickle.EMPTY_TUPLE + pickle.REDUCE + pickle.TUPLE + pickle.REDUCE
     )
-    writer = torch._C.PyTorchFileWriter(str(tmp_path / "q.pth"))
-    for name, data in (
-        ("data.pkl", bytes(ops.code + pickle.STOP)),
-        ("byteorder", b"little"),
-        ("data/0", bytes(4)),
-    ):
-        writer.write_record(name, data, len(data))
-    writer.write_end_of_file()
+    _zip_checkpoint(tmp_path / "q.pth", bytes(ops.code + pickle.STOP), bytes(4))
     with pytest.raises(UnsafeCheckpointError, match=r"q\.pth.*refused a torch\.quint8 tensor"):
         read_checkpoint(str(tmp_path / "q.pth"))
 
