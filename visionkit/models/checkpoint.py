@@ -68,6 +68,13 @@ def _not_loaded(filename: str, reason: str, unsafe: bool = False) -> CheckpointR
     )
 
 
+def _unreadable(filename: str, error: Exception) -> CheckpointReadError:
+    return CheckpointReadError(
+        f"Cannot read checkpoint '{filename}' ({type(error).__name__}: {printable(str(error))}). It may be "
+        "truncated (an interrupted save or download) or not a PyTorch checkpoint"
+    )
+
+
 def _load(file: Any, filename: str, map_location: Any) -> Any:
     """Refuse what ``torch.load`` must not see, then load: a zip checkpoint through torch with visionkit's
     unpickler, a legacy one through :mod:`.checkpoint_legacy`.
@@ -87,7 +94,7 @@ def _load(file: Any, filename: str, map_location: Any) -> Any:
     try:
         check_zip_layout(file)
     except TruncatedArchiveError as error:
-        raise ValueError(str(error)) from None  # read_path's "may be truncated" message
+        raise _unreadable(filename, error) from None
     except TorchScriptArchiveError:
         raise _not_loaded(
             filename, "it is a TorchScript archive (torch.jit.save), whose code torch.load would run", True
@@ -97,7 +104,7 @@ def _load(file: Any, filename: str, map_location: Any) -> Any:
     return torch.load(file, map_location=map_location, pickle_module=checkpoint_unpickler, weights_only=False)
 
 
-def read_path(path: str, filename: str, map_location: Any = "cpu") -> Any:
+def _read_path(path: str, filename: str, map_location: Any = "cpu") -> Any:
     """Unpickle the local file ``path`` allowing plain data only; messages name it ``filename``."""
     try:
         with open(path, "rb") as file:
@@ -107,10 +114,7 @@ def read_path(path: str, filename: str, map_location: Any = "cpu") -> Any:
     except RefusedPickleError as error:
         raise _not_loaded(filename, f"it {printable(str(error))}", unsafe=True) from None
     except Exception as error:  # torch's zip reader, malformed pickles, EOF...: none of them name the file
-        raise CheckpointReadError(
-            f"Cannot read checkpoint '{filename}' ({type(error).__name__}: {printable(str(error))}). It may "
-            "be truncated (an interrupted save or download) or not a PyTorch checkpoint"
-        ) from error
+        raise _unreadable(filename, error) from error
 
 
 def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
@@ -132,8 +136,8 @@ def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
     )
     if url.startswith(("http://", "https://")):
         with fetched_checkpoint(url) as path:
-            return read_path(path, filename, map_location)
-    return read_path(resolve_checkpoint(filename), filename, map_location)
+            return _read_path(path, filename, map_location)
+    return _read_path(resolve_checkpoint(filename), filename, map_location)
 
 
 def load_from_visionkit(filename: str, map_location: Any = None) -> Any:
