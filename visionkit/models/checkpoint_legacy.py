@@ -81,7 +81,12 @@ class _Storages:
 
     def fill(self, keys: Any) -> None:
         """Read each storage's bytes, in the order of ``keys``, which must name every storage once."""
-        if type(keys) is not list or sorted(keys) != sorted(self.roots) or len(set(keys)) != len(keys):
+        # Strings first: sorting other values would compare them, and tuples can compare for ever.
+        if (
+            type(keys) is not list
+            or not all(type(k) is str for k in keys)
+            or sorted(keys) != sorted(self.roots)
+        ):
             raise refuse("a storage key list other than the storages its tensors use, each once")
         for key in keys:
             storage = self.roots[key]
