@@ -4,7 +4,8 @@
 
 For each size, builds zip checkpoints whose ``data.pkl`` is that many MB of one pattern and reads each with
 ``visionkit.models.read_checkpoint`` in a fresh process, printing the outcome, the seconds the read took and
-how far it raised the process's peak resident memory above what importing visionkit left. Patterns:
+how far the read raised the process's resident memory at its peak (Linux: ``VmHWM`` after resetting it
+through ``/proc/self/clear_refs``). Patterns:
 ``sets`` (EMPTY_SET: a 216-byte object per byte), ``marks`` (MARK: a list per byte), ``memo`` (short strings
 each put in the memo), ``copies`` (one 64 kB string encoded again and again), ``ints`` (a list of two-byte
 ints, as dense as honest data gets), ``doubling`` (a key of tuples sharing their items, 60 levels), and for
@@ -26,7 +27,6 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
 
 
 def _unicode(text: str) -> bytes:
@@ -84,9 +84,12 @@ def _honest(path: Path) -> Path:
 
 
 _CHILD = """
-import resource, sys, time
+import sys, time
 from visionkit.models import CheckpointReadError, read_checkpoint
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def rss(field):
+    return int(open("/proc/self/status").read().split(field + ":")[1].split()[0])
+open("/proc/self/clear_refs", "w").write("5")  # the peak starts again from here
+before = rss("VmRSS")
 start = time.perf_counter()
 try:
     read_checkpoint(sys.argv[1])
@@ -94,7 +97,7 @@ try:
 except CheckpointReadError as error:
     outcome = "refused: " + str(error).split(": it ", 1)[-1].split(". visionkit")[0][:60]
 seconds = time.perf_counter() - start
-print(seconds, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024, outcome)
+print(seconds, (rss("VmHWM") - before) / 1024, outcome)
 """
 
 
