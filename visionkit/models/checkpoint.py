@@ -1,12 +1,14 @@
 """Loading weights into models: visionkit and torchvision checkpoints, local paths and URLs.
 
-Every checkpoint is read by :func:`read_checkpoint`, which unpickles with visionkit's own restricted
-unpickler (:mod:`visionkit.models.checkpoint_unpickler`): tensors, numbers, strings, containers, numpy
-numeric arrays and the mmengine ``ConfigDict`` / ``HistoryBuffer`` a Runner saves, rebuilt from plain
-data. A file that asks for anything else (a ``__reduce__`` calling ``os.system``, a ``getattr`` chain) is
-refused with :class:`UnsafeCheckpointError` naming the file and what it asked for; nothing in it runs.
-docs/trust_model.md says what is safe to load.
-"""
+Every checkpoint is read by :func:`read_checkpoint`: the file's layout is checked first (a zip archive as
+``torch.save`` lays it out, :mod:`.checkpoint_archive`; the legacy format by :mod:`.checkpoint_legacy`),
+then its pickle runs on visionkit's own unpickler (:mod:`.checkpoint_unpickler`), which builds tensors,
+numbers, strings, containers, numpy numeric arrays and the mmengine ``HistoryBuffer`` a Runner saves
+(a ``ConfigDict`` comes back as its plain dict), within work and memory budgets set by the file's size
+(:mod:`.checkpoint_budget`). A file that asks for anything else (a ``__reduce__`` calling ``os.system``, a
+``getattr`` chain, a tensor geometry ``torch.save`` does not write) is refused with
+:class:`UnsafeCheckpointError` naming the file and what it asked for; nothing in it runs.
+docs/trust_model.md says what is safe to load."""
 
 from __future__ import annotations
 
