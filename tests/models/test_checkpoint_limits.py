@@ -47,6 +47,36 @@ def test_a_key_whose_hash_doubles_per_level_is_refused(tmp_path):
         read_checkpoint(str(path))
 
 
+def test_the_work_limit_is_2_to_the_20_steps_plus_8_per_byte(tmp_path):
+    """A key of 17 doubling levels (2**18 steps to hash, and as many to compare) loads; 19 levels (2**21,
+    beyond 2**20 + 8 x 100 bytes) does not."""
+    for levels, loads in ((17, True), (19, False)):
+        ops = _shared_tuples(levels)
+        ops.code = bytearray(pickle.PROTO + b"\x02" + pickle.EMPTY_DICT) + ops.code[2:]
+        payload = bytes(ops.code + pickle.NONE + pickle.SETITEM + pickle.STOP)
+        path = save_raw_pickle(tmp_path / "key.pth", payload)
+        if loads:
+            assert len(read_checkpoint(str(path))) == 1
+        else:
+            with pytest.raises(
+                UnsafeCheckpointError, match=rf"needs more than {2**20 + 8 * len(payload)} steps"
+            ):
+                read_checkpoint(str(path))
+
+
+def test_a_string_shared_over_and_over_counts_by_its_length(tmp_path):
+    """20 000 references to one 64 kB string cost 40 kB of pickle and print as 1.3 GB: the result is
+    counted as a tree with strings by length, and refused."""
+    ops = PickleAssembler()
+    text = (ops.str("a" * 65536), ops.put())[1]
+    ops.code += pickle.EMPTY_LIST + pickle.MARK
+    for _ in range(20_000):
+        ops.get(text)
+    path = save_raw_pickle(tmp_path / "shared.pth", bytes(ops.code + pickle.APPENDS + pickle.STOP))
+    with pytest.raises(UnsafeCheckpointError, match=r"shared\.pth.*nodes counted as a tree"):
+        read_checkpoint(str(path))
+
+
 def test_nesting_is_bounded(tmp_path):
     """c52df3f built a tuple nested a million deep from a 1 MB file (TUPLE1 is one byte); hashing it crashed
     CPython (SIGSEGV). Nesting stops at 64, for tuples while they are built and for the result."""
@@ -179,9 +209,10 @@ def _tensor_file(path, size: tuple[int, ...], stride: tuple[int, ...]):
         ((4, 4), (1, 1), "overlapping elements"),
         ((8,), (1,), "reaching element 7 of a storage of 4"),
         ((0, 10**12), (1, 1), "an empty tensor of size"),
+        ((0, 1_500_000), (1, 1), "an empty tensor of size"),
         ((1,) * 40, (1,) * 40, "a tensor of 40 sizes"),
     ],
-    ids=["stride-0", "overlap", "past-storage", "empty-huge", "dims"],
+    ids=["stride-0", "overlap", "past-storage", "empty-huge", "empty-past-2**20", "dims"],
 )
 def test_tensor_geometry_torch_save_does_not_write_is_refused(tmp_path, size, stride, refused):
     """A 700-byte file whose tensor claims (100000, 100000) over 4 stored floats: c52df3f loaded it, and

@@ -154,3 +154,31 @@ def test_an_ordered_dict_takes_no_attribute_but_a_state_dicts_metadata(tmp_path)
     path = save_raw_pickle(tmp_path / "attrs.pth", bytes(ops.code))
     with pytest.raises(UnsafeCheckpointError, match=r"attrs\.pth.*OrderedDict attributes"):
         read_checkpoint(str(path))
+
+
+def test_values_allowed_as_arguments_are_never_called(tmp_path):
+    """``numpy.ndarray`` is allowed as ``_reconstruct``'s argument; called, it would allocate any shape
+    uninitialised."""
+    ops = PickleAssembler()
+    ops.glob("numpy", "ndarray").code += _int(1 << 30) + pickle.TUPLE1 + pickle.REDUCE + pickle.STOP
+    path = save_raw_pickle(tmp_path / "call.pth", bytes(ops.code))
+    with pytest.raises(UnsafeCheckpointError, match=r"call\.pth.*refused a call to ndarray"):
+        read_checkpoint(str(path))
+
+
+def test_a_state_dicts_metadata_holds_module_versions_only(tmp_path):
+    """``_metadata`` reaches every module's ``_load_from_state_dict``: a version that is not a number made
+    BatchNorm's comparison fail with a traceback."""
+    ops = PickleAssembler()
+    ops.glob("collections", "OrderedDict")
+    ops.code += pickle.EMPTY_TUPLE + pickle.REDUCE
+    ops.code += pickle.EMPTY_DICT + pickle_string("_metadata") + pickle.EMPTY_DICT + pickle_string("bn")
+    ops.code += (
+        pickle.EMPTY_DICT + pickle_string("version") + pickle.EMPTY_LIST + pickle.SETITEM + pickle.SETITEM
+    )
+    ops.code += pickle.SETITEM + pickle.BUILD + pickle.STOP
+    path = save_raw_pickle(tmp_path / "meta.pth", bytes(ops.code))
+    with pytest.raises(
+        UnsafeCheckpointError, match=r"meta\.pth.*a state dict _metadata other than module versions"
+    ):
+        read_checkpoint(str(path))
