@@ -1,6 +1,6 @@
 """What reading a checkpoint costs: honest ones, and hostile pickles that each push one budget to its limit.
 
-    python tools/analysis/checkpoint_costs.py [--mb 1 8]
+    python dev/checkpoint_costs.py [--mb 1 8]
 
 For each size, builds zip checkpoints whose ``data.pkl`` is that many MB of one pattern and reads each with
 ``visionkit.models.read_checkpoint`` in a fresh process, printing the outcome, the seconds the read took and
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _unicode(text: str) -> bytes:
