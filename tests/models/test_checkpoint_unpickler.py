@@ -84,6 +84,18 @@ def test_a_real_runner_checkpoint_survives_torch_default_refusal(tmp_path):
         torch.load(path)
 
 
+@pytest.mark.parametrize("variable", ["TORCH_FORCE_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"])
+def test_torchs_weights_only_switches_change_nothing(tmp_path, monkeypatch, variable):
+    """TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 made torch.load refuse visionkit's unpickler, and so every
+    checkpoint; neither variable changes what visionkit reads or refuses."""
+    monkeypatch.setenv(variable, "1")
+    path = tmp_path / "epoch_1.pth"
+    torch.save(runner_like_checkpoint(), path)
+    assert type(read_checkpoint(str(path))["message_hub"]["log_scalars"]["train/loss"]) is HistoryBuffer
+    with pytest.raises(UnsafeCheckpointError, match=r"refused 'posix\.system'"):
+        read_checkpoint(str(reduce_payload(tmp_path / "evil.pth", tmp_path / "ran")))
+
+
 def test_classic_reduce_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "ran"
     path = reduce_payload(tmp_path / "evil.pth", marker)

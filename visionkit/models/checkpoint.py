@@ -103,7 +103,10 @@ def _load(file: Any, filename: str, map_location: Any) -> Any:
         ) from None
     except ArchiveLayoutError as error:
         raise _not_loaded(filename, f"{error} (its zip layout is not what torch.save writes)") from None
-    return torch.load(file, map_location=map_location, pickle_module=checkpoint_unpickler, weights_only=False)
+    # torch.load's own zip path, minus its weights_only switch: TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 would make
+    # torch.load refuse any pickle_module, and with it every checkpoint.
+    with torch.serialization._open_zipfile_reader(file) as archive:
+        return torch.serialization._load(archive, map_location, checkpoint_unpickler, encoding="utf-8")
 
 
 def _read_path(path: str, filename: str, map_location: Any = "cpu") -> Any:
