@@ -68,14 +68,16 @@ _FIELDS = {
     "classes": (_classes, "a list of class names (strings)"),
     "palette": (_palette, "a list of [r, g, b] colours, ints from 0 to 255"),
     "cat_ids": (_cat_ids, "a list of integer category ids"),
+    "label_cat_ids": (_cat_ids, "a list of integer category ids"),
     "ann_file": (lambda v: v if type(v) is str else None, "a path (a string)"),
     "task_sizes": (_task_sizes, "task name -> number of images"),
 }
 
 
 def checked_metainfo(meta: Any, source: str, nested: bool = True) -> dict[str, Any]:
-    """``meta`` with ``classes``, ``palette``, ``cat_ids``, ``ann_file``, ``task_sizes`` and each task's own
-    (under ``tasks``) checked and made plain; other keys are kept as they are. ``None`` gives ``{}``.
+    """``meta`` with ``classes``, ``palette``, ``cat_ids``, ``label_cat_ids``, ``ann_file``, ``task_sizes``
+    and each task's own (under ``tasks``) checked and made plain; other keys are kept as they are. ``None``
+    gives ``{}``.
 
     Raises:
         MetainfoError: a field is not in the form above; the message names ``source`` and the field.
