@@ -63,10 +63,16 @@ TESTS: dict[str, list[str]] = {
         "tests/models/test_checkpoint_unpickler.py",
         "tests/engine/test_checkpoint_io.py",
     ],
-    "visionkit/models/checkpoint_unpickler.py": [
-        "tests/models/test_checkpoint_unpickler.py",
-        "tests/models/test_checkpoint_unpickler_attacks.py",
-    ],
+    **{
+        f"visionkit/models/checkpoint_{part}.py": [
+            "tests/models/test_checkpoint_unpickler.py",
+            "tests/models/test_checkpoint_unpickler_attacks.py",
+            "tests/models/test_checkpoint_limits.py",
+        ]
+        for part in ("unpickler", "allowlist", "budget", "archive", "legacy")
+    },
+    "visionkit/models/checkpoint_fetch.py": ["tests/models/test_checkpoint_fetch.py"],
+    "visionkit/deploy/model_file_checks.py": ["tests/deploy/test_model_file_checks.py"],
     # Slow to mutate (each run exports ONNX graphs or trains): run with --sample and time to spare.
     "visionkit/deploy/onnx_export.py": ["tests/deploy/test_onnx_export.py"],
     "visionkit/models/tasks/multi_task.py": ["tests/models/test_multi_task.py"],

@@ -9,6 +9,8 @@
 - :func:`torchscript_payload`: a TorchScript archive saved as ``.pth``; ``torch.load`` hands it to
   ``torch.jit.load``, which runs its ``__setstate__``: ``torch.from_file(shared=True)`` creates (and
   could overwrite) any file.
+- :func:`path_naming_payload`: plain data only, whose message hub names a folder as the previous best
+  checkpoint; mmengine's CheckpointHook deleted it on resume at the first better validation score.
 """
 
 from __future__ import annotations
@@ -154,6 +156,18 @@ def config_string_payload(path: Path, marker: Path, state_dict: dict, epoch: int
         "meta": {"epoch": epoch, "iter": epoch, "config": config},
         "state_dict": state_dict,
         "message_hub": {"log_scalars": {}, "runtime_info": {}, "resumed_keys": {}},
+    }
+    torch.save(checkpoint, path)
+    return path
+
+
+def path_naming_payload(path: Path, victim: Path, state_dict: dict, epoch: int = 1) -> Path:
+    """A plain-data Runner checkpoint whose ``message_hub`` names ``victim`` as the best checkpoint."""
+    runtime_info = {"best_ckpt": str(victim), "best_score": float("-inf"), "keep_ckpt_ids": [epoch, 10**6]}
+    checkpoint = {
+        "meta": {"epoch": epoch, "iter": epoch},
+        "state_dict": state_dict,
+        "message_hub": {"log_scalars": {}, "runtime_info": runtime_info, "resumed_keys": {}},
     }
     torch.save(checkpoint, path)
     return path

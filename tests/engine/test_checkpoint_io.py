@@ -11,7 +11,7 @@ from mmengine.fileio.backends import LocalBackend
 
 from visionkit.engine import Runner, checkpoint_io
 from visionkit.engine.hooks import CheckpointHook, NonFiniteError
-from visionkit.models import CheckpointMismatchError, read_checkpoint
+from visionkit.models import CheckpointMismatchError, CheckpointReadError, read_checkpoint
 
 from .tiny_runs import make_tiny_set, tiny_cfg
 
@@ -138,3 +138,41 @@ def test_partial_load_from_loads_what_fits_and_lists_the_rest(trained, tmp_path,
     assert "not in the model (ignored) (1): extra.weight" in log
     assert "missing in the checkpoint (kept their initialisation) (1): backbone.stem.bn.bias" in log
     assert torch.equal(model["backbone.stem.bn.bias"], bias_before)
+
+
+def _with(checkpoint: dict, key: str, value) -> dict:
+    """A copy of ``checkpoint`` with ``key`` (``'a/b'`` for nested) set to ``value``."""
+    changed = {k: dict(v) if isinstance(v, dict) else v for k, v in checkpoint.items()}
+    *parents, last = key.split("/")
+    target = changed
+    for parent in parents:
+        target = target[parent]
+    target[last] = value
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("meta/epoch", "1", r"its 'meta' is not in the form visionkit's Runner saves"),
+        ("meta/seed", [1], r"its 'meta' is not in the form"),
+        ("message_hub/runtime_info", [], r"its 'message_hub' is not in the form"),
+        (
+            "param_schedulers",
+            [{"optimizer": {"param_groups": []}}],
+            r"its 'param_schedulers' is not in the form",
+        ),
+        ("optimizer/param_groups", [], r"cannot be resumed with this config \(ValueError: loaded state dict"),
+        ("state_dict", {3: torch.zeros(1)}, r"Expected a state dict \(names -> tensors\), got 3 -> Tensor"),
+    ],
+    ids=["epoch-text", "seed-list", "runtime-info-list", "scheduler-optimizer", "param-groups", "int-key"],
+)
+def test_a_malformed_runner_checkpoint_is_refused_by_name(trained, tmp_path, key, value, message):
+    """Plain data in the wrong places: mmengine resumed with a text epoch (and failed mid-training), set a
+    scheduler's ``optimizer`` from the file, or failed with a traceback; now the error names the file."""
+    original = torch.load(f"{trained.work_dir}/epoch_1.pth", weights_only=False)
+    path = tmp_path / "changed.pth"
+    torch.save(_with(original, key, value), path)
+    with pytest.raises((CheckpointReadError, CheckpointMismatchError), match=rf"(?s){message}") as error:
+        trained.resume(str(path))
+    assert "changed.pth" in str(error.value) or key == "state_dict"

@@ -20,6 +20,7 @@ from ..tools.run_tool import load_tool, run_tool
 from .hostile_checkpoints import (
     config_string_payload,
     getattr_chain_payload,
+    path_naming_payload,
     reduce_payload,
     torchscript_payload,
 )
@@ -32,7 +33,7 @@ PAYLOADS = {
 }
 REFUSED = {
     "reduce": "refused 'posix.system'",
-    "getattr-chain": "refused getattr(_config_dict, '__init__')",
+    "getattr-chain": "refused getattr(ConfigDict, '__init__')",
     "torchscript": "is a TorchScript archive",
 }
 
@@ -137,6 +138,22 @@ def test_resume_never_executes_the_saved_config(data_root, tmp_path):
     load_tool("train").main(argv + cli_options())
     assert not marker.exists()
     assert (tmp_path / "work" / "epoch_2.pth").is_file()  # resumed at epoch 1, trained epoch 2
+
+
+@pytest.mark.slow
+def test_resume_deletes_nothing_the_checkpoint_names(data_root, tmp_path):
+    """A plain-data checkpoint whose message hub names a folder as the previous best checkpoint: with
+    ``save_best='auto'`` (every config inherits it) mmengine's hook ``rmtree``-d it after the first
+    validation and the run exited 0. The folder survives; the run still trains and saves its best."""
+    victim = tmp_path / "precious"
+    victim.mkdir()
+    (victim / "data.txt").write_text("keep me")
+    cfg = tiny_cfg(data_root, tmp_path / "work")
+    path = path_naming_payload(tmp_path / "epoch_1.pth", victim, init_model(cfg).state_dict())
+    options = cli_options(**{"default_hooks.checkpoint.save_best": "auto"})
+    load_tool("train").main(_train_argv(data_root, tmp_path, "--resume", str(path)) + options)
+    assert (victim / "data.txt").read_text() == "keep me"
+    assert [p.name for p in (tmp_path / "work").glob("best_*.pth")] == ["best_accuracy_top1_epoch_2.pth"]
 
 
 def test_resuming_from_a_bare_state_dict_names_the_file(data_root, tmp_path):

@@ -105,3 +105,11 @@ def test_load_state_dict_checked_refuses_missing_keys_by_default():
     ):
         load_state_dict_checked(Tiny(), partial, "seed")
     load_state_dict_checked(Tiny(), partial, "seed", allow_missing=True)
+
+
+def test_key_names_from_the_file_are_escaped_in_the_error(tmp_path):
+    """Keys are the file's strings: printed raw, a key can clear the screen and write a fake line."""
+    state = Tiny().state_dict() | {"\x1b[2J\x1b[32mloaded fine": torch.zeros(1)}
+    with pytest.raises(CheckpointMismatchError) as error:
+        load_checkpoint(Tiny(), save(tmp_path, state))
+    assert "\x1b" not in str(error.value) and "\\x1b[2J" in str(error.value)

@@ -1,13 +1,18 @@
-"""Fetching checkpoints by URL: once into the cache, hash-checked, whole or not at all, still read safely.
+"""Fetching checkpoints by URL: once into visionkit's own cache, hash-checked, whole or not at all, read
+safely.
 
 A real HTTP server on 127.0.0.1 (a thread of the test process) serves the files; nothing leaves the machine.
+Hostile servers (endless, silent, dripping, truncating) are bounded in time by the server itself, so a
+client without limits fails the test instead of hanging it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,16 +23,26 @@ from torch import nn
 from torchvision.models import detection, segmentation
 
 from tests.engine.hostile_checkpoints import reduce_payload
-from visionkit.models import CheckpointFetchError, UnsafeCheckpointError, load_checkpoint, read_checkpoint
-from visionkit.models.checkpoint_fetch import cache_dir, expected_hash_prefix, torchvision_url
+from visionkit.models import (
+    CheckpointFetchError,
+    CheckpointReadError,
+    UnsafeCheckpointError,
+    checkpoint_fetch,
+    load_checkpoint,
+    read_checkpoint,
+)
+from visionkit.models.checkpoint_fetch import cache_dir, cache_path, expected_hash_prefix, torchvision_url
 
 
 class Server:
-    """Serves ``files`` (name -> bytes); names in ``truncated`` send half their bytes, then hang up."""
+    """Serves ``files`` (name -> bytes) as an HTTP/1.0 server; ``behaviour[name]`` makes one hostile:
+    ``truncated`` (half the bytes, then hang up), ``unannounced`` (no Content-Length, half the bytes),
+    ``endless`` (64 MiB without Content-Length), ``silent`` (headers, then 5 s of nothing) or ``drip``
+    (one byte every 0.05 s, 100 bytes)."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
-        self.truncated: set[str] = set()
+        self.behaviour: dict[str, str] = {}
         self.requests: list[str] = []
         server = self
 
@@ -38,11 +53,31 @@ class Server:
                 if name not in server.files:
                     self.send_error(404)
                     return
-                data = server.files[name]
+                data, behaviour = server.files[name], server.behaviour.get(name)
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
+                if behaviour not in ("unannounced", "endless", "drip"):
+                    self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data[: len(data) // 2] if name in server.truncated else data)
+                try:
+                    self._send(data, behaviour)
+                except OSError:  # the client gave up, as it should
+                    pass
+
+            def _send(self, data: bytes, behaviour: str | None) -> None:
+                if behaviour in ("truncated", "unannounced"):
+                    self.wfile.write(data[: len(data) // 2])
+                elif behaviour == "endless":
+                    for _ in range(64):
+                        self.wfile.write(b"\0" * (1 << 20))
+                elif behaviour == "silent":
+                    time.sleep(5)
+                elif behaviour == "drip":
+                    for byte in data[:100]:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                else:
+                    self.wfile.write(data)
 
             def log_message(self, *args) -> None:
                 pass
@@ -70,10 +105,16 @@ def server():
 
 @pytest.fixture
 def cache(monkeypatch, tmp_path) -> Path:
-    """The checkpoint cache, under ``$TORCH_HOME`` as torch.hub and torchvision keep it."""
+    """visionkit's checkpoint cache under ``$VISIONKIT_CACHE``; torch.hub's folder is ``$TORCH_HOME``."""
+    monkeypatch.setenv("VISIONKIT_CACHE", str(tmp_path / "visionkit"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    assert cache_dir() == str(tmp_path / "torch_home" / "hub" / "checkpoints")
-    return tmp_path / "torch_home" / "hub" / "checkpoints"
+    assert cache_dir() == str(tmp_path / "visionkit" / "checkpoints")
+    return tmp_path / "visionkit" / "checkpoints"
+
+
+def files_under(folder: Path) -> list[str]:
+    """Every file below ``folder`` (relative paths), hidden ones included."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir())
 
 
 def checkpoint_bytes(module: nn.Module) -> bytes:
@@ -90,7 +131,8 @@ def test_a_url_is_downloaded_once_and_hash_checked(server, cache):
         load_checkpoint(model, server.url(name))
         torch.testing.assert_close(model.weight, source.weight)
     assert server.requests == [name]
-    assert sorted(p.name for p in cache.iterdir()) == [name]
+    entry = os.path.relpath(cache_path(server.url(name)), cache)
+    assert files_under(cache) == [entry, f"{entry}.sha256"] and entry.endswith(f"/{name}")
 
 
 def test_a_corrupted_download_is_deleted_and_names_url_and_hashes(server, cache):
@@ -104,28 +146,29 @@ def test_a_corrupted_download_is_deleted_and_names_url_and_hashes(server, cache)
         CheckpointFetchError, match=rf"'{server.url(name)}' failed its hash check.*{expected}.*{actual}"
     ):
         read_checkpoint(server.url(name))
-    assert list(cache.iterdir()) == []
+    assert files_under(cache) == []
 
 
 @pytest.mark.parametrize("hashed", [True, False], ids=["hash-in-name", "no-hash"])
 def test_an_interrupted_download_leaves_nothing_in_the_cache(server, cache, hashed):
     data = checkpoint_bytes(nn.Linear(64, 64))
     name = server.publish("linear", data, hashed=hashed)
-    server.truncated.add(name)
+    server.behaviour[name] = "truncated"
     with pytest.raises(
         CheckpointFetchError, match=rf"interrupted after {len(data) // 2} of {len(data)} bytes"
     ):
         read_checkpoint(server.url(name))
-    assert list(cache.iterdir()) == []
-    server.truncated.clear()  # the next try downloads it whole
+    assert files_under(cache) == []
+    server.behaviour.clear()  # the next try downloads it whole
     assert torch.equal(read_checkpoint(server.url(name))["weight"], torch.load(io.BytesIO(data))["weight"])
 
 
 def test_a_corrupted_cached_file_is_downloaded_again(server, cache):
     source = nn.Linear(4, 3)
     name = server.publish("linear", checkpoint_bytes(source))
-    cache.mkdir(parents=True)
-    (cache / name).write_bytes(b"half a file")
+    path = Path(cache_path(server.url(name)))
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"half a file")
     model = nn.Linear(4, 3)
     load_checkpoint(model, server.url(name))
     torch.testing.assert_close(model.weight, source.weight)
@@ -139,12 +182,108 @@ def test_a_missing_file_names_the_url(server, cache):
         read_checkpoint(server.url("gone.pth"))
 
 
-def test_a_downloaded_checkpoint_is_still_read_as_plain_data_only(server, cache, tmp_path):
+def test_a_refused_download_stays_nowhere(server, cache, tmp_path):
+    """torch.hub and torchvision load files from ``$TORCH_HOME/hub/checkpoints`` by name with full
+    unpickling: a checkpoint visionkit refused was kept there, waiting for them. Now nothing of it stays,
+    there or in visionkit's own cache, and a second try downloads (and refuses) it again."""
     marker = tmp_path / "ran"
     name = server.publish("evil", reduce_payload(tmp_path / "evil.pth", marker).read_bytes())
-    with pytest.raises(UnsafeCheckpointError, match=r"refused 'posix\.system'"):
+    for _ in range(2):
+        with pytest.raises(UnsafeCheckpointError, match=r"refused 'posix\.system'"):
+            read_checkpoint(server.url(name))
+        assert files_under(cache) == [] and files_under(tmp_path / "torch_home") == []
+    assert server.requests == [name, name] and not marker.exists()
+
+
+def test_a_cache_hit_is_verified_not_trusted(server, cache):
+    """A cached file is used only while its whole sha256 is the one recorded when it was downloaded:
+    a file name without a hash (or with a forgeable 8-digit prefix) no longer vouches for what is there."""
+    source = nn.Linear(4, 3)
+    name = server.publish("linear", checkpoint_bytes(source), hashed=False)
+    read_checkpoint(server.url(name))
+    path = Path(cache_path(server.url(name)))
+    path.write_bytes(checkpoint_bytes(nn.Linear(4, 3)))  # another valid checkpoint under its name
+    model = nn.Linear(4, 3)
+    load_checkpoint(model, server.url(name))
+    torch.testing.assert_close(model.weight, source.weight)
+    assert server.requests == [name, name]
+
+
+def test_two_urls_of_one_file_name_have_their_own_entries(server, cache):
+    first, second = nn.Linear(4, 3), nn.Linear(4, 3)
+    server.files["a/model.pth"] = checkpoint_bytes(first)
+    server.files["b/model.pth"] = checkpoint_bytes(second)
+    for source, name in ((first, "a/model.pth"), (second, "b/model.pth")):
+        model = nn.Linear(4, 3)
+        load_checkpoint(model, server.url(name))
+        torch.testing.assert_close(model.weight, source.weight)
+
+
+def test_a_truncated_download_without_length_is_not_kept(server, cache):
+    """Without Content-Length a short download looks complete; it enters the cache only once it reads."""
+    name = server.publish("linear", checkpoint_bytes(nn.Linear(64, 64)), hashed=False)
+    server.behaviour[name] = "unannounced"
+    with pytest.raises(CheckpointReadError, match=rf"'{server.url(name)}'.*truncated"):
         read_checkpoint(server.url(name))
-    assert not marker.exists()
+    assert files_under(cache) == [] and files_under(cache.parent.parent / "torch_home") == []
+
+
+def test_an_endless_download_stops_at_the_limit(server, cache, monkeypatch):
+    monkeypatch.setattr(checkpoint_fetch, "MAX_DOWNLOAD_BYTES", 4 << 20)
+    server.files["endless.pth"] = b""
+    server.behaviour["endless.pth"] = "endless"
+    with pytest.raises(CheckpointFetchError, match=r"endless\.pth' is larger than 4 MiB"):
+        read_checkpoint(server.url("endless.pth"))
+    assert files_under(cache) == []
+    server.files["big.pth"] = b"\0" * (5 << 20)  # announced too large: refused before its body
+    with pytest.raises(CheckpointFetchError, match=r"big\.pth' is 5 MiB, more than .* \(4 MiB\)"):
+        read_checkpoint(server.url("big.pth"))
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [("silent", "the server sent nothing for 0 s"), ("drip", r"sent \d+ bytes in \d s, less than 1 kB/s")],
+)
+def test_a_silent_or_dripping_server_is_given_up(server, cache, monkeypatch, behaviour, message):
+    monkeypatch.setattr(checkpoint_fetch, "STALL_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(checkpoint_fetch, "MIN_BYTES_PER_S", 1 << 10)
+    server.files["slow.pth"] = bytes(100)
+    server.behaviour["slow.pth"] = behaviour
+    start = time.monotonic()
+    with pytest.raises(CheckpointFetchError, match=rf"slow\.pth'.*{message}"):
+        read_checkpoint(server.url("slow.pth"))
+    assert time.monotonic() - start < 2 and files_under(cache) == []
+
+
+def test_the_temporary_file_never_follows_a_planted_link(server, cache, tmp_path):
+    """The download went to a predictable ``.<name>.<pid>.partial`` beside the cache entry: a link planted
+    there made the download overwrite the link's target. Temporary files are now created exclusively
+    under random names."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    name = server.publish("linear", checkpoint_bytes(nn.Linear(4, 3)))
+    for folder in (
+        tmp_path / "torch_home" / "hub" / "checkpoints",
+        Path(cache_path(server.url(name))).parent,
+    ):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f".{name}.{os.getpid()}.partial").symlink_to(victim)
+    read_checkpoint(server.url(name))
+    assert victim.read_text() == "precious"
+
+
+def test_a_redirect_to_another_scheme_is_refused(server, cache):
+    server.files["moved.pth"] = b""
+    handler = server.httpd.RequestHandlerClass
+
+    def redirect(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "ftp://127.0.0.1:1/model.pth")
+        self.end_headers()
+
+    handler.do_GET = redirect
+    with pytest.raises(CheckpointFetchError, match=r"moved\.pth'.*redirect to another scheme was refused"):
+        read_checkpoint(server.url("moved.pth"))
 
 
 # Every torchvision checkpoint of docs/model_zoo.md, bare names meaning torchvision's first (legacy

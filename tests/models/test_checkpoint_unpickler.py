@@ -58,8 +58,9 @@ def test_a_runner_checkpoint_loads_with_every_type_rebuilt(tmp_path, zip_format)
         0.25,
     )
     assert buffer.data[1].tolist() == [1, 1, 1]
-    settings = loaded["meta"]["settings"]
-    assert type(settings) is ConfigDict and settings.nested.betas == (0.9, 0.99)
+    settings = loaded["meta"]["settings"]  # a ConfigDict comes back as the plain dict it was pickled from
+    assert type(settings) is dict and type(settings["nested"]) is dict
+    assert settings == {"lr": 0.1, "nested": {"betas": (0.9, 0.99)}}
     assert loaded["meta"]["mean"].dtype == np.float32 and loaded["meta"]["mean"].tolist() == [1, 1, 1]
     info = loaded["message_hub"]["runtime_info"]
     assert info == {"seed": 3, "best": 0.5, "ids": {1, 2}, "raw": b""} and type(info["seed"]) is np.int64
@@ -83,6 +84,18 @@ def test_a_real_runner_checkpoint_survives_torch_default_refusal(tmp_path):
         torch.load(path)
 
 
+@pytest.mark.parametrize("variable", ["TORCH_FORCE_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"])
+def test_torchs_weights_only_switches_change_nothing(tmp_path, monkeypatch, variable):
+    """TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 made torch.load refuse visionkit's unpickler, and so every
+    checkpoint; neither variable changes what visionkit reads or refuses."""
+    monkeypatch.setenv(variable, "1")
+    path = tmp_path / "epoch_1.pth"
+    torch.save(runner_like_checkpoint(), path)
+    assert type(read_checkpoint(str(path))["message_hub"]["log_scalars"]["train/loss"]) is HistoryBuffer
+    with pytest.raises(UnsafeCheckpointError, match=r"refused 'posix\.system'"):
+        read_checkpoint(str(reduce_payload(tmp_path / "evil.pth", tmp_path / "ran")))
+
+
 def test_classic_reduce_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "ran"
     path = reduce_payload(tmp_path / "evil.pth", marker)
@@ -94,9 +107,7 @@ def test_classic_reduce_is_refused_and_runs_nothing(tmp_path):
 def test_getattr_chain_through_config_dict_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "ran"
     path = getattr_chain_payload(tmp_path / "evil.pth", marker)
-    with pytest.raises(
-        UnsafeCheckpointError, match=r"evil\.pth.*refused getattr\(_config_dict, '__init__'\)"
-    ):
+    with pytest.raises(UnsafeCheckpointError, match=r"evil\.pth.*refused getattr\(ConfigDict, '__init__'\)"):
         read_checkpoint(str(path))
     assert not marker.exists()
 
@@ -184,3 +195,59 @@ def test_mmengine_pretrained_init_reads_through_visionkit(tmp_path):
         ClassifierHead(
             (3,), 2, init_cfg=dict(type="Pretrained", checkpoint="open-mmlab://x.pth")
         ).init_weights()
+
+
+def _same(a, b, where="") -> None:
+    """``a`` and ``b`` are equal, type for type (tensors and arrays element for element)."""
+    assert type(a) is type(b), (where, type(a), type(b))
+    if isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and a.shape == b.shape and a.stride() == b.stride(), where
+        assert torch.equal(a, b) and a.requires_grad == b.requires_grad, where
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b), where
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for key in a:
+            _same(a[key], b[key], f"{where}/{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{where}[{i}]")
+    elif isinstance(a, HistoryBuffer):
+        _same(
+            (a._log_history, a._count_history, a.max_length), (b._log_history, b._count_history, b.max_length)
+        )
+    else:
+        assert a == b, (where, a, b)
+
+
+@pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
+def test_honest_files_load_as_torch_loads_them(tmp_path, zip_format):
+    """Weights as torchvision publishes them, optimizer and scheduler states, numpy values: what visionkit
+    reads equals what torch's own full unpickler reads from the same file (trusted here: we wrote it)."""
+    import torchvision
+
+    model = torchvision.models.mobilenet_v2(width_mult=0.25)
+    linear = torch.nn.Linear(4, 3)
+    sgd = torch.optim.SGD(linear.parameters(), lr=0.1, momentum=0.9)
+    adamw = torch.optim.AdamW(linear.parameters())
+    scheduler = torch.optim.lr_scheduler.StepLR(sgd, 3)
+    linear(torch.randn(2, 4)).sum().backward()
+    sgd.step()
+    adamw.step()
+    scheduler.step()
+    content = {
+        "state_dict": model.state_dict(),
+        "optimizer": sgd.state_dict(),
+        "adamw": adamw.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "numpy": [np.arange(5, dtype=">f4"), np.zeros((2, 0), np.int64), np.array([True]), np.float16(2.5)],
+        "values": (1, 2.5, 3j, -(2**70), None, "é", b"\x00\xff", frozenset({1}), torch.Size([2, 3])),
+        "runner": runner_like_checkpoint(),
+    }
+    path = tmp_path / "honest.pth"
+    torch.save(content, path, _use_new_zipfile_serialization=zip_format)
+    expected = torch.load(path, weights_only=False)
+    expected["runner"]["meta"]["settings"] = dict(expected["runner"]["meta"]["settings"])  # plain, see above
+    expected["runner"]["meta"]["settings"]["nested"] = dict(expected["runner"]["meta"]["settings"]["nested"])
+    _same(read_checkpoint(str(path)), expected)

@@ -6,6 +6,7 @@ Each was loaded (and did what it asked) by the unpickler of 8538735; each must n
 from __future__ import annotations
 
 import pickle
+import re
 import tarfile
 import zipfile
 
@@ -25,25 +26,31 @@ def _config_dict_with(ops: PickleAssembler, key: str, module: str, name: str) ->
 
 
 @pytest.mark.parametrize(
-    ("key", "opcodes"),
+    ("key", "opcodes", "refused"),
     [
-        ("extend", pickle.MARK + pickle.BININT1 + b"\x02" + pickle.APPENDS),
-        ("append", pickle.BININT1 + b"\x02" + pickle.APPEND),
-        ("add", pickle.MARK + pickle.BININT1 + b"\x02" + pickle.ADDITEMS),
-        ("x", pickle_string("y") + pickle.BININT1 + b"\x02" + pickle.SETITEM),
-        ("x", pickle.MARK + pickle_string("y") + pickle.BININT1 + b"\x02" + pickle.SETITEMS),
+        ("extend", pickle.MARK + pickle.BININT1 + b"\x02" + pickle.APPENDS, "APPENDS into a dict"),
+        ("append", pickle.BININT1 + b"\x02" + pickle.APPEND, "APPEND into a dict"),
+        ("add", pickle.MARK + pickle.BININT1 + b"\x02" + pickle.ADDITEMS, "the pickle opcode ADDITEMS"),
+        ("x", pickle_string("y") + pickle.BININT1 + b"\x02" + pickle.SETITEM, "<class 'numpy.ndarray'>"),
+        (
+            "x",
+            pickle.MARK + pickle_string("y") + pickle.BININT1 + b"\x02" + pickle.SETITEMS,
+            "<class 'numpy.",
+        ),
     ],
     ids=["APPENDS", "APPEND", "ADDITEMS", "SETITEM", "SETITEMS"],
 )
-def test_container_opcodes_on_a_config_dict_are_refused(tmp_path, key, opcodes):
-    """APPENDS looks up ``.extend`` on whatever is on the stack (ADDITEMS ``.add``); a ConfigDict answers
+def test_container_opcodes_on_a_config_dict_are_refused(tmp_path, key, opcodes, refused):
+    """APPENDS looks up ``.extend`` on whatever is on the stack (ADDITEMS ``.add``); a ConfigDict answered
     with its own value, so a stored ``numpy.ndarray`` (allow-listed as a value, never as a call) was called
-    with file data. Only pickle's own list, set and dict (and OrderedDict) take items."""
+    with file data. A ConfigDict now comes back as the plain dict it was pickled from, items go only into
+    pickle's own list and dict (ADDITEMS, which torch's unpickler does not run, not at all), and a value
+    that is not plain data (the class itself) is refused in the result."""
     ops = PickleAssembler()
     _config_dict_with(ops, key, "numpy", "ndarray")
     ops.code += opcodes + pickle.STOP
     path = save_raw_pickle(tmp_path / "container.pth", bytes(ops.code))
-    with pytest.raises(UnsafeCheckpointError, match=r"container\.pth.*refused .* into a ConfigDict"):
+    with pytest.raises(UnsafeCheckpointError, match=rf"container\.pth.*refused {re.escape(refused)}"):
         read_checkpoint(str(path))
 
 
@@ -51,24 +58,32 @@ def _int(value: int) -> bytes:
     return pickle.BININT + value.to_bytes(4, "little", signed=True)
 
 
+def _latin1_bytes(ops: PickleAssembler, data: bytes) -> None:
+    """Push ``data`` as protocol 2 writes bytes: ``_codecs.encode(text, 'latin1')``."""
+    ops.glob("_codecs", "encode").str(data.decode("latin1")).str("latin1")
+    ops.code += pickle.TUPLE2 + pickle.REDUCE
+
+
 def test_a_dtype_state_cannot_set_flags_of_an_array_already_built(tmp_path):
     """Array built with a float64 dtype, then that dtype's BUILD sets flags 1 (``hasobject``): numpy took
-    the raw float bytes for an object array and failed inside ("Internal error, get_clear_loop not set")."""
+    the raw float bytes for an object array and failed inside ("Internal error, get_clear_loop not set").
+    Protocol 2 only (torch's opcodes, no POP): dtype and array go into a list, the dtype's BUILD after."""
     ops = PickleAssembler()
     ops.code += pickle.EMPTY_LIST
     ops.glob("numpy", "dtype").str("f8")
     ops.code += pickle.NEWFALSE + pickle.NEWTRUE + pickle.TUPLE3 + pickle.REDUCE
     dtype = ops.put()
-    ops.code += pickle.POP
+    ops.code += pickle.APPEND
     ops.glob("numpy.core.multiarray", "_reconstruct").glob("numpy", "ndarray")
     ops.code += _int(0) + pickle.TUPLE1
     ops.str("b").code += pickle.TUPLE3 + pickle.REDUCE
     ops.code += pickle.MARK + _int(1) + _int(2) + pickle.TUPLE1
-    ops.get(dtype).code += pickle.NEWFALSE + pickle.SHORT_BINBYTES + bytes([16]) + b"A" * 16
-    ops.code += pickle.TUPLE + pickle.BUILD + pickle.APPEND
+    ops.get(dtype).code += pickle.NEWFALSE
+    _latin1_bytes(ops, b"A" * 16)
+    ops.code += pickle.TUPLE + pickle.BUILD + pickle.APPEND  # [dtype, array]
     ops.get(dtype).code += pickle.MARK + _int(3)
     ops.str("<").code += pickle.NONE * 3 + _int(-1) + _int(-1) + _int(1) + pickle.TUPLE + pickle.BUILD
-    ops.code += pickle.POP + pickle.STOP
+    ops.code += pickle.STOP
     path = save_raw_pickle(tmp_path / "flags.pth", bytes(ops.code))
     with pytest.raises(UnsafeCheckpointError, match=r"flags\.pth.*refused numpy dtype state"):
         read_checkpoint(str(path))
@@ -138,4 +153,32 @@ def test_an_ordered_dict_takes_no_attribute_but_a_state_dicts_metadata(tmp_path)
     ops.code += pickle.BUILD + pickle.STOP
     path = save_raw_pickle(tmp_path / "attrs.pth", bytes(ops.code))
     with pytest.raises(UnsafeCheckpointError, match=r"attrs\.pth.*OrderedDict attributes"):
+        read_checkpoint(str(path))
+
+
+def test_values_allowed_as_arguments_are_never_called(tmp_path):
+    """``numpy.ndarray`` is allowed as ``_reconstruct``'s argument; called, it would allocate any shape
+    uninitialised."""
+    ops = PickleAssembler()
+    ops.glob("numpy", "ndarray").code += _int(1 << 30) + pickle.TUPLE1 + pickle.REDUCE + pickle.STOP
+    path = save_raw_pickle(tmp_path / "call.pth", bytes(ops.code))
+    with pytest.raises(UnsafeCheckpointError, match=r"call\.pth.*refused a call to ndarray"):
+        read_checkpoint(str(path))
+
+
+def test_a_state_dicts_metadata_holds_module_versions_only(tmp_path):
+    """``_metadata`` reaches every module's ``_load_from_state_dict``: a version that is not a number made
+    BatchNorm's comparison fail with a traceback."""
+    ops = PickleAssembler()
+    ops.glob("collections", "OrderedDict")
+    ops.code += pickle.EMPTY_TUPLE + pickle.REDUCE
+    ops.code += pickle.EMPTY_DICT + pickle_string("_metadata") + pickle.EMPTY_DICT + pickle_string("bn")
+    ops.code += (
+        pickle.EMPTY_DICT + pickle_string("version") + pickle.EMPTY_LIST + pickle.SETITEM + pickle.SETITEM
+    )
+    ops.code += pickle.SETITEM + pickle.BUILD + pickle.STOP
+    path = save_raw_pickle(tmp_path / "meta.pth", bytes(ops.code))
+    with pytest.raises(
+        UnsafeCheckpointError, match=r"meta\.pth.*a state dict _metadata other than module versions"
+    ):
         read_checkpoint(str(path))

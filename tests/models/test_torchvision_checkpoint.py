@@ -110,11 +110,11 @@ def _fake_download(monkeypatch, tmp_path) -> tuple[list[str], nn.Module, str]:
     buffer = io.BytesIO()
     torch.save(reference.state_dict(), buffer)
 
-    def download(url, path):
+    def download(url, file):
         urls.append(url)
-        Path(path).write_bytes(buffer.getvalue())
+        file.write(buffer.getvalue())
 
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setenv("VISIONKIT_CACHE", str(tmp_path))
     monkeypatch.setattr(checkpoint_fetch, "download_to_file", download)
     return urls, reference, hashlib.sha256(buffer.getvalue()).hexdigest()
 
@@ -124,12 +124,12 @@ def test_torchvision_scheme_resolves_to_the_published_url_and_checks_its_hash(mo
     with pytest.raises(CheckpointFetchError, match=rf"b0353104\.\.\., the downloaded file has {actual}"):
         load_checkpoint(build_classifier(), "torchvision://mobilenet_v2")
     assert urls == [torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1.url]
-    assert not (tmp_path / "checkpoints" / "mobilenet_v2-b0353104.pth").exists()
+    assert not Path(checkpoint_fetch.cache_path(urls[0])).exists()
 
 
 @pytest.mark.slow
 def test_http_url_is_downloaded_once_then_read_from_the_cache(monkeypatch, tmp_path):
-    """An https:// checkpoint is downloaded once into the hub cache, and its torchvision keys are renamed
+    """An https:// checkpoint is downloaded once into the cache, and its torchvision keys are renamed
     on the way in (the loaded weights are the downloaded file's)."""
     urls, reference, sha256 = _fake_download(monkeypatch, tmp_path)
     url = f"https://example.org/mobilenet_v2-{sha256[:8]}.pth"
@@ -137,7 +137,9 @@ def test_http_url_is_downloaded_once_then_read_from_the_cache(monkeypatch, tmp_p
         model = build_classifier()
         load_checkpoint(model, url)
     assert urls == [url]
-    assert (tmp_path / "checkpoints" / f"mobilenet_v2-{sha256[:8]}.pth").is_file()
+    assert Path(checkpoint_fetch.cache_path(url)).is_file() and url.endswith(
+        Path(checkpoint_fetch.cache_path(url)).name
+    )
     torch.testing.assert_close(model.head.fc.weight, reference.classifier[1].weight)
     torch.testing.assert_close(
         model.backbone.blocks[3].expand.bn.running_var, reference.features[4].conv[0][1].running_var

@@ -26,6 +26,7 @@ from ..datasets.transforms.build import build_pipeline, without_annotation_loade
 from ..deploy import RuntimeModel, build_runtime_model, fuse_batchnorm, is_runtime_file
 from ..engine.config import load_config
 from ..models.checkpoint import load_checkpoint
+from ..models.dataset_meta_checks import checked_metainfo
 from ..registry import MODELS
 from ..structures import DataSample
 
@@ -66,8 +67,10 @@ def init_model(
     meta: dict[str, Any] = {}
     if checkpoint is not None:
         loaded = load_checkpoint(model, checkpoint, map_location="cpu")
-        if isinstance(loaded, dict):
-            meta = dict(loaded.get("meta", {}).get("dataset_meta") or {})
+        saved = loaded.get("meta") if isinstance(loaded, dict) else None
+        meta = checked_metainfo(
+            saved.get("dataset_meta") if isinstance(saved, dict) else None, f"Checkpoint '{checkpoint}'"
+        )
     if not meta:
         meta = dict(cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {})
     model.cfg, model.dataset_meta = cfg, meta

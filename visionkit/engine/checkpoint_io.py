@@ -22,6 +22,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from ..models.checkpoint import (
+    CheckpointReadError,
     extract_state_dict,
     load_state_dict_checked,
     load_state_dict_partial,
@@ -135,9 +136,59 @@ def save_checkpoint_atomically(
     on_main_process(write, path, os.path.join(runner.work_dir, "last_checkpoint"))
 
 
+def _is_count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _meta(meta: Any) -> bool:
+    counts = (
+        all(_is_count(meta[k]) for k in ("epoch", "iter") if k in meta) if isinstance(meta, dict) else False
+    )
+    return counts and (meta.get("seed") is None or type(meta["seed"]) is int)
+
+
+def _message_hub(hub: Any) -> bool:
+    parts = ("log_scalars", "runtime_info", "resumed_keys")
+    return isinstance(hub, dict) and all(isinstance(hub.get(k), dict) for k in parts)
+
+
+def _scheduler_states(states: Any) -> bool:
+    """mmengine's scheduler states: dicts of their attributes (a list, or one list per optimizer)."""
+    lists = list(states.values()) if isinstance(states, dict) else [states]
+    return all(type(part) is list for part in lists) and all(
+        isinstance(state, dict) and all(type(k) is str for k in state) and "optimizer" not in state
+        for part in lists
+        for state in part
+    )
+
+
+_RUNNER_PARTS = {
+    "meta": _meta,
+    "message_hub": _message_hub,
+    "optimizer": lambda optimizer: isinstance(optimizer, dict),
+    "param_schedulers": _scheduler_states,
+}
+
+
+def check_runner_parts(checkpoint: Any, filename: str) -> None:
+    """Refuse a checkpoint whose parts that the Runner reads on resume are not of the types it saves them
+    in (counts for ``meta['epoch']`` / ``['iter']``, dicts for the message hub, dicts of scheduler
+    attributes without an ``optimizer``): mmengine would fail on them mid-resume with a traceback, or set
+    a scheduler's optimizer from the file."""
+    if not isinstance(checkpoint, dict):
+        return  # extract_state_dict names what it is
+    for key, check in _RUNNER_PARTS.items():
+        if key in checkpoint and not check(checkpoint[key]):
+            raise CheckpointReadError(
+                f"Checkpoint '{filename}': its '{key}' is not in the form visionkit's Runner saves it (the "
+                "file was changed since, or not saved by a Runner); load its weights with load_from=PATH"
+            )
+
+
 def load_runner_checkpoint(runner: Any, filename: str, map_location: Any, strict: bool | None) -> dict:
     """What ``Runner.load_checkpoint`` does, reading plain data only and strict unless configured not to."""
     checkpoint = read_checkpoint(filename, map_location=map_location)
+    check_runner_parts(checkpoint, filename)
     meta = checkpoint.get("meta") if isinstance(checkpoint, dict) else None
     if isinstance(meta, dict) and "config" in meta:
         meta.pop("config")

@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..models.checkpoint import CheckpointReadError
+from ..models.untrusted_text import printable
 from ..registry import RUNNERS
 from .checkpoint_io import load_runner_checkpoint, save_checkpoint_atomically
 from .console import quiet_console
@@ -144,8 +145,15 @@ class Runner(MMEngineRunner):
             super().resume(filename, *args, **kwargs)
         except KeyError as error:  # a bare state dict has no meta / message_hub to continue from
             raise CheckpointReadError(
-                f"Checkpoint '{filename}' cannot be resumed: it has no {error} (not a checkpoint the Runner "
-                "saved); start from its weights with --cfg-options load_from=PATH instead"
+                f"Checkpoint '{filename}' cannot be resumed: it has no {printable(str(error))} (not a "
+                "checkpoint the Runner saved); start from its weights with --cfg-options load_from=PATH "
+                "instead"
+            ) from error
+        except (TypeError, ValueError, AssertionError, IndexError, AttributeError) as error:
+            # The optimizer's or a scheduler's state does not fit this config's (torch and mmengine check).
+            raise CheckpointReadError(
+                f"Checkpoint '{filename}' cannot be resumed with this config ({type(error).__name__}: "
+                f"{printable(str(error))}); start from its weights with --cfg-options load_from=PATH instead"
             ) from error
         state = self._loaded_resume_state or {}
         if hasattr(self.train_loop, "load_state_dict"):

@@ -7,6 +7,7 @@ from ..datasets.coco_checks import AnnotationError
 from ..datasets.data_root import MissingDataError
 from ..models.checkpoint import CheckpointMismatchError, CheckpointReadError
 from ..models.checkpoint_fetch import CheckpointFetchError
+from ..models.dataset_meta_checks import MetainfoError
 from .checkpoint_io import CheckpointWriteError
 from .hooks import ClassCountMismatchError, NonFiniteError
 
@@ -19,6 +20,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     CheckpointReadError,
     CheckpointWriteError,
     ClassCountMismatchError,
+    MetainfoError,
     MissingDataError,
     NonFiniteError,
 )

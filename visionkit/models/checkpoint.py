@@ -1,18 +1,18 @@
 """Loading weights into models: visionkit and torchvision checkpoints, local paths and URLs.
 
-Every checkpoint is read by :func:`read_checkpoint`, which unpickles with visionkit's own restricted
-unpickler (:mod:`visionkit.models.checkpoint_unpickler`): tensors, numbers, strings, containers, numpy
-numeric arrays and the mmengine ``ConfigDict`` / ``HistoryBuffer`` a Runner saves, rebuilt from plain
-data. A file that asks for anything else (a ``__reduce__`` calling ``os.system``, a ``getattr`` chain) is
-refused with :class:`UnsafeCheckpointError` naming the file and what it asked for; nothing in it runs.
-docs/trust_model.md says what is safe to load.
-"""
+Every checkpoint is read by :func:`read_checkpoint`: the file's layout is checked first (a zip archive as
+``torch.save`` lays it out, :mod:`.checkpoint_archive`; the legacy format by :mod:`.checkpoint_legacy`),
+then its pickle runs on visionkit's own unpickler (:mod:`.checkpoint_unpickler`), which builds tensors,
+numbers, strings, containers, numpy numeric arrays and the mmengine ``HistoryBuffer`` a Runner saves
+(a ``ConfigDict`` comes back as its plain dict), within work and memory budgets set by the file's size
+(:mod:`.checkpoint_budget`). A file that asks for anything else (a ``__reduce__`` calling ``os.system``, a
+``getattr`` chain, a tensor geometry ``torch.save`` does not write) is refused with
+:class:`UnsafeCheckpointError` naming the file and what it asked for; nothing in it runs.
+docs/trust_model.md says what is safe to load."""
 
 from __future__ import annotations
 
 import os
-import tarfile
-import zipfile
 from typing import Any
 
 import torch
@@ -20,8 +20,17 @@ from mmengine.logging import print_log
 from torch import nn
 
 from . import checkpoint_unpickler
-from .checkpoint_fetch import TORCHVISION_SCHEME, download_checkpoint, torchvision_url
-from .checkpoint_unpickler import RefusedPickleError
+from .checkpoint_allowlist import RefusedPickleError
+from .checkpoint_archive import (
+    ArchiveLayoutError,
+    TorchScriptArchiveError,
+    TruncatedArchiveError,
+    check_zip_layout,
+    is_legacy_tar,
+)
+from .checkpoint_fetch import TORCHVISION_SCHEME, fetched_checkpoint, torchvision_url
+from .checkpoint_legacy import load_legacy
+from .untrusted_text import printable
 
 _MAX_KEYS_SHOWN = 10
 
@@ -39,14 +48,8 @@ class UnsafeCheckpointError(CheckpointReadError):
 
 
 def resolve_checkpoint(filename: str) -> str:
-    """The local file behind ``filename``: a path, an ``http(s)://`` URL or ``torchvision://NAME[.VERSION]``.
-
-    URLs are downloaded once into the cache and hash-checked (:mod:`.checkpoint_fetch`).
-    """
-    if filename.startswith(TORCHVISION_SCHEME):
-        return download_checkpoint(torchvision_url(filename[len(TORCHVISION_SCHEME) :]))
-    if filename.startswith(("http://", "https://")):
-        return download_checkpoint(filename)
+    """The local file behind ``filename``, a path; raises :class:`CheckpointReadError` for a missing file
+    or a scheme visionkit does not fetch (URLs are read by :func:`read_checkpoint`)."""
     if "://" in filename:
         raise CheckpointReadError(
             f"Checkpoint '{filename}': only local paths, http(s):// and {TORCHVISION_SCHEME} load; "
@@ -58,72 +61,88 @@ def resolve_checkpoint(filename: str) -> str:
     return path
 
 
-def _check_archive(file: Any, filename: str) -> None:
-    """Refuse what ``torch.load`` must not see: archives other than a plain pickle or torch.save zip.
+def _not_loaded(filename: str, reason: str, unsafe: bool = False) -> CheckpointReadError:
+    kind = UnsafeCheckpointError if unsafe else CheckpointReadError
+    return kind(
+        f"Checkpoint '{filename}' was not loaded: {reason}. visionkit loads only tensors and plain data "
+        "from checkpoints, within limits set by the file's size, and none of the file ran (see "
+        "docs/trust_model.md)"
+    )
 
-    A TorchScript archive: ``torch.load`` hands it to ``torch.jit.load``, which runs its code (torch's own
-    test, same reader). A legacy tar checkpoint: extracted to disk, symbolic links included. Compressed
-    records: ``torch.save`` never compresses, and a deflated record lets a file of kilobytes expand to
-    gigabytes in memory.
+
+def _unreadable(filename: str, error: Exception) -> CheckpointReadError:
+    return CheckpointReadError(
+        f"Cannot read checkpoint '{filename}' ({type(error).__name__}: {printable(str(error))}). It may be "
+        "truncated (an interrupted save or download) or not a PyTorch checkpoint"
+    )
+
+
+def _load(file: Any, filename: str, map_location: Any) -> Any:
+    """Refuse what ``torch.load`` must not see, then load: a zip checkpoint through torch with visionkit's
+    unpickler, a legacy one through :mod:`.checkpoint_legacy`.
+
+    A TorchScript archive: ``torch.load`` hands it to ``torch.jit.load``, which runs its code. A tar
+    checkpoint (PyTorch before 0.4): extracted to disk, symbolic links included. A zip archive not laid out
+    as ``torch.save`` writes one (:mod:`.checkpoint_archive`): compressed, overlapping or hidden records.
     """
     if not torch.serialization._is_zipfile(file):
-        try:  # torch.load extracts a tar checkpoint's members to disk, links included
-            tarfile.open(fileobj=file, mode="r:").close()
-        except tarfile.TarError:
-            return
-        finally:
-            file.seek(0)
-        raise CheckpointReadError(
-            f"Checkpoint '{filename}' was not loaded: it is in the .tar format of PyTorch before 0.4, whose "
-            "members torch.load extracts to disk; torch's weights-only loader refuses it too"
-        )
+        if is_legacy_tar(file):
+            raise _not_loaded(
+                filename,
+                "it is in the .tar format of PyTorch before 0.4, whose members torch.load extracts to disk; "
+                "torch's weights-only loader refuses it too",
+            )
+        return load_legacy(file)
     try:
-        with torch.serialization._open_zipfile_reader(file) as archive:
-            torchscript = torch.serialization._is_torchscript_zip(archive)
-        file.seek(0)
-        with zipfile.ZipFile(file) as archive:
-            compressed = [i.filename for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
-    finally:
-        file.seek(0)
-    if torchscript:
-        raise UnsafeCheckpointError(
-            f"Checkpoint '{filename}' was not loaded: it is a TorchScript archive (torch.jit.save), whose "
-            "code torch.load would run through torch.jit.load. visionkit loads only tensors and plain data "
-            "from checkpoints, and none of the file ran (see docs/trust_model.md)"
-        )
-    if compressed:
-        raise CheckpointReadError(
-            f"Checkpoint '{filename}' was not loaded: its records {compressed[:3]} are compressed, which "
-            "torch.save never does (a compressed record can expand far beyond the file's size)"
-        )
+        check_zip_layout(file)
+    except TruncatedArchiveError as error:
+        raise _unreadable(filename, error) from None
+    except TorchScriptArchiveError:
+        raise _not_loaded(
+            filename, "it is a TorchScript archive (torch.jit.save), whose code torch.load would run", True
+        ) from None
+    except ArchiveLayoutError as error:
+        raise _not_loaded(filename, f"{error} (its zip layout is not what torch.save writes)") from None
+    # torch.load's own zip path, minus its weights_only switch: TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 would make
+    # torch.load refuse any pickle_module, and with it every checkpoint.
+    with torch.serialization._open_zipfile_reader(file) as archive:
+        return torch.serialization._load(archive, map_location, checkpoint_unpickler, encoding="utf-8")
 
 
-def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
-    """Unpickle ``filename`` (see :func:`resolve_checkpoint`) allowing plain data only.
-
-    Raises:
-        UnsafeCheckpointError: the file asks for a type or call outside the allowlist (nothing ran).
-        CheckpointReadError: missing, truncated or not a checkpoint; the message names the file.
-    """
-    path = resolve_checkpoint(filename)
+def _read_path(path: str, filename: str, map_location: Any = "cpu") -> Any:
+    """Unpickle the local file ``path`` allowing plain data only; messages name it ``filename``."""
     try:
         with open(path, "rb") as file:
-            _check_archive(file, filename)
-            return torch.load(
-                file, map_location=map_location, pickle_module=checkpoint_unpickler, weights_only=False
-            )
+            return _load(file, filename, map_location)
     except CheckpointReadError:
         raise
     except RefusedPickleError as error:
-        raise UnsafeCheckpointError(
-            f"Checkpoint '{filename}' was not loaded: it {error}. visionkit loads only tensors and plain "
-            "data from checkpoints, and none of the file ran (see docs/trust_model.md)"
-        ) from None
-    except Exception as error:  # torch's zip reader, pickle, EOF...: none of them name the file
-        raise CheckpointReadError(
-            f"Cannot read checkpoint '{filename}' ({type(error).__name__}: {error}). It may be truncated "
-            "(an interrupted save or download) or not a PyTorch checkpoint"
-        ) from error
+        raise _not_loaded(filename, f"it {printable(str(error))}", unsafe=True) from None
+    except Exception as error:  # torch's zip reader, malformed pickles, EOF...: none of them name the file
+        raise _unreadable(filename, error) from error
+
+
+def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
+    """Unpickle ``filename`` (a local path, an ``http(s)://`` URL or ``torchvision://NAME[.VERSION]``)
+    allowing plain data only, within the limits docs/trust_model.md states.
+
+    URLs are downloaded once into visionkit's own cache (:mod:`.checkpoint_fetch`); a download enters it
+    only once it has been read safely, and a cached file that no longer reads is deleted.
+
+    Raises:
+        UnsafeCheckpointError: the file asks for a type, call or amount outside the allowlist (nothing ran).
+        CheckpointReadError: missing, truncated or not a checkpoint; the message names the file.
+        CheckpointFetchError: a URL could not be downloaded whole and hash-checked.
+    """
+    url = (
+        torchvision_url(filename[len(TORCHVISION_SCHEME) :])
+        if filename.startswith(TORCHVISION_SCHEME)
+        else filename
+    )
+    if url.startswith(("http://", "https://")):
+        with fetched_checkpoint(url) as path:
+            return _read_path(path, filename, map_location)
+    return _read_path(resolve_checkpoint(filename), filename, map_location)
 
 
 def load_from_visionkit(filename: str, map_location: Any = None) -> Any:
@@ -148,10 +167,15 @@ def route_mmengine_loading() -> None:
 route_mmengine_loading()
 
 
+def _lines(text: str, count: int = 40) -> str:
+    """torch's multi-line message about the file's keys, each line escaped (the keys are the file's)."""
+    return "\n".join(printable(line, 500) for line in text.splitlines()[:count])
+
+
 def _format_keys(kind: str, keys: list[str]) -> str:
     if not keys:
         return ""
-    shown = ", ".join(keys[:_MAX_KEYS_SHOWN])
+    shown = ", ".join(printable(key, 120) for key in keys[:_MAX_KEYS_SHOWN])  # the file's names
     more = f" (+{len(keys) - _MAX_KEYS_SHOWN} more)" if len(keys) > _MAX_KEYS_SHOWN else ""
     return f"\n  {kind} ({len(keys)}): {shown}{more}"
 
@@ -162,6 +186,12 @@ def extract_state_dict(checkpoint: Any) -> dict[str, torch.Tensor]:
         checkpoint = checkpoint["state_dict"]
     if not isinstance(checkpoint, dict):
         raise CheckpointMismatchError(f"Expected a state dict, got {type(checkpoint).__name__}")
+    for key, value in checkpoint.items():
+        if type(key) is not str or not (isinstance(value, torch.Tensor) or key.endswith("_extra_state")):
+            raise CheckpointMismatchError(
+                f"Expected a state dict (names -> tensors), got {printable(repr(key), 60)} -> "
+                f"{type(value).__name__}"
+            )
     return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in checkpoint.items()}
 
 
@@ -184,7 +214,7 @@ def load_state_dict_checked(
         result = model.load_state_dict(state_dict, strict=False)
     except RuntimeError as error:
         raise CheckpointMismatchError(
-            f"{source} does not fit {type(model).__name__}: {error}{hint}"
+            f"{source} does not fit {type(model).__name__}: {_lines(str(error))}{hint}"
         ) from error
     missing = [] if allow_missing else result.missing_keys
     unexpected = [] if allow_unexpected else result.unexpected_keys

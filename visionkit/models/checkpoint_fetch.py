@@ -1,30 +1,49 @@
 """Fetching published checkpoints: ``torchvision://NAME[.VERSION]`` and ``http(s)://`` URLs.
 
-A URL is downloaded once into torch.hub's cache (``$TORCH_HOME/hub/checkpoints``, ``~/.cache/torch/hub/
-checkpoints`` by default: the folder torchvision and mmengine fill, so a file either of them fetched is
-reused). A file name that carries a sha256 prefix of 8 hex digits or more, as torchvision's and mmdetection's
-do (``mobilenet_v2-b0353104.pth``, ``..._20210629_110627-974d9307.pth``; torch.hub's ``HASH_REGEX``), is
-checked against it after the download and whenever it is taken from the cache. A download goes to a
-temporary file that is renamed into the cache only when it is complete and its hash is right, so an
-interrupted or corrupted download leaves nothing under the checkpoint's name.
+A URL's file is downloaded once into visionkit's own cache, one folder per URL (the first 16 hex digits of
+the URL's sha256, so two URLs that end in one file name never share an entry): ``$VISIONKIT_CACHE/
+checkpoints`` (default ``$XDG_CACHE_HOME/visionkit/checkpoints``, ``~/.cache/visionkit/checkpoints``).
+Never torch.hub's ``hub/checkpoints``: torch.hub and torchvision load files from there by name with full
+unpickling, so a file visionkit refused must not wait there for them.
+
+A download is streamed into a new temporary file of that folder (created exclusively, so a planted link
+is never followed), within :data:`MAX_DOWNLOAD_BYTES`, and given up when the server sends nothing for
+:data:`STALL_TIMEOUT_S` or less than :data:`MIN_BYTES_PER_S` on average after that. It must have every
+byte the server announced and match the sha256 prefix its file name carries (torchvision's and
+mmdetection's do: ``mobilenet_v2-b0353104.pth``); :func:`fetched_checkpoint` then lets the caller read it
+and only then moves it under its name with its full sha256 beside it. A cached file is used only while its
+sha256 matches that record, and is deleted when it no longer reads. A hash proves the file is the one
+published under that name, not that it is safe: safety comes from the loader.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import re
+import tempfile
+import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
-import torch
 from mmengine.logging import print_log
+
+from .untrusted_text import printable
 
 TORCHVISION_SCHEME = "torchvision://"
 # torch.hub's HASH_REGEX ("-<hex>." in the name), asking for 8 digits or more as torchvision's and mmdet's
 # names have, so that a user's "model-2024.pth" is not taken for a hash.
 _HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9._+-]{1,120}$")
 _CHUNK = 1 << 20
+MAX_DOWNLOAD_BYTES = 2 << 30  # visionkit's checkpoints are tens of MB; mmdetection's largest about 1 GB
+STALL_TIMEOUT_S = 60.0
+MIN_BYTES_PER_S = 16 << 10
 
 
 class CheckpointFetchError(RuntimeError):
@@ -32,8 +51,22 @@ class CheckpointFetchError(RuntimeError):
 
 
 def cache_dir() -> str:
-    """The folder downloaded checkpoints live in: torch.hub's ``<hub dir>/checkpoints``."""
-    return os.path.join(torch.hub.get_dir(), "checkpoints")
+    """The folder downloaded checkpoints live in (see the module docstring)."""
+    root = os.environ.get("VISIONKIT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "visionkit"
+    )
+    return os.path.join(root, "checkpoints")
+
+
+def _file_name(url: str) -> str:
+    name = os.path.basename(urlparse(url).path)
+    return name if _SAFE_NAME.match(name) and name not in (".", "..") else "checkpoint.pth"
+
+
+def cache_path(url: str) -> str:
+    """Where ``url``'s file is kept: ``<cache_dir>/<sha256(url)[:16]>/<its file name>``."""
+    key = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return os.path.join(cache_dir(), key, _file_name(url))
 
 
 def expected_hash_prefix(url: str) -> str | None:
@@ -51,74 +84,146 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def _hash_error(url: str, directory: str, expected: str, actual: str) -> CheckpointFetchError:
-    return CheckpointFetchError(
-        f"Checkpoint '{url}' failed its hash check: its file name promises sha256 {expected}..., the "
-        f"downloaded file has {actual}. Nothing was kept in {directory}; try again, and if it persists the "
-        "file on the server is not the one published under this name (if those hex digits of the name are "
-        "not a hash, download the file yourself and give its local path)"
-    )
+class _HttpRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to http(s) URLs only (urllib also follows them to ftp://)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urlparse(newurl).scheme not in ("http", "https"):
+            raise urllib.error.HTTPError(
+                newurl, code, "a redirect to another scheme was refused", headers, fp
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def download_to_file(url: str, path: str) -> None:
-    """Stream ``url`` into ``path``, checking that every byte the server announced arrived.
+def _stream(response: Any, file: BinaryIO, url: str) -> int:
+    """Copy ``response`` into ``file`` within the size and rate limits; the bytes received."""
+    start, received = time.monotonic(), 0
+    while chunk := response.read1(_CHUNK):
+        received += len(chunk)
+        if received > MAX_DOWNLOAD_BYTES:
+            raise CheckpointFetchError(
+                f"Checkpoint '{url}' is larger than {MAX_DOWNLOAD_BYTES >> 20} MiB, visionkit's limit for a "
+                "download: download it yourself and give its local path"
+            )
+        file.write(chunk)
+        elapsed = time.monotonic() - start
+        if elapsed > STALL_TIMEOUT_S and received < MIN_BYTES_PER_S * elapsed:
+            raise CheckpointFetchError(
+                f"Checkpoint '{url}': the server sent {received} bytes in {elapsed:.0f} s, less than "
+                f"{MIN_BYTES_PER_S >> 10} kB/s; nothing was kept, try again later"
+            )
+    return received
+
+
+def download_to_file(url: str, file: BinaryIO) -> None:
+    """Stream ``url`` into the open ``file``, checking that every byte the server announced arrived.
 
     Raises:
-        CheckpointFetchError: the request failed, or the connection ended before ``Content-Length`` bytes.
+        CheckpointFetchError: the request failed or stalled, the response was too large or too slow, or
+            the connection ended before ``Content-Length`` bytes.
     """
     request = urllib.request.Request(url, headers={"User-Agent": "visionkit"})
+    opener = urllib.request.build_opener(_HttpRedirectsOnly)
     try:
-        with urllib.request.urlopen(request) as response, open(path, "wb") as file:
+        with opener.open(request, timeout=STALL_TIMEOUT_S) as response:
             length = response.headers.get("Content-Length")
-            received = 0
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
-                file.write(chunk)
-                received += len(chunk)
-    except OSError as error:  # URLError, HTTPError, connection resets, a full disk
-        raise CheckpointFetchError(f"Cannot download checkpoint '{url}': {error}") from error
-    if length is not None and received != int(length):
+            length = int(length) if length is not None and length.isdigit() else None
+            if length is not None and length > MAX_DOWNLOAD_BYTES:
+                raise CheckpointFetchError(
+                    f"Checkpoint '{url}' is {length >> 20} MiB, more than visionkit's limit for a download "
+                    f"({MAX_DOWNLOAD_BYTES >> 20} MiB): download it yourself and give its local path"
+                )
+            received = _stream(response, file, url)
+    except TimeoutError as error:
         raise CheckpointFetchError(
-            f"Checkpoint '{url}': the download was interrupted after {received} of {int(length)} bytes; "
+            f"Cannot download checkpoint '{url}': the server sent nothing for {STALL_TIMEOUT_S:.0f} s"
+        ) from error
+    except (OSError, http.client.HTTPException) as error:  # URLError, HTTPError, resets, a full disk
+        raise CheckpointFetchError(f"Cannot download checkpoint '{url}': {printable(str(error))}") from error
+    if length is not None and received != length:
+        raise CheckpointFetchError(
+            f"Checkpoint '{url}': the download was interrupted after {received} of {length} bytes; "
             "nothing was kept, try again"
         )
 
 
-def download_checkpoint(url: str, directory: str | None = None) -> str:
-    """The local path of ``url``'s file in the cache, downloading it first if it is not there.
+def _discard(*paths: str) -> None:
+    for path in paths:
+        with suppress(FileNotFoundError):
+            os.remove(path)
 
-    The file name's sha256 prefix (if any) is checked on every call. A download goes to a temporary file
-    in the cache folder, renamed to the file's name only when complete and hash-checked. A cached file
-    that fails the check is deleted and downloaded again; a downloaded one raises
-    :class:`CheckpointFetchError` naming the URL and both hashes.
-    """
-    directory = cache_dir() if directory is None else directory
-    os.makedirs(directory, exist_ok=True)
-    name = os.path.basename(urlparse(url).path)
-    path = os.path.join(directory, name)
-    expected = expected_hash_prefix(url)
-    if os.path.exists(path):
-        if expected is None or sha256_of(path).startswith(expected):
-            return path
-        print_log(
-            f"Cached checkpoint {path} does not match the sha256 prefix {expected} of its name: "
-            "deleted, downloading it again",
-            logger="current",
-            level=30,
-        )
-        os.remove(path)
-    print_log(f"Downloading checkpoint {url} to {path}", logger="current")
-    temporary = os.path.join(directory, f".{name}.{os.getpid()}.partial")
+
+def _digest_path(path: str) -> str:
+    return f"{path}.sha256"
+
+
+def _cached(path: str, expected: str | None) -> bool:
+    """Whether ``path`` is a regular file whose sha256 is the one recorded when it entered the cache."""
+    if os.path.islink(path) or not os.path.isfile(path) or not os.path.isfile(_digest_path(path)):
+        return False
+    with open(_digest_path(path)) as file:
+        recorded = file.read(64)
+    return sha256_of(path) == recorded and (expected is None or recorded.startswith(expected))
+
+
+def _write_atomically(path: str, text: str) -> None:
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".", suffix=".partial")
     try:
-        download_to_file(url, temporary)
-        if expected is not None:
-            actual = sha256_of(temporary)
-            if not actual.startswith(expected):
-                raise _hash_error(url, directory, expected, actual)
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
         os.replace(temporary, path)
     finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return path
+        _discard(temporary)
+
+
+def _download(url: str, path: str, expected: str | None) -> tuple[str, str]:
+    """Download ``url`` into a new temporary file beside ``path``; (its path, its sha256)."""
+    print_log(f"Downloading checkpoint {url} to {path}", logger="current")
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            download_to_file(url, file)
+        actual = sha256_of(temporary)
+    except BaseException:
+        _discard(temporary)
+        raise
+    if expected is not None and not actual.startswith(expected):
+        _discard(temporary)
+        raise CheckpointFetchError(
+            f"Checkpoint '{url}' failed its hash check: its file name promises sha256 {expected}..., the "
+            f"downloaded file has {actual}. Nothing was kept; try again, and if it persists the file on the "
+            "server is not the one published under this name (if those hex digits of the name are not a "
+            "hash, download the file yourself and give its local path)"
+        )
+    return temporary, actual
+
+
+@contextmanager
+def fetched_checkpoint(url: str) -> Iterator[str]:
+    """The local path of ``url``'s file for the ``with`` body to read, downloading it if needed.
+
+    A download enters the cache only when the body finishes without an exception (it read the file); a
+    cached file is deleted when the body fails on it. Either way nothing that failed stays on disk.
+    """
+    path, expected = cache_path(url), expected_hash_prefix(url)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise CheckpointFetchError(f"Checkpoint '{url}': its cache entry {path} is a folder; remove it")
+    if _cached(path, expected):
+        try:
+            yield path
+        except BaseException:
+            _discard(path, _digest_path(path))
+            raise
+        return
+    _discard(path, _digest_path(path))
+    temporary, digest = _download(url, path, expected)
+    try:
+        yield temporary
+        _write_atomically(_digest_path(path), digest)
+        os.replace(temporary, path)
+    finally:
+        _discard(temporary)
 
 
 def torchvision_weights(name: str):

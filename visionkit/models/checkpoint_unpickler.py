@@ -1,306 +1,327 @@
-"""A pickle ``Unpickler`` that builds plain data only: what visionkit and mmengine checkpoints hold.
+"""A pickle machine that runs only the opcodes torch's weights-only unpickler runs, building plain data.
 
-``torch.load(f, pickle_module=checkpoint_unpickler, weights_only=False)`` reads a checkpoint's
-``data.pkl`` with :class:`Unpickler` (torch still restores the tensor storages). Everything a pickle
-names goes through :meth:`Unpickler.find_class`, which answers from :data:`ALLOWED` only:
+``torch.load(f, pickle_module=checkpoint_unpickler, weights_only=False)`` reads a zip checkpoint's
+``data.pkl`` with :class:`Unpickler` (torch restores the tensor storages through ``persistent_load``);
+:mod:`.checkpoint_legacy` reads the format before torch 1.6 with it too. It is shaped as
+``torch/_weights_only_unpickler.py`` is: a loop over the opcodes ``torch.save`` writes (protocol 2),
+each implemented here, and every other opcode (``POP``, ``INST``, ``STACK_GLOBAL``, protocol 3-5's
+``FRAME`` / ``BINBYTES``...) refused by name. What the opcodes may construct is
+:mod:`.checkpoint_allowlist`'s: ``GLOBAL`` looks names up there, ``REDUCE`` calls only its callables,
+``NEWOBJ`` makes only an empty ``HistoryBuffer``, ``BUILD`` sets state only through its :func:`build`,
+items go only into pickle's own ``list`` / ``dict`` / ``OrderedDict`` (pickle's Python machine looks
+``.extend`` / ``.append`` up on whatever object it fills, and a ``ConfigDict`` answers with a stored
+value), and a persistent id must be a storage's.
 
-- containers and values: ``OrderedDict``, ``set``, ``frozenset``, empty ``bytes``, ``complex``,
-  ``torch.Size``, ``torch.device`` and torch dtypes;
-- tensors: torch's ``_rebuild_tensor_v2`` / ``_rebuild_parameter``, refused when they carry hooks;
-- numpy numeric arrays, scalars and dtypes (never object arrays), and ``_codecs.encode`` for latin-1
-  only (how protocol 2 writes ``bytes``);
-- mmengine's ``ConfigDict``, rebuilt from its plain dict, and ``HistoryBuffer``, rebuilt by its own
-  constructor from the saved arrays. Its statistics methods are pickled as ``getattr(HistoryBuffer,
-  'mean')``; the only ``getattr`` here answers exactly those names on that class.
-
-Nothing else can be called, no object's attributes can be reached, ``BUILD`` (setting an object's
-state) is accepted only on the few types above, with state of the expected shape, and items are added
-only to pickle's own lists, sets and dicts (pickle would otherwise look up ``.extend`` / ``.add`` on any
-object, and a ``ConfigDict`` answers such lookups with its contents). Anything else raises
-:class:`RefusedPickleError` naming what was asked for.
+Every step is charged to a :class:`~.checkpoint_budget.LoadBudget` sized by the pickle (work, memory,
+hashing, nesting), and the result is checked to be plain data before it is returned.
 """
 
 from __future__ import annotations
 
-import _codecs
+import _compat_pickle
 import collections
 import pickle
-import re
-from typing import Any, ClassVar
+import pickletools
+import struct
+import sys
+from typing import Any
 
-import numpy as np
 import torch
 
+from .checkpoint_allowlist import (
+    ALLOWED,
+    CALLABLE,
+    HASHES_ITEMS,
+    HistoryBufferClass,
+    build,
+    new_history_buffer,
+    pickled_name,
+    refuse,
+)
+from .checkpoint_budget import MAX_DEPTH, BudgetExceededError, LoadBudget, check_plain_data
+from .untrusted_text import shown
 
-class RefusedPickleError(pickle.UnpicklingError):
-    """A checkpoint asked for something that is not plain data."""
-
-
-def _refuse(what: str) -> RefusedPickleError:
-    return RefusedPickleError(f"refused {what}: not a plain-data type visionkit loads")
-
-
-def _no_hooks(hooks: Any) -> None:
-    if hooks:  # a tensor pickled with backward hooks would carry callables into the model
-        raise _refuse("a tensor with backward hooks")
-
-
-def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks, metadata=None):
-    _no_hooks(hooks)
-    return torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, {}, metadata)
-
-
-def _rebuild_parameter(data, requires_grad, hooks):
-    _no_hooks(hooks)
-    if not isinstance(data, torch.Tensor):
-        raise _refuse(f"a Parameter of {type(data).__name__}")
-    return torch._utils._rebuild_parameter(data, requires_grad, collections.OrderedDict())
-
-
-def _encode(text: Any, encoding: str) -> bytes:
-    if not isinstance(text, str) or encoding != "latin1":
-        raise _refuse(f"_codecs.encode with encoding {encoding!r}")
-    return _codecs.encode(text, "latin1")
-
-
-def _bytes(*args: Any) -> bytes:
-    if args:
-        raise _refuse("bytes() with arguments")
-    return b""
-
-
-_MULTIARRAY = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
-_SIMPLE_DTYPE = re.compile(r"^[<>|=]?(\?|b1|[iuf][1248]|f16|c8|c16|c32)$")
-
-
-def _dtype(spec: Any, align: Any = False, copy: Any = True) -> np.dtype:
-    if not isinstance(spec, str) or not _SIMPLE_DTYPE.match(spec):
-        raise _refuse(f"numpy dtype {spec!r} (only numeric and bool dtypes load)")
-    # Always a copy: BUILD then sets this dtype's state, never that of numpy's shared float64 & co.
-    return np.dtype(spec, False, True)
-
-
-def _reconstruct(subtype: Any, shape: Any, dtype_code: Any) -> np.ndarray:
-    if subtype is not np.ndarray:
-        raise _refuse(f"numpy array subtype {subtype!r}")
-    return np.ndarray.__new__(np.ndarray, (0,), "b")
-
-
-def _scalar(dtype: Any, data: Any = None) -> Any:
-    if not isinstance(dtype, np.dtype) or dtype.hasobject or not isinstance(data, bytes):
-        raise _refuse("a numpy scalar that is not numeric")
-    return _MULTIARRAY.scalar(dtype, data)
-
-
-def _config_dict(data: Any) -> Any:
-    from mmengine.config import ConfigDict
-
-    if not isinstance(data, dict):
-        raise _refuse(f"ConfigDict from {type(data).__name__}")
-    return ConfigDict(data)
-
-
-class _HistoryBufferState:
-    """Stands in for ``mmengine.logging.HistoryBuffer`` while unpickling; see :func:`_build_history`."""
-
-    __slots__ = ()
-
-
-_STATISTICS = frozenset({"min", "max", "current", "mean", "data"})
-
-
-def _statistic(owner: Any, name: Any) -> str:
-    """The only ``getattr``: HistoryBuffer's statistics methods, by name (they are rebuilt, not loaded)."""
-    if owner is not _HistoryBufferState or name not in _STATISTICS:
-        owner_name = getattr(owner, "__name__", type(owner).__name__)
-        raise _refuse(f"getattr({owner_name}, {name!r})")
-    return name
-
-
-def _build_history(state: Any) -> Any:
-    from mmengine.logging import HistoryBuffer
-
-    if not isinstance(state, dict):
-        raise _refuse("HistoryBuffer state that is not a dict")
-    logs, counts = state.get("_log_history"), state.get("_count_history")
-    max_length = state.get("max_length", 1000000)
-    if not (isinstance(logs, np.ndarray) and isinstance(counts, np.ndarray) and isinstance(max_length, int)):
-        raise _refuse("HistoryBuffer state with other than numeric arrays and an int max_length")
-    methods = state.get("_statistics_methods", {})
-    if not isinstance(methods, dict) or not all(isinstance(v, str) for v in methods.values()):
-        raise _refuse("HistoryBuffer statistics other than its own methods")
-    return HistoryBuffer(logs, counts, max_length)
-
-
-def _torch_values() -> dict[str, Any]:
-    dtypes = {f"torch {name}": v for name, v in vars(torch).items() if isinstance(v, torch.dtype)}
-    return {**dtypes, "torch Size": torch.Size, "torch device": torch.device}
-
-
-def _allowed() -> dict[str, Any]:
-    allowed: dict[str, Any] = {
-        "collections OrderedDict": collections.OrderedDict,
-        "builtins set": set,
-        "builtins frozenset": frozenset,
-        "builtins complex": complex,
-        "builtins bytes": _bytes,
-        "builtins getattr": _statistic,
-        "_codecs encode": _encode,
-        "torch._utils _rebuild_tensor_v2": _rebuild_tensor_v2,
-        "torch._utils _rebuild_parameter": _rebuild_parameter,
-        "numpy ndarray": np.ndarray,
-        "numpy dtype": _dtype,
-        "mmengine.config.config ConfigDict": _config_dict,
-        "mmengine.logging.history_buffer HistoryBuffer": _HistoryBufferState,
-        **_torch_values(),
-    }
-    for multiarray in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        allowed[f"{multiarray} _reconstruct"] = _reconstruct
-        allowed[f"{multiarray} scalar"] = _scalar
-    return allowed
-
-
-ALLOWED: dict[str, Any] = _allowed()
-# What REDUCE may call; the rest of ALLOWED are values (dtypes, np.ndarray as _reconstruct's argument).
-_CALLABLE = frozenset(
-    id(v) for k, v in ALLOWED.items() if k not in ("numpy ndarray",) and not isinstance(v, torch.dtype)
-) - {id(_HistoryBufferState)}
-
-
-def _build_array(array: np.ndarray, state: Any) -> None:
-    if not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[2], np.dtype)):
-        raise _refuse("numpy array state of an unknown form")
-    if state[2].hasobject or not isinstance(state[4], bytes):
-        raise _refuse("a numpy object array")
-    array.__setstate__(state)
-
-
-def _build_dtype(dtype: np.dtype, state: Any) -> None:
-    if not (isinstance(state, tuple) and len(state) == 8 and state[2:5] == (None, None, None)):
-        raise _refuse("a structured or sub-array numpy dtype")
-    # Only the byte order may change: size, alignment and flags (1 = "holds objects") stay numpy's own,
-    # also for an array already built with this dtype.
-    own = dtype.__reduce__()[2]
-    if state[0] not in (3, 4) or state[1] not in ("<", ">", "|", "=") or state[5:] != own[5:]:
-        raise _refuse(f"numpy dtype state {state!r} (only the byte order of a numeric dtype may be set)")
-    dtype.__setstate__(state)
-
-
-def _build_ordered_dict(mapping: collections.OrderedDict, state: Any) -> None:
-    if not (isinstance(state, dict) and set(state) <= {"_metadata"}):
-        raise _refuse("OrderedDict attributes other than a state dict's _metadata")
-    mapping.__dict__.update(state)
-
-
-# What SETITEM(S) may fill: pickle's own dicts and a state dict's OrderedDict. APPEND(S) and ADDITEMS fill
-# only lists and sets: on any other object pickle looks up ``.extend`` / ``.add``, which a ConfigDict answers
-# from its contents (a stored allow-listed value would be called, bypassing ``load_reduce``).
+_I4, _U4, _U2, _F8 = struct.Struct("<i"), struct.Struct("<I"), struct.Struct("<H"), struct.Struct(">d")
+_OPCODE_NAMES = {op.code.encode("latin-1")[0]: op.name for op in pickletools.opcodes}
 _MAPPINGS = (dict, collections.OrderedDict)
+_HASHED_ITEMS = frozenset({tuple, frozenset, torch.Size})  # what hashes its items each time it is hashed
+_STOP = object()
 
 
-class Unpickler(pickle._Unpickler):  # the Python implementation: its opcodes can be overridden
-    """Unpickles plain data only; see the module docstring for what is allowed."""
+def _remaining_bytes(file: Any) -> int:
+    here = file.tell()
+    end = file.seek(0, 2)
+    file.seek(here)
+    return end - here
 
-    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
+
+class Unpickler:
+    """Unpickles plain data only, within a budget; see the module docstring for what is allowed.
+
+    Args:
+        file: a binary file positioned at the pickle (its remaining size sizes the budget).
+        encoding: how protocol 0-2 byte strings (``SHORT_BINSTRING``) are decoded; ``'bytes'`` keeps them.
+    """
+
+    def __init__(self, file: Any, *, encoding: str = "ASCII", errors: str = "strict") -> None:
+        self.read, self.readline = file.read, file.readline
+        self.encoding, self.errors = encoding, errors
+        self.budget = LoadBudget(_remaining_bytes(file))
+        self.memo: dict[int, Any] = {}
+        self.stack: list[Any] = []
+        self.metastack: list[list[Any]] = []
+        # Tuples (and frozensets) as they were built: what hashing one costs, and how deep it nests.
+        self._hash_costs: dict[int, tuple[Any, int, int]] = {}
+
+    def persistent_load(self, pid: Any) -> Any:
+        """torch sets this on each instance; a pickle read without torch has no storages."""
+        raise refuse("a persistent id outside a torch checkpoint")
 
     def find_class(self, module: str, name: str) -> Any:
-        module = {"__builtin__": "builtins"}.get(module, module)
-        key = f"{module} {name}"
-        if key not in ALLOWED:
-            raise _refuse(f"'{module}.{name}'")
-        return ALLOWED[key]
+        if (module, name) not in ALLOWED:
+            raise refuse(shown(f"{module}.{name}", 80))
+        return ALLOWED[module, name]
 
-    def load_reduce(self) -> None:
+    def load(self) -> Any:
+        """Run the pickle to its ``STOP``; return the object it built (checked to be plain data)."""
+        dispatch = _DISPATCH
+        while True:
+            key = self.read(1)
+            if not key:
+                raise EOFError("the pickle ends before its STOP")
+            handler = dispatch.get(key[0])
+            if handler is None:
+                name = _OPCODE_NAMES.get(key[0], "unknown")
+                raise refuse(f"the pickle opcode {name} ({key!r})")
+            try:  # each opcode takes a byte: the opcodes' own work is bounded by the pickle's size
+                if handler(self) is _STOP:
+                    result = self.stack.pop()
+                    break
+            except (IndexError, KeyError) as error:  # an empty stack, a missing mark or memo slot
+                raise pickle.UnpicklingError(f"malformed pickle ({type(error).__name__})") from None
+        check_plain_data(result, self.budget)
+        return result
+
+    # ---- reading arguments -------------------------------------------------------------------------
+    def _bytes(self, n: int) -> bytes:
+        data = self.read(n)
+        if len(data) < n:
+            raise EOFError("the pickle ends inside an argument")
+        return data
+
+    def _unpack(self, layout: struct.Struct) -> Any:
+        data = self.read(layout.size)
+        if len(data) < layout.size:
+            raise EOFError("the pickle ends inside an argument")
+        return layout.unpack(data)[0]
+
+    def _push(self, obj: Any, nbytes: int | None = None) -> None:
+        """Push ``obj``, charging ``nbytes`` of memory (default: what ``sys.getsizeof`` says)."""
+        self.budget.allocate(sys.getsizeof(obj) if nbytes is None else nbytes)
+        self.stack.append(obj)
+
+    def _pop_mark(self) -> list[Any]:
+        items = self.stack
+        self.stack = self.metastack.pop()
+        return items
+
+    # ---- hashing and nesting -------------------------------------------------------------------------
+    def _hash_cost(self, key: Any) -> int:
+        if type(key) is str or type(key) is bytes:
+            return 1 + len(key) // 64
+        known = self._hash_costs.get(id(key))
+        if known is not None and known[0] is key:
+            return known[1]
+        return 1 + len(key) if type(key) in _HASHED_ITEMS else 1  # a flat tuple is not recorded
+
+    def _depth(self, obj: Any) -> int:
+        known = self._hash_costs.get(id(obj))
+        if known is not None and known[0] is obj:
+            return known[2]
+        return 2 if type(obj) in _HASHED_ITEMS and len(obj) else 1
+
+    def _note_items(self, obj: Any, items: Any) -> Any:
+        """Remember what hashing the tuple or frozenset ``obj`` made of ``items`` costs; refuse deep ones.
+
+        Only tuples of tuples are recorded: a tuple of other values (a tensor's size, a key) hashes in
+        ``1 + len`` steps, which :meth:`_hash_cost` computes without a record."""
+        self.budget.charge(work=len(items))
+        if not any(type(item) in _HASHED_ITEMS for item in items):
+            return obj
+        depth = 1 + max(self._depth(item) for item in items)
+        if depth > MAX_DEPTH:
+            raise BudgetExceededError(f"nests tuples more than {MAX_DEPTH} deep")
+        self._hash_costs[id(obj)] = (obj, 1 + sum(self._hash_cost(item) for item in items), depth)
+        self.budget.allocate(192)  # the record
+        return obj
+
+    def _tuple(self, items: Any) -> None:
+        self._push(self._note_items(tuple(items), items))
+
+    def _tuple_of_last(self, n: int) -> None:
+        if len(self.stack) < n:
+            raise IndexError("stack underflow")
+        items = self.stack[-n:]
+        del self.stack[-n:]
+        self._tuple(items)
+
+    # ---- the opcodes -------------------------------------------------------------------------------
+    def _proto(self) -> None:
+        if self._bytes(1)[0] > pickle.HIGHEST_PROTOCOL:
+            raise pickle.UnpicklingError("unsupported pickle protocol")
+
+    def _stop(self) -> object:
+        return _STOP
+
+    def _global(self) -> None:
+        module = self.readline()[:-1].decode("utf-8")
+        name = self.readline()[:-1].decode("utf-8")
+        if (module, name) in _compat_pickle.NAME_MAPPING:  # Python 2 names, as torch maps them
+            module, name = _compat_pickle.NAME_MAPPING[module, name]
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        self.stack.append(self.find_class(module, name))
+
+    def _reduce(self) -> None:
         args = self.stack.pop()
         func = self.stack[-1]
-        if id(func) not in _CALLABLE:
-            raise _refuse(f"a call to {getattr(func, '__name__', type(func).__name__)}")
-        if not isinstance(args, tuple):
-            raise _refuse("a call whose arguments are not a tuple")
-        self.stack[-1] = func(*args)
+        if id(func) not in CALLABLE:
+            raise refuse(f"a call to {pickled_name(func)}")
+        if type(args) is not tuple:
+            raise refuse("a call whose arguments are not a tuple")
+        self.budget.charge(work=len(args))
+        if id(func) in HASHES_ITEMS and args and type(args[0]) is list:
+            container = object()  # the set being built, for counting equal hashes
+            for item in args[0]:
+                self.budget.note_hash(container, item, self._hash_cost(item))
+        result = func(*args)
+        if type(result) is frozenset:
+            self._note_items(result, args[0] if args else ())
+        elif isinstance(result, tuple):  # torch.Size
+            self._note_items(result, result)
+        self.budget.charge_object(result)
+        self.stack[-1] = result
 
-    def load_newobj(self) -> None:
+    def _newobj(self) -> None:
         args = self.stack.pop()
         cls = self.stack.pop()
-        if cls is not _HistoryBufferState or args:
-            raise _refuse(f"creating {getattr(cls, '__name__', type(cls).__name__)}")
-        self.append(_HistoryBufferState())
+        if cls is not HistoryBufferClass or type(args) is not tuple or args:
+            raise refuse(f"creating {pickled_name(cls)}")
+        self._push(new_history_buffer())
 
-    def load_build(self) -> None:
+    def _build(self) -> None:
         state = self.stack.pop()
         inst = self.stack[-1]
-        if type(inst) is _HistoryBufferState:
-            built = _build_history(state)
-            self.stack[-1] = built
-            # NEWOBJ memoised the stand-in; later references must get the rebuilt buffer.
-            for key, value in list(self.memo.items()):
-                if value is inst:
-                    self.memo[key] = built
-        elif type(inst) is np.ndarray:
-            _build_array(inst, state)
-        elif type(inst) is np.dtype or isinstance(inst, np.dtype):
-            _build_dtype(inst, state)
-        elif type(inst) is collections.OrderedDict:
-            _build_ordered_dict(inst, state)
-        else:
-            raise _refuse(f"setting the state of {type(inst).__name__}")
+        self.budget.charge(memory=build(inst, state))
 
     def _target(self, kinds: tuple[type, ...], what: str) -> Any:
-        """The object under construction, if it is one of ``kinds`` (never a type that runs lookups)."""
         target = self.stack[-1]
         if type(target) not in kinds:
-            raise _refuse(f"{what} into a {type(target).__name__}")
+            raise refuse(f"{what} into a {pickled_name(type(target))}")
         return target
 
-    def load_setitem(self) -> None:
+    def _set_items(self, items: list[Any], what: str) -> None:
+        mapping = self._target(_MAPPINGS, what)
+        if len(items) % 2:
+            raise pickle.UnpicklingError(f"malformed pickle ({what} of an odd number of items)")
+        before = sys.getsizeof(mapping)
+        for i in range(0, len(items), 2):
+            self.budget.note_hash(mapping, items[i], self._hash_cost(items[i]))
+            mapping[items[i]] = items[i + 1]
+        self.budget.charge(memory=max(sys.getsizeof(mapping) - before, 0) + 8 * len(items))
+
+    def _setitem(self) -> None:
         value = self.stack.pop()
         key = self.stack.pop()
-        self._target(_MAPPINGS, "SETITEM")[key] = value
+        self._set_items([key, value], "SETITEM")
 
-    def load_setitems(self) -> None:
-        items = self.pop_mark()
-        mapping = self._target(_MAPPINGS, "SETITEMS")
-        for i in range(0, len(items), 2):
-            mapping[items[i]] = items[i + 1]
+    def _setitems(self) -> None:
+        self._set_items(self._pop_mark(), "SETITEMS")
 
-    def load_append(self) -> None:
+    def _append(self) -> None:
         value = self.stack.pop()
         self._target((list,), "APPEND").append(value)
+        self.budget.charge(memory=16)
 
-    def load_appends(self) -> None:
-        items = self.pop_mark()
+    def _appends(self) -> None:
+        items = self._pop_mark()
         self._target((list,), "APPENDS").extend(items)
+        self.budget.charge(work=len(items), memory=16 * len(items))
 
-    def load_additems(self) -> None:
-        items = self.pop_mark()
-        self._target((set,), "ADDITEMS").update(items)
+    def _mark(self) -> None:
+        self.metastack.append(self.stack)
+        self.stack = []
+        self.budget.charge(memory=72)
 
-    def load_binpersid(self) -> None:
+    def _binpersid(self) -> None:
         pid = self.stack.pop()
         # Only storages: torch's legacy loader also answers ('module', class, file, source) by reading and
         # diffing the class's source (and, for modules with dump_patches, writing a .patch file).
-        if not (isinstance(pid, tuple) and pid and pid[0] in ("storage", b"storage")):
-            raise _refuse(f"a persistent id other than a storage ({type(pid).__name__} {str(pid)[:40]!r})")
-        self.append(self.persistent_load(pid))
+        if not (type(pid) is tuple and pid and pid[0] in ("storage", b"storage") and len(pid) in (5, 6)):
+            raise refuse(f"a persistent id other than a storage's ({shown(pid)})")
+        if not all(type(part) is str for part in pid[2:4]) or type(pid[4]) is not int or pid[4] < 0:
+            raise refuse(f"a storage id of unexpected form ({shown(pid)})")
+        self._push(self.persistent_load(pid), 512)  # its bytes are bounded by the file
 
-    def _refuse_opcode(self) -> None:
-        raise _refuse("a protocol 0/1 object opcode (INST/OBJ/NEWOBJ_EX/PERSID)")
+    def _put(self, index: int) -> None:
+        if index not in self.memo:
+            self.budget.charge(memory=96)
+        self.memo[index] = self.stack[-1]
 
-    dispatch[pickle.REDUCE[0]] = load_reduce
-    dispatch[pickle.NEWOBJ[0]] = load_newobj
-    dispatch[pickle.BUILD[0]] = load_build
-    dispatch[pickle.SETITEM[0]] = load_setitem
-    dispatch[pickle.SETITEMS[0]] = load_setitems
-    dispatch[pickle.APPEND[0]] = load_append
-    dispatch[pickle.APPENDS[0]] = load_appends
-    dispatch[pickle.ADDITEMS[0]] = load_additems
-    dispatch[pickle.BINPERSID[0]] = load_binpersid
-    dispatch[pickle.PERSID[0]] = _refuse_opcode
-    dispatch[pickle.NEWOBJ_EX[0]] = _refuse_opcode
-    dispatch[pickle.INST[0]] = _refuse_opcode
-    dispatch[pickle.OBJ[0]] = _refuse_opcode
+    def _binunicode(self) -> None:
+        self._push(str(self._bytes(self._unpack(_U4)), "utf-8", "surrogatepass"))
+
+    def _short_binstring(self) -> None:
+        data = self._bytes(self._bytes(1)[0])
+        self._push(data if self.encoding == "bytes" else data.decode(self.encoding, self.errors))
+
+    def _long1(self) -> None:
+        self._push(pickle.decode_long(self._bytes(self._bytes(1)[0])))
+
+
+def _dispatch() -> dict[int, Any]:
+    u = Unpickler
+    table = {
+        pickle.PROTO: u._proto,
+        pickle.STOP: u._stop,
+        pickle.GLOBAL: u._global,
+        pickle.REDUCE: u._reduce,
+        pickle.NEWOBJ: u._newobj,
+        pickle.BUILD: u._build,
+        pickle.SETITEM: u._setitem,
+        pickle.SETITEMS: u._setitems,
+        pickle.APPEND: u._append,
+        pickle.APPENDS: u._appends,
+        pickle.MARK: u._mark,
+        pickle.BINPERSID: u._binpersid,
+        pickle.TUPLE: lambda self: self._tuple(self._pop_mark()),
+        pickle.TUPLE1: lambda self: self._tuple_of_last(1),
+        pickle.TUPLE2: lambda self: self._tuple_of_last(2),
+        pickle.TUPLE3: lambda self: self._tuple_of_last(3),
+        pickle.NONE: lambda self: self.stack.append(None),
+        pickle.NEWFALSE: lambda self: self.stack.append(False),
+        pickle.NEWTRUE: lambda self: self.stack.append(True),
+        pickle.EMPTY_TUPLE: lambda self: self._tuple(()),
+        pickle.EMPTY_LIST: lambda self: self._push([], 64),
+        pickle.EMPTY_DICT: lambda self: self._push({}, 72),
+        pickle.EMPTY_SET: lambda self: self._push(set(), 224),
+        pickle.BININT: lambda self: self._push(self._unpack(_I4), 40),
+        pickle.BININT1: lambda self: self._push(self._bytes(1)[0], 8),  # CPython keeps these ints
+        pickle.BININT2: lambda self: self._push(self._unpack(_U2), 40),
+        pickle.BINFLOAT: lambda self: self._push(self._unpack(_F8), 32),
+        pickle.BINUNICODE: u._binunicode,
+        pickle.SHORT_BINSTRING: u._short_binstring,
+        pickle.LONG1: u._long1,
+        pickle.BINGET: lambda self: self.stack.append(self.memo[self._bytes(1)[0]]),
+        pickle.LONG_BINGET: lambda self: self.stack.append(self.memo[self._unpack(_U4)]),
+        pickle.BINPUT: lambda self: self._put(self._bytes(1)[0]),
+        pickle.LONG_BINPUT: lambda self: self._put(self._unpack(_U4)),
+    }
+    return {code[0]: handler for code, handler in table.items()}
 
 
 def load(file: Any, **kwargs: Any) -> Any:
-    """``pickle.load`` through :class:`Unpickler` (torch reads a legacy file's header with it)."""
+    """``pickle.load`` through :class:`Unpickler`."""
     return Unpickler(file, **kwargs).load()
+
+
+_DISPATCH = _dispatch()

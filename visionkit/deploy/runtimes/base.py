@@ -21,6 +21,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from torch import Tensor
 
+from ...models.dataset_meta_checks import checked_metainfo
 from ...models.tasks.image_groups import set_batch_input_shape
 from ...registry import MODELS
 from ...structures import DataSample
@@ -69,7 +70,8 @@ class RuntimeModel:
         self.task_model = MODELS.get(meta["model_type"])
         self.cfg = cfg
         config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
-        self.dataset_meta = dict(meta["dataset_meta"] or config_meta)
+        saved = checked_metainfo(meta.get("dataset_meta"), f"Exported model '{path}'")
+        self.dataset_meta = saved or dict(config_meta)
         if self.int8_without_vnni and meta.get("quantization") and device == "cpu" and int8_saturates():
             print_log(
                 f"'{path}' is INT8 and {self.int8_without_vnni}", logger="current", level=logging.WARNING

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from ...registry import RUNTIMES
 from ..executorch_export import require_executorch
+from ..model_file_checks import check_pte_file
 from .base import RuntimeModel
 
 
@@ -25,6 +26,7 @@ class ExecuTorchModel(RuntimeModel):
         if device != "cpu":
             raise ValueError(f"ExecuTorch runs on the CPU here (XNNPACK), not '{device}'")
         require_executorch()
+        check_pte_file(path)
         from executorch.runtime import Runtime
 
         meta_path = Path(f"{path}.json")

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from ...registry import RUNTIMES
+from ..model_file_checks import check_onnx_file
 from ..onnx_export import METADATA_KEY
 from ..ort_session import import_onnxruntime, session_options
 from .base import RuntimeModel
@@ -28,6 +29,7 @@ class OnnxRuntimeModel(RuntimeModel):
     )
 
     def load(self, path: Path, device: str) -> dict[str, Any]:
+        check_onnx_file(path)
         ort = import_onnxruntime()
         providers: list[Any] = ["CPUExecutionProvider"]
         if device.startswith("cuda"):

@@ -17,6 +17,7 @@ from mmengine.config import Config
 from torch import Tensor
 
 from ...registry import RUNTIMES
+from ..model_file_checks import check_onnx_file
 from ..onnx_export import METADATA_KEY
 from .base import RuntimeModel
 
@@ -57,6 +58,7 @@ class OpenVinoModel(RuntimeModel):
     def load(self, path: Path, device: str) -> dict[str, Any]:
         if device != "cpu":
             raise ValueError(f"visionkit runs OpenVINO on the CPU, not '{device}'")
+        check_onnx_file(path)
         core = import_openvino().Core()
         graph = core.read_model(str(path))
         # OpenVINO's ONNX reader keeps the file's metadata_props under rt_info["framework"].

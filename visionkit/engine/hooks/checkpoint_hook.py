@@ -1,14 +1,18 @@
 """mmengine's ``CheckpointHook`` that never leaves a broken ``last_checkpoint``, saves mid-epoch and on
-preemption."""
+preemption, and deletes no path a resumed checkpoint names."""
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from typing import Any
 
 from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
+from mmengine.logging import print_log
 
+from ...models.untrusted_text import shown
 from ...registry import HOOKS
 from ..checkpoint_io import on_main_process, write_text_atomically
 from ..preemption import TrainingPreempted
@@ -16,10 +20,17 @@ from ..preemption import TrainingPreempted
 RESUME_CKPT_KEY = "resume_ckpt"  # message hub: the newest mid-epoch checkpoint, deleted once superseded
 
 
+def _is_step_list(ids: Any, last: int) -> bool:
+    """Whether ``ids`` are checkpoint steps as the hook records them: ascending ints up to ``last``."""
+    return (
+        type(ids) is list and all(type(i) is int and 0 <= i <= last for i in ids) and ids == sorted(set(ids))
+    )
+
+
 @HOOKS.register_module()
 class CheckpointHook(MMEngineCheckpointHook):
     """Saves like mmengine's 0.10 hook (through ``runner.save_checkpoint``, atomic in visionkit's Runner),
-    with three differences.
+    with four differences.
 
     - Order: the checkpoint is written, then ``work_dir/last_checkpoint`` is replaced atomically to name
       it, and only then is the checkpoint it pushes out of ``max_keep_ckpts`` deleted. mmengine deletes
@@ -33,6 +44,13 @@ class CheckpointHook(MMEngineCheckpointHook):
       SIGTERM / SIGUSR1 (all processes agree); if so it writes a checkpoint (``iter_{N}.pth``; in
       iteration-based configs the regular one) and raises
       :class:`~visionkit.engine.preemption.TrainingPreempted`.
+    - Resume: mmengine takes from the checkpoint's ``message_hub`` which files to delete: the path in
+      ``best_ckpt`` (removed, or ``rmtree``-d, when a better score comes), the steps in ``keep_ckpt_ids``
+      (their ``epoch_N.pth`` removed) and, here, the mid-epoch resume point ``resume_ckpt``. A checkpoint
+      is a file from anywhere, so ``best_ckpt*`` is kept only when it names a best checkpoint of this hook's
+      form in this run's own folder, ``resume_ckpt`` only when it names an ``iter_N.pth`` there,
+      ``best_score*`` only when it is a number, and ``keep_ckpt_ids`` only when it is ascending steps no later
+      than the one resumed; anything else is dropped with a warning and the file it named is left alone.
 
     Args:
         iter_interval: mid-epoch checkpoint interval in iterations (``by_epoch=True`` only); None: none.
@@ -48,6 +66,54 @@ class CheckpointHook(MMEngineCheckpointHook):
                 "iteration-based configs set interval instead"
             )
         self.iter_interval = iter_interval
+
+    def before_train(self, runner: Any) -> None:
+        info = runner.message_hub.runtime_info
+        last = runner.epoch if self.by_epoch else runner.iter
+        if "keep_ckpt_ids" in info and not _is_step_list(info["keep_ckpt_ids"], last):
+            self._drop(runner, "keep_ckpt_ids", f"is not ascending steps up to {last}")
+        for key in [k for k in info if isinstance(k, str) and k.startswith("best_score")]:
+            score = info[key]
+            if type(score) not in (int, float) or math.isnan(score):
+                self._drop(runner, key, "is not a number")
+        super().before_train(runner)  # sets out_dir
+        resume_point = info.get(RESUME_CKPT_KEY)
+        if resume_point is not None and not self._own_checkpoint(resume_point, r"iter_\d+\.pth"):
+            self._drop(runner, RESUME_CKPT_KEY, "is not a mid-epoch checkpoint of this run")
+        if self.save_best is None:
+            return
+        if len(self.key_indicators) == 1:
+            if self.best_ckpt_path is not None and not self._own_best(self.best_ckpt_path):
+                self._drop(runner, "best_ckpt", "is not a best checkpoint of this run")
+                self.best_ckpt_path = None
+        else:
+            for key, path in list(self.best_ckpt_path_dict.items()):
+                if path is not None and not self._own_best(path):
+                    self._drop(runner, f"best_ckpt_{key}", "is not a best checkpoint of this run")
+                    self.best_ckpt_path_dict[key] = None
+
+    def _own_best(self, path: Any) -> bool:
+        """Whether ``path`` is ``<out_dir>/best_<key>_<checkpoint name>`` as this hook names its best
+        checkpoints (see :meth:`_own_checkpoint`)."""
+        name_pattern = re.escape(self.filename_tmpl).replace(r"\{\}", r"\d+")
+        return self._own_checkpoint(path, rf"best_[^/\\]+_{name_pattern}")
+
+    def _own_checkpoint(self, path: Any, name_pattern: str) -> bool:
+        """Whether ``path`` is a file of this run's folder named as ``name_pattern`` (a regex), a regular
+        file or nothing (never a link, a folder or a path elsewhere)."""
+        if type(path) is not str or os.path.islink(path) or os.path.isdir(path):
+            return False
+        in_out_dir = os.path.normpath(os.path.dirname(path)) == os.path.normpath(self.out_dir)
+        return in_out_dir and bool(re.fullmatch(name_pattern, os.path.basename(path)))
+
+    def _drop(self, runner: Any, key: str, reason: str) -> None:
+        value = runner.message_hub.pop_info(key)
+        print_log(
+            f"The resumed checkpoint's message_hub {key} ({shown(value, 120)}) {reason}: ignored; no file "
+            "it names is deleted",
+            logger="current",
+            level=30,
+        )
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         super().after_train_iter(runner, batch_idx, data_batch, outputs)

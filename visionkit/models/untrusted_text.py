@@ -1,0 +1,37 @@
+"""Text from a file (a name in a pickle, a key, a server's reply) made fit for an error message.
+
+A hostile file chooses these strings: printed raw, they can hold terminal escape sequences (a fake
+success line, a clipboard write) or megabytes. :func:`shown` quotes a value, :func:`printable` cleans a
+message; both escape every character outside printable ASCII and cut the text to a bounded length.
+"""
+
+from __future__ import annotations
+
+import reprlib
+from typing import Any
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 48, 48, 48
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 4
+
+
+def _escaped(text: str) -> str:
+    return "".join(c if " " <= c <= "~" else ascii(c)[1:-1] for c in text)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``value`` quoted for a message: ``'posix.system'``, ``(1, 2, ...)``; printable ASCII only, at most
+    ``limit`` characters."""
+    if isinstance(value, str):
+        return "'" + _cut(_escaped(_cut(value, limit)), limit - 2) + "'"
+    return _cut(_escaped(_REPR.repr(value)), limit)
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """``text`` (an exception's message) with every character outside printable ASCII escaped, cut to
+    ``limit`` characters."""
+    return _cut(_escaped(_cut(text, limit)), limit)
