@@ -167,8 +167,9 @@ def test_preprocessing_keeps_the_network_nodes_of_the_toy_detector(tmp_path):
 
 @pytest.mark.slow
 def test_openvino_runs_the_int8_graph_as_onnx_runtime_does(int8_run):
-    """The same INT8 file in OpenVINO (oneDNN's int8 kernels) and in ONNX Runtime: closer to each other
-    than either is to float, so OpenVINO computes the quantized graph, not a float one."""
+    """The same INT8 file in OpenVINO (oneDNN's int8 kernels) and in ONNX Runtime: OpenVINO's scores are
+    nearer ONNX Runtime's INT8 scores than those are to float, so OpenVINO computes the quantized graph (had
+    it run a float graph, its distance to ONNX Runtime's INT8 would equal float's)."""
     pytest.importorskip("openvino")
     cfg, float_path, result, _ = int8_run
     images = [str(p) for p in sorted(Path(cfg.test_dataloader.dataset.data_root, "val").rglob("*.JPEG"))]
@@ -184,7 +185,7 @@ def test_openvino_runs_the_int8_graph_as_onnx_runtime_does(int8_run):
     )
     assert_depends_on_input(float_scores[0], float_scores[1])
     # Measured: max |score difference| OpenVINO - ONNX Runtime 0.038, ONNX Runtime - float 0.22 (the
-    # means: 0.013 and 0.025; this seconds-trained model amplifies any rounding difference).
-    to_int8 = (ov_scores - ort_scores).abs().max()
-    assert to_int8 < 0.5 * (ort_scores - float_scores).abs().max()
-    assert to_int8 < 0.5 * (ov_scores - float_scores).abs().max()
+    # means: 0.013 and 0.025; this seconds-trained model amplifies any rounding difference). OpenVINO's own
+    # distance to float is not bounded here: it depends on the CPU's int8 kernels, and on CI's machine it
+    # came out at 0.065, under twice the 0.037 to ONNX Runtime.
+    assert (ov_scores - ort_scores).abs().max() < 0.5 * (ort_scores - float_scores).abs().max()
