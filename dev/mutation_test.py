@@ -47,6 +47,7 @@ TESTS: dict[str, list[str]] = {
     "visionkit/models/heads/seg_head.py": [
         "tests/models/test_segmentor_test_time.py",
         "tests/models/test_aspp_head.py",
+        "tests/models/test_resized_labels.py",
     ],
     "visionkit/models/tasks/segmentor.py": [
         "tests/models/test_segmentor_test_time.py",
@@ -56,7 +57,10 @@ TESTS: dict[str, list[str]] = {
     "visionkit/evaluation/iou_metric.py": ["tests/evaluation/test_iou_metric.py"],
     "visionkit/evaluation/accuracy.py": ["tests/evaluation/test_accuracy.py"],
     "visionkit/deploy/fuse_bn.py": ["tests/deploy/test_fuse_bn.py"],
-    "visionkit/datasets/samplers/task_batch_sampler.py": ["tests/datasets/test_multi_task_dataset.py"],
+    "visionkit/datasets/samplers/task_batch_sampler.py": [
+        "tests/datasets/test_multi_task_dataset.py",
+        "tests/datasets/test_seeded_samplers.py",
+    ],
     "visionkit/models/checkpoint.py": [
         "tests/models/test_checkpoint_errors.py",
         "tests/models/test_torchvision_checkpoint.py",
@@ -72,6 +76,25 @@ TESTS: dict[str, list[str]] = {
         for part in ("unpickler", "allowlist", "budget", "archive", "legacy")
     },
     "visionkit/models/checkpoint_fetch.py": ["tests/models/test_checkpoint_fetch.py"],
+    "visionkit/models/box_ops/anchor_generators.py": [
+        "tests/models/test_anchors.py",
+        "tests/models/test_torchvision_ssdlite.py",
+        "tests/models/test_mmdet_ssdlite.py",
+    ],
+    "visionkit/models/box_ops/nms.py": ["tests/models/test_ssdlite.py", "tests/models/test_mmdet_ssdlite.py"],
+    "visionkit/models/backbones/mobilenet_v2.py": [
+        "tests/models/test_mobilenet_v2.py",
+        "tests/models/test_torchvision_checkpoint.py",
+        "tests/models/test_memory_efficient.py",
+    ],
+    "visionkit/outputs/detection.py": ["tests/outputs", "tests/visualization/test_draw.py"],
+    "visionkit/engine/optimizers/rmsprop_tf.py": ["tests/engine/test_rmsprop_tf.py"],
+    "visionkit/datasets/transforms/ssd_augmentations.py": ["tests/datasets/test_ssd_augmentations.py"],
+    "visionkit/datasets/coco.py": ["tests/datasets/test_coco.py", "tests/datasets/test_coco_image_info.py"],
+    "visionkit/datasets/sample_seeds.py": [
+        "tests/datasets/test_seeded_samplers.py",
+        "tests/datasets/test_seeded_dataset.py",
+    ],
     "visionkit/deploy/model_file_checks.py": ["tests/deploy/test_model_file_checks.py"],
     # Slow to mutate (each run exports ONNX graphs or trains): run with --sample and time to spare.
     "visionkit/deploy/onnx_export.py": ["tests/deploy/test_onnx_export.py"],

@@ -103,14 +103,19 @@ def test_bad_boxes_clipped_or_dropped(tmp_path: Path, monkeypatch: pytest.Monkey
             {"category_id": 9, "bbox": [5, 5, 10, 0.5]},  # under 1 px high: dropped
             {"category_id": 77, "bbox": [5, 5, 10, 10]},  # unknown category: dropped
             {"category_id": 9, "bbox": [1, 2, 3, 4]},
+            {"category_id": 9, "bbox": [7, 2, 1, 1]},  # 1 px wide and high: kept
+            {"category_id": 9, "bbox": [1, 2, 3, 4], "image_id": 7},  # of an image the file does not list
         ],
     )
     dataset = CocoDetection(data_root=str(root), **TRAIN)
     info = dataset.get_data_info(0)
-    np.testing.assert_array_equal(info["gt_bboxes"], [[0, 10, 15, 20], [45, 30, 50, 40], [1, 2, 4, 6]])
-    np.testing.assert_array_equal(info["gt_labels"], [0, 1, 1])
+    np.testing.assert_array_equal(
+        info["gt_bboxes"], [[0, 10, 15, 20], [45, 30, 50, 40], [1, 2, 4, 6], [7, 2, 8, 3]]
+    )
+    np.testing.assert_array_equal(info["gt_labels"], [0, 1, 1, 1])
     assert len(logged) == 1
     assert "2 clipped" in logged[0] and "3 degenerate" in logged[0] and "1 unknown category" in logged[0]
+    assert "1 unknown image" in logged[0]
 
 
 def test_missing_root_says_where_coco_goes(tmp_path: Path) -> None:

@@ -36,6 +36,13 @@ def test_two_steps_by_hand() -> None:
     assert actual == pytest.approx([0.868124, 0.815807], abs=1e-6)
 
 
+def test_defaults_are_tfs_decay_and_epsilon_without_momentum() -> None:
+    """Decay 0.9 and momentum 0 as tf.train.RMSPropOptimizer's defaults; epsilon 1.0 as TF-slim's
+    `--opt_epsilon` and the OD API pass it (TF's own default is 1e-10): one step of g = 2 at lr 0.1
+    takes 0.1 * 2 / sqrt(0.9 * 1 + 0.1 * 4 + 1.0)."""
+    assert steps(RMSpropTF, [2.0], lr=0.1) == pytest.approx([1 - 0.2 / math.sqrt(2.3)], abs=1e-12)
+
+
 def test_weight_decay_is_added_to_the_gradient() -> None:
     """TF-slim's l2_regularizer(wd) adds wd * w to the gradient: wd 0.5 at w = 1 turns g = 2 into 2.5."""
     mom = 0.1 * 2.5 / math.sqrt(0.9 + 0.1 * 2.5**2 + 1.0)

@@ -260,30 +260,65 @@ def test_records_sharing_their_bytes_are_refused(tmp_path):
         read_checkpoint(str(path))
 
 
-def _legacy_file(path, storages: dict[str, int], listed: list[str]):
+def _legacy_file(path, storages: dict[str, int], listed: list[str], view: tuple | None = None):
     """A legacy (pre-zip) checkpoint ``[tensor per storage]``: ``storages`` maps key -> claimed floats;
-    ``listed`` are the keys the file's storage list names (each stored with its claimed size, zeros)."""
+    ``listed`` are the keys the file's storage list names (each stored with its claimed size, values
+    0, 1, 2, ...). With ``view`` = (key, offset, count) each tensor is that view of its storage, as torch
+    before 1.0 saved slices."""
     with open(path, "wb") as f:
         for header in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": True}):
             pickle.dump(header, f, 2)
         ops = PickleAssembler()
         ops.code += pickle.EMPTY_LIST + pickle.MARK
         for key, numel in storages.items():
+            size = numel if view is None or type(view[2]) is not int else view[2]
             ops.glob("torch._utils", "_rebuild_tensor_v2").code += pickle.MARK + pickle.MARK
             ops.str("storage").glob("torch", "FloatStorage").str(key).str("cpu").code += _int(numel)
-            ops.code += pickle.NONE + pickle.TUPLE + pickle.BINPERSID + _int(0) + _int(numel) + pickle.TUPLE1
+            if view is None:
+                ops.code += pickle.NONE
+            else:
+                ops.str(view[0]) if type(view[0]) is str else ops.code.extend(_int(view[0]))
+                ops.code += _int(view[1]) + (_int(view[2]) if type(view[2]) is int else pickle.NONE)
+                ops.code += pickle.TUPLE3
+            ops.code += pickle.TUPLE + pickle.BINPERSID + _int(0) + _int(size) + pickle.TUPLE1
             ops.code += _int(1) + pickle.TUPLE1 + pickle.NEWFALSE + b"ccollections\nOrderedDict\n"
             ops.code += pickle.EMPTY_TUPLE + pickle.REDUCE + pickle.TUPLE + pickle.REDUCE
         f.write(bytes(ops.code + pickle.APPENDS + pickle.STOP))
         pickle.dump(listed, f, 2)
         for key in listed:
-            f.write(struct.pack("<q", storages[key]) + bytes(4 * storages[key]))
+            values = struct.pack(f"<{storages[key]}f", *range(storages[key]))
+            f.write(struct.pack("<q", storages[key]) + values)
     return path
 
 
 def test_a_legacy_file_honestly_laid_out_loads(tmp_path):
     loaded = read_checkpoint(str(_legacy_file(tmp_path / "old.pth", {"0": 3, "1": 2}, ["1", "0"])))
-    assert [t.tolist() for t in loaded] == [[0.0] * 3, [0.0] * 2]
+    assert [t.tolist() for t in loaded] == [[0.0, 1.0, 2.0], [0.0, 1.0]]
+    (sliced,) = read_checkpoint(str(_legacy_file(tmp_path / "view.pth", {"0": 5}, ["0"], view=("v", 1, 3))))
+    assert sliced.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("view", "refused"),
+    [
+        (("v", 3, 3), "a storage view .* outside its storage of 5"),
+        (("v", 1, None), "a storage view .* outside"),
+        ((7, 0, 1), "a storage view of unexpected form"),
+    ],
+    ids=["past-the-end", "count-not-int", "key-not-str"],
+)
+def test_legacy_storage_views_of_other_forms_are_refused(tmp_path, view, refused):
+    path = _legacy_file(tmp_path / "old.pth", {"0": 5}, ["0"], view=view)
+    with pytest.raises(UnsafeCheckpointError, match=rf"old\.pth.*refused {refused}"):
+        read_checkpoint(str(path))
+
+
+def test_legacy_storages_may_claim_no_more_than_the_bytes_left_after_the_pickle(tmp_path):
+    """A claim of the file's whole size is more than what follows the pickle, whatever the list says."""
+    size = _legacy_file(tmp_path / "probe.pth", {"0": 100}, []).stat().st_size
+    path = _legacy_file(tmp_path / "old.pth", {"0": size // 4}, [])
+    with pytest.raises(UnsafeCheckpointError, match=r"refused storages of \d+ bytes in a file of"):
+        read_checkpoint(str(path))
 
 
 @pytest.mark.parametrize(
@@ -386,3 +421,18 @@ def test_files_that_crashed_hung_or_inflated_are_refused_in_a_child_process(tmp_
     (_, _, imported), *lines = [line.split() for line in result.stdout.splitlines()]
     assert [(w[0], w[1]) for w in lines] == [("refused", str(f)) for f in files]
     assert max(int(w[2]) for w in lines) < int(imported) + 256, result.stdout
+
+
+def test_records_with_flags_torch_never_writes_are_refused(tmp_path):
+    """An encrypted record (general-purpose flag bit 0), set in each directory entry as a patched file
+    would: refused by name, before any record is read."""
+    path = tmp_path / "encrypted.pth"
+    torch.save({"w": torch.ones(2)}, path)
+    data = bytearray(path.read_bytes())
+    at = data.find(struct.pack("<I", 0x02014B50))
+    while at >= 0:
+        data[at + 8] |= 0x01
+        at = data.find(struct.pack("<I", 0x02014B50), at + 4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointReadError, match=r"encrypted\.pth.*has flags 0x"):
+        read_checkpoint(str(path))

@@ -1,6 +1,7 @@
 """visionkit's restricted unpickler: everything a Runner saves loads; anything that is not data is refused."""
 
 import collections
+import copyreg
 import pickle
 
 import numpy as np
@@ -251,3 +252,39 @@ def test_honest_files_load_as_torch_loads_them(tmp_path, zip_format):
     expected["runner"]["meta"]["settings"] = dict(expected["runner"]["meta"]["settings"])  # plain, see above
     expected["runner"]["meta"]["settings"]["nested"] = dict(expected["runner"]["meta"]["settings"]["nested"])
     _same(read_checkpoint(str(path)), expected)
+
+
+class _BufferState:
+    """Pickles as a HistoryBuffer (NEWOBJ of its class, then BUILD) with the given state."""
+
+    def __init__(self, state: dict) -> None:
+        self.state = state
+
+    @property
+    def __class__(self):  # pickle checks that NEWOBJ's class is the object's
+        return HistoryBuffer
+
+    def __reduce_ex__(self, protocol):
+        return copyreg.__newobj__, (HistoryBuffer,), self.state
+
+
+@pytest.mark.parametrize(
+    "change, refusal",
+    [({"max_length": 0}, "max_length 0"), ({"statistics_methods": {"mean": 1}}, "statistics other than")],
+)
+def test_a_history_buffer_with_a_state_mmengine_never_writes_is_refused(tmp_path, change, refusal):
+    state = {"max_length": 10, "_log_history": np.ones(2), "_count_history": np.ones(2, dtype=np.int64)}
+    path = tmp_path / "epoch_1.pth"
+    torch.save({"message_hub": {"log_scalars": {"train/loss": _BufferState(state)}}}, path)
+    assert read_checkpoint(str(path))["message_hub"]["log_scalars"]["train/loss"].mean() == 1.0
+    torch.save({"message_hub": {"log_scalars": {"train/loss": _BufferState(state | change)}}}, path)
+    with pytest.raises(UnsafeCheckpointError, match=refusal):
+        read_checkpoint(str(path))
+
+
+def test_byte_strings_of_python_2_pickles_load_as_utf_8_text(tmp_path):
+    """SHORT_BINSTRING, as pickles written by Python 2 hold keys: decoded as torch.load decodes them."""
+    name = "clé".encode()
+    payload = b"\x80\x02}U" + bytes([len(name)]) + name + b"K\x01s."
+    path = save_raw_pickle(tmp_path / "py2.pth", payload)
+    assert read_checkpoint(str(path)) == torch.load(path, weights_only=False) == {"clé": 1}

@@ -152,3 +152,11 @@ def test_zero_init_residual_leaves_a_loaded_checkpoint_alone(tmp_path):
     model.init_weights()
     for key, value in source.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_tap_table_defaults_are_the_paper_network_without_building_it():
+    """What configs size heads from before any backbone exists: the default table is width 1.0, stride 32."""
+    table = MobileNetV2.tap_table()
+    assert table == MobileNetV2().taps
+    assert (table["layer15_expansion"].channels, table["layer15_expansion"].stride) == (576, 16)
+    assert (table["final"].channels, table["final"].stride) == (1280, 32)

@@ -43,6 +43,19 @@ def test_sliding_windows_average_where_they_overlap(images):
     torch.testing.assert_close(got, expected)
 
 
+def test_sliding_windows_move_down_the_rows_too(images):
+    """crop 24x80, stride 16 on 40x80: windows at y 0..24 and 16..40, averaged over y 16..24."""
+    model = build(dict(mode="slide", crop_size=(24, 80), stride=(16, 16)))
+    with torch.no_grad():
+        top = logits_at_input_size(model, images[..., :24, :])
+        bottom = logits_at_input_size(model, images[..., 16:, :])
+        got = model.combined_scores(images)
+    expected = torch.cat(
+        [top[..., :16, :], (top[..., 16:, :] + bottom[..., :8, :]) / 2, bottom[..., 8:, :]], dim=-2
+    )
+    torch.testing.assert_close(got, expected)
+
+
 def test_multi_scale_and_flip_average_softmax_of_each_pass(images):
     model = build(dict(scales=(0.5, 1.0), flip=True))
     with torch.no_grad():
@@ -101,3 +114,14 @@ def test_predict_from_taps_is_the_single_pass_only(images):
         assert torch.equal(sample.pred_seg_map, labels)
     with pytest.raises(ValueError, match="needs the whole model"):
         build(dict(flip=True)).forward_taps(taps, samples, "predict")
+
+
+def test_export_head_gives_the_eager_logits_and_their_argmax_at_the_input_size(images):
+    """What an exported graph computes after the backbone, run eagerly: the single pass's logits at the
+    input size (40x80, not square) and their argmax."""
+    model = build()
+    with torch.no_grad():
+        logits, labels = model.export_head()(model.backbone(images), images)
+        expected = logits_at_input_size(model, images)
+    torch.testing.assert_close(logits, expected)
+    assert torch.equal(labels, expected.argmax(dim=1))

@@ -8,7 +8,8 @@ from mmengine.config import Config
 from tests.analysis import hand_counts
 from visionkit.analysis.complexity import count_complexity
 from visionkit.models import SSDDetector, SSDLiteExtraLayers
-from visionkit.models.box_ops import multiclass_nms, rescale_boxes
+from visionkit.models.box_ops import multiclass_nms, padded_multiclass_nms, rescale_boxes
+from visionkit.models.heads.ssdlite_head import detections_to_samples
 from visionkit.registry import MODELS
 from visionkit.structures import DataSample
 
@@ -134,6 +135,47 @@ def test_multiclass_nms_per_class():
     torch.testing.assert_close(kept_boxes, boxes[[0, 1, 2]])
     _, top, _ = multiclass_nms(boxes, scores, score_thr=0.1, nms_pre=1, iou_thr=0.5, max_per_img=10)
     assert top.tolist() == pytest.approx([0.9])
+
+
+def test_padded_multiclass_nms_keeps_what_multiclass_nms_keeps_and_pads_with_zeros_and_minus_one():
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0]])
+    scores = torch.tensor([[0.9, 0.0], [0.8, 0.7], [0.05, 0.3]])
+    out_boxes, out_scores, out_labels, count = padded_multiclass_nms(
+        boxes[None], scores[None], score_thr=0.1, nms_pre=10, iou_thr=0.5, max_per_img=5
+    )
+    assert count.tolist() == [3]
+    assert out_scores[0].tolist() == pytest.approx([0.9, 0.7, 0.3, 0.0, 0.0])
+    assert out_labels[0].tolist() == [0, 1, 1, -1, -1]
+    torch.testing.assert_close(out_boxes[0, :3], boxes[[0, 1, 2]])
+    assert not out_boxes[0, 3:].any()
+
+
+def test_per_level_nms_pre_needs_level_sizes_unless_the_graph_did_the_nms():
+    """Padded NMS outputs (an exported graph's) are only rescaled; per-anchor scores with nms_pre per level
+    need the anchors of each level."""
+    boxes = torch.tensor([[[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0]]])
+    scores = torch.tensor([[[0.9, 0.1], [0.2, 0.7]]])
+    sample = DataSample(
+        metainfo=dict(batch_input_shape=(100, 100), img_shape=(100, 100), ori_shape=(200, 100))
+    )
+    cfg = dict(score_thr=0.5, nms_pre_per_level=True)
+    with pytest.raises(ValueError, match="level_sizes"):
+        detections_to_samples(dict(boxes=boxes, scores=scores), [sample], cfg)
+    names = ("boxes", "scores", "labels", "num_detections")
+    nms = padded_multiclass_nms(boxes, scores, score_thr=0.5, nms_pre=10, iou_thr=0.5, max_per_img=5)
+    padded = dict(zip(names, nms, strict=True))
+    (sample,) = detections_to_samples(padded, [sample], cfg)
+    torch.testing.assert_close(
+        sample.pred_bboxes, torch.tensor([[0.0, 0.0, 10.0, 20.0], [50.0, 100.0, 60.0, 120.0]])
+    )
+    assert sample.pred_labels.tolist() == [0, 1]
+
+
+def test_head_refuses_feature_maps_of_another_level_count(detector):
+    head = detector.head
+    feats = [torch.zeros(1, conv[0].conv.in_channels, 2, 2) for conv in head.cls_convs[:-1]]  # 5 of 6 levels
+    with pytest.raises(ValueError):
+        head(feats)
 
 
 def test_pretrained_torchvision_backbone_via_init_cfg(tmp_path):
