@@ -117,6 +117,8 @@ def read_safetensors(file: BinaryIO, map_location: Any = "cpu") -> dict[str, Any
         )
     try:
         header = json.loads(file.read(length), object_pairs_hook=_no_duplicates)
+    except SafetensorsLayoutError:
+        raise
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise SafetensorsLayoutError(f"its header is not JSON ({type(error).__name__})") from None
     check_header(header, size - 8 - length)
