@@ -37,7 +37,7 @@ class CheckpointMismatchError(RuntimeError):
 
 
 class CheckpointReadError(RuntimeError):
-    """A checkpoint file cannot be read: missing, truncated, or not a PyTorch checkpoint."""
+    """A checkpoint file cannot be read: missing, truncated, or not a checkpoint."""
 
 
 class UnsafeCheckpointError(CheckpointReadError):
@@ -70,7 +70,7 @@ def _not_loaded(filename: str, reason: str, unsafe: bool = False) -> CheckpointR
 def _unreadable(filename: str, error: Exception) -> CheckpointReadError:
     return CheckpointReadError(
         f"Cannot read checkpoint '{filename}' ({type(error).__name__}: {printable(str(error))}). It may be "
-        "truncated (an interrupted save or download) or not a PyTorch checkpoint"
+        "truncated (an interrupted save or download) or not a checkpoint"
     )
 
 

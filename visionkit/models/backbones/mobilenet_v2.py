@@ -132,9 +132,8 @@ class MobileNetV2(InvertedResidualBackbone):
             in place only for the running stats; affine still trains unless frozen).
         init_cfg: ``dict(type='Pretrained', checkpoint=...)`` loads a visionkit, torchvision, mmdetection,
             timm or PaddleClas checkpoint (path, URL, ``torchvision://mobilenet_v2``, ``timm://NAME``...);
-            any other mmengine initialiser
-            (``dict(type='TruncNormal', layer='Conv2d', std=0.03)``, or a list) runs after torchvision's
-            init (see :meth:`InvertedResidualBackbone.init_weights`).
+            any other mmengine initialiser (``dict(type='TruncNormal', layer='Conv2d', std=0.03)``, or a
+            list) runs after torchvision's init (see :meth:`InvertedResidualBackbone.init_weights`).
         memory_efficient_splits: k > 1 computes every inverted residual in k slices of its expansion at
             inference (paper section 5.1; see :class:`InvertedResidual`); 0 is off. The paper's k = 2..5
             keeps the speed. A requested ``layer{n}_expansion`` tap makes its block run whole.

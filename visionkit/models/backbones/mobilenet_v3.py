@@ -185,8 +185,8 @@ class MobileNetV3(InvertedResidualBackbone):
         bn_eps, bn_momentum: torchvision's 1e-3 and 0.01 (its SSDLite uses momentum 0.03).
         init_cfg: ``dict(type='Pretrained', checkpoint=...)`` loads a visionkit, torchvision or timm
             checkpoint (path, URL, ``torchvision://mobilenet_v3_large`` or ``timm://mobilenetv3_large_100``);
-            other mmengine initialisers run after
-            torchvision's init, as :class:`~visionkit.models.backbones.MobileNetV2`'s.
+            other mmengine initialisers run after torchvision's init, as
+            :class:`~visionkit.models.backbones.MobileNetV2`'s.
         memory_efficient_splits: as :class:`~visionkit.models.backbones.MobileNetV2`'s; blocks with
             squeeze-excite always run whole.
         zero_init_residual: as :class:`~visionkit.models.backbones.MobileNetV2`'s.
