@@ -3,8 +3,9 @@ test fixture.
 
 In a side virtualenv with ``paddlepaddle`` and the ``paddleclas`` wheel (installed ``--no-deps``: its pins
 break visionkit's stack, and importing the ``ppcls`` package needs faiss), this executes PaddleClas's
-``ppcls/arch/backbone/model_zoo/mobilenet_v2.py`` and ``ppcls/data/preprocess/ops/operators.py`` by path
-(their parent packages are stubbed so that ``ppcls/__init__.py`` never runs), then:
+``ppcls/arch/backbone/model_zoo/mobilenet_v2.py`` and ``deploy/python/preprocess.py`` (PaddleClas's
+inference transforms; the wheel does not ship ``ppcls/data``) by path, their parent packages stubbed so that
+the wheel's ``__init__.py`` files never run, then:
 
 1. for every width (0.25 ... 2.0) checks that PaddleClas's state dict is ``paddleclas_layout(scale)`` of
    ``tests/models/paddleclas_reference.py``, name by name, shape by shape, in order, and records its digest;
@@ -65,25 +66,38 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
 
-def ppcls_module(relative: str) -> types.ModuleType:
-    """``ppcls.<relative>`` executed from the installed wheel's file, its parent packages stubbed."""
-    spec = importlib.util.find_spec("ppcls")
+def paddleclas_module(dotted: str) -> types.ModuleType:
+    """``paddleclas.<dotted>`` executed from the installed wheel's file, its parent packages stubbed (the
+    wheel's ``paddleclas/__init__.py`` imports the whole tool, faiss included); ``ppcls`` is the wheel's
+    ``paddleclas/ppcls`` folder, which its modules import by that name."""
+    spec = importlib.util.find_spec("paddleclas")
+    if spec is None:
+        raise SystemExit("paddleclas is not installed: see docs/model_zoo.md for the side virtualenv")
     root = Path(spec.submodule_search_locations[0])
-    parts = relative.split(".")
+    parts = dotted.split(".")
+    top, base = ("ppcls", root / "ppcls") if parts[0] == "ppcls" else ("paddleclas", root)
+    parts = parts[1:] if top == "ppcls" else parts
     for depth in range(len(parts)):
-        name = ".".join(["ppcls", *parts[:depth]])
+        name = ".".join([top, *parts[:depth]])
         if name not in sys.modules:
             package = types.ModuleType(name)
-            package.__path__ = [str(root.joinpath(*parts[:depth]))]
+            package.__path__ = [str(base.joinpath(*parts[:depth]))]
             sys.modules[name] = package
-    return importlib.import_module(f"ppcls.{relative}")
+    return importlib.import_module(".".join([top, *parts]))
+
+
+def build(zoo: types.ModuleType, scale: float):
+    """PaddleClas's ``MobileNet(scale)``; it names its parameters, and PaddlePaddle refuses a name twice in a
+    process unless each model is built under its own name guard."""
+    with paddle.utils.unique_name.guard():
+        return zoo.MobileNet(scale=scale)
 
 
 def check_layouts(zoo: types.ModuleType) -> dict:
     """PaddleClas's state dict at every width against paddleclas_layout; the digests, key and value counts."""
     layouts = {}
     for scale in SCALES:
-        model = zoo.MobileNet(scale=scale)
+        model = build(zoo, scale)
         actual = [(name, tuple(value.shape)) for name, value in model.state_dict().items()]
         expected = paddleclas_layout(scale)
         if actual != expected:
@@ -111,7 +125,9 @@ def measured_statistics(model, layout) -> np.ndarray:
 def paddle_crop_and_input(ops: types.ModuleType, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """PaddleClas's Eval transforms of MobileNetV2.yaml on an RGB image: the uint8 crop, the network input."""
     crop = ops.CropImage(size=224)(ops.ResizeImage(resize_short=256)(image))
-    normalize = ops.NormalizeImage(scale=1.0 / 255.0, mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    normalize = ops.NormalizeImage(
+        scale=1.0 / 255.0, mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], order=""
+    )
     return crop, normalize(crop).transpose(2, 0, 1)
 
 
@@ -150,11 +166,11 @@ def compare_with_visionkit(weights: dict, photos: dict) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    zoo = ppcls_module("arch.backbone.model_zoo.mobilenet_v2")
-    ops = ppcls_module("data.preprocess.ops.operators")
+    zoo = paddleclas_module("ppcls.arch.backbone.model_zoo.mobilenet_v2")
+    ops = paddleclas_module("deploy.python.preprocess")
     layouts = check_layouts(zoo)
     layout = paddleclas_layout(SCALE)
-    model = zoo.MobileNet(scale=SCALE)
+    model = build(zoo, SCALE)
     statistics_count = sum(int(np.prod(shape)) for name, shape in layout if is_statistic(name))
     model.set_state_dict(seeded_weights(layout, SEED, np.ones(statistics_count, np.float32)))
     statistics = measured_statistics(model, layout).astype(np.float16)

@@ -147,7 +147,6 @@ def test_the_file_paddle_wrote_reads_as_plain_data(reference):
         np.testing.assert_array_equal(loaded[name].numpy(), weights[name])
 
 
-@pytest.mark.slow
 def test_logits_equal_paddleclas_on_photos(tmp_path, reference):
     """PaddleClas's MobileNet(scale=0.25) in PaddlePaddle, PaddleClas's evaluation transforms, on two photos
     (the fixture) against configs/mobilenet_v2_paddle_025_imagenet.py from a .pdparams of the same weights:
