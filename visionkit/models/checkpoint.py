@@ -23,6 +23,7 @@ from torch import nn
 
 from .checkpoint_allowlist import RefusedPickleError
 from .checkpoint_archive import ArchiveLayoutError, TorchScriptArchiveError, TruncatedArchiveError
+from .checkpoint_families import family_hint, is_foreign
 from .checkpoint_fetch import fetched_checkpoint
 from .checkpoint_formats import CheckpointFormatError, read_by_format
 from .checkpoint_names import SCHEMES, checkpoint_url
@@ -185,12 +186,14 @@ def load_state_dict_checked(
     """``model.load_state_dict`` raising :class:`CheckpointMismatchError` that names the keys.
 
     Shape mismatches always raise; missing and unexpected keys raise unless allowed. ``backbone_hint`` is
-    added when unexpected keys start with ``backbone.``, ``hint`` to every error. Returns torch's result
-    (its ``missing_keys``).
+    added when unexpected keys start with ``backbone.``, ``hint`` to every error, then the family of
+    networks the file's keys look like (:mod:`.checkpoint_families`). Returns torch's result (its
+    ``missing_keys``).
     """
     try:
         result = model.load_state_dict(state_dict, strict=False)
     except RuntimeError as error:
+        hint += family_hint(state_dict)
         raise CheckpointMismatchError(
             f"{source} does not fit {type(model).__name__}: {_lines(str(error))}{hint}"
         ) from error
@@ -202,9 +205,9 @@ def load_state_dict_checked(
             message += _format_keys("missing in the checkpoint", missing)
         if unexpected:
             message += _format_keys("not in the model", unexpected)
-            if any(k.startswith("backbone.") for k in unexpected):
+            if any(k.startswith("backbone.") for k in unexpected) and not is_foreign(state_dict):
                 message += backbone_hint
-        raise CheckpointMismatchError(message + hint)
+        raise CheckpointMismatchError(message + hint + family_hint(state_dict))
     return result
 
 

@@ -87,6 +87,8 @@ def convert_timm_backbone_keys(
     keys = {k[len(prefix) :] for k in state_dict if k.startswith(prefix)}
     layout, final, per_stage = _block_layout(sorted(keys))
     file_repeats = [per_stage[s] for s in sorted(per_stage)]
+    if stage_repeats is not None and "bn2.weight" not in keys:  # MobileNetV3's head conv has no BatchNorm
+        raise CheckpointMismatchError("timm MobileNetV3 checkpoint into a MobileNetV2")
     if stage_repeats is not None and file_repeats != list(stage_repeats):
         raise CheckpointMismatchError(
             f"timm checkpoint with {file_repeats} blocks per stage into a MobileNetV2 of "
