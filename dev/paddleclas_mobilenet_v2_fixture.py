@@ -16,7 +16,8 @@ the wheel's ``__init__.py`` files never run, then:
    NormalizeImage) and the model on the photos;
 3. saves the stem and first stage with ``paddle.save`` (``tests/models/fixtures/
    paddleclas_mobilenet_v2_stem.pdparams``, a file as PaddlePaddle writes it) and prints its opcodes;
-4. loads visionkit's config with the same weights and prints the differences of the crops and logits.
+4. loads visionkit's config with the same weights and prints the differences of the crops and logits; then
+   does the same at the other five widths (not stored: the fixture stays small).
 
 Run from the repository root (docs/model_zoo.md says how the virtualenv is made):
 
@@ -141,36 +142,11 @@ def write_small_file(model, path: str) -> set[str]:
     return {op.name for op, _, _ in pickletools.genops(data)}
 
 
-def compare_with_visionkit(weights: dict, photos: dict) -> None:
-    """visionkit's config on the same weights: crop and logit differences, printed."""
-    import torch
-    from mmengine.config import Config
-
-    from tests.models.test_paddleclas_zoo import visionkit_crop
-    from visionkit.models.checkpoint_formats import numpy_to_tensors
-    from visionkit.registry import MODELS
-
-    cfg = Config.fromfile(str(ROOT / "configs/mobilenet_v2_paddle_025_imagenet.py"))
-    model = MODELS.build(cfg.model).eval()
-    model.load_state_dict(numpy_to_tensors(weights))
-    for name, entry in photos.items():
-        crop = visionkit_crop(cfg, photo(name))
-        digest = hashlib.sha256(crop.permute(1, 2, 0).numpy().tobytes()).hexdigest()
-        with torch.no_grad():
-            logits = model(model.data_preprocessor({"inputs": [crop]})["inputs"], mode="tensor")[0]
-        expected = torch.tensor(entry["logits"])
-        print(
-            f"{name}: crops {'equal' if digest == entry['crop_sha256'] else 'DIFFER'}, logits max |diff| "
-            f"{(logits - expected).abs().max():.2e} of {expected.abs().max():.2f}"
-        )
-
-
-def main(args: argparse.Namespace) -> None:
-    zoo = paddleclas_module("ppcls.arch.backbone.model_zoo.mobilenet_v2")
-    ops = paddleclas_module("deploy.python.preprocess")
-    layouts = check_layouts(zoo)
-    layout = paddleclas_layout(SCALE)
-    model = build(zoo, SCALE)
+def paddle_reference(zoo: types.ModuleType, ops: types.ModuleType, scale: float) -> tuple:
+    """PaddleClas's MobileNet(scale) with the seeded weights and BN statistics it measured (float16):
+    the model, the weights, the statistics and each photo's crop digest and logits."""
+    layout = paddleclas_layout(scale)
+    model = build(zoo, scale)
     statistics_count = sum(int(np.prod(shape)) for name, shape in layout if is_statistic(name))
     model.set_state_dict(seeded_weights(layout, SEED, np.ones(statistics_count, np.float32)))
     statistics = measured_statistics(model, layout).astype(np.float16)
@@ -183,6 +159,39 @@ def main(args: argparse.Namespace) -> None:
         with paddle.no_grad():
             logits = model(paddle.to_tensor(network_input[None]))[0].numpy()
         photos[name] = dict(crop_sha256=hashlib.sha256(crop.tobytes()).hexdigest(), logits=logits.tolist())
+    return model, weights, statistics, photos
+
+
+def compare_with_visionkit(scale: float, weights: dict, photos: dict) -> None:
+    """visionkit's config of that width on the same weights: crop and logit differences, printed."""
+    import torch
+    from mmengine.config import Config
+
+    from tests.models.test_paddleclas_zoo import CONFIGS, visionkit_crop
+    from visionkit.models.checkpoint_formats import numpy_to_tensors
+    from visionkit.registry import MODELS
+
+    cfg = Config.fromfile(str(ROOT / "configs" / CONFIGS[scale]))
+    model = MODELS.build(cfg.model).eval()
+    model.load_state_dict(numpy_to_tensors(weights))
+    for name, entry in photos.items():
+        crop = visionkit_crop(cfg, photo(name))
+        digest = hashlib.sha256(crop.permute(1, 2, 0).numpy().tobytes()).hexdigest()
+        with torch.no_grad():
+            logits = model(model.data_preprocessor({"inputs": [crop]})["inputs"], mode="tensor")[0]
+        expected = torch.tensor(entry["logits"])
+        crops = "equal" if digest == entry["crop_sha256"] else "DIFFER"
+        print(
+            f"x{scale} {CONFIGS[scale]} {name}: crops {crops}, logits max |diff| "
+            f"{(logits - expected).abs().max():.2e} of {expected.abs().max():.2f}"
+        )
+
+
+def main(args: argparse.Namespace) -> None:
+    zoo = paddleclas_module("ppcls.arch.backbone.model_zoo.mobilenet_v2")
+    ops = paddleclas_module("deploy.python.preprocess")
+    layouts = check_layouts(zoo)
+    model, weights, statistics, photos = paddle_reference(zoo, ops, SCALE)
     opcodes = write_small_file(model, args.small_file)
     print(f"paddle.save wrote the opcodes {sorted(opcodes)}")
     fixture = dict(
@@ -196,7 +205,10 @@ def main(args: argparse.Namespace) -> None:
     )
     Path(args.out).write_text(json.dumps(fixture, indent=1) + "\n")
     print(f"wrote {args.out} ({Path(args.out).stat().st_size} bytes) and {args.small_file}")
-    compare_with_visionkit(weights, photos)
+    compare_with_visionkit(SCALE, weights, photos)
+    for scale in (s for s in SCALES if s != SCALE):  # the other widths: compared, not stored
+        _, weights, _, photos = paddle_reference(zoo, ops, scale)
+        compare_with_visionkit(scale, weights, photos)
 
 
 if __name__ == "__main__":
