@@ -47,9 +47,9 @@ from tests.models.paddleclas_reference import (  # noqa: E402
     is_statistic,
     layout_digest,
     paddleclas_layout,
-    photo,
     seeded_weights,
 )
+from tests.photos import photo  # noqa: E402
 
 SEED, SCALE = 29, 0.25
 
@@ -167,7 +167,8 @@ def compare_with_visionkit(scale: float, weights: dict, photos: dict) -> None:
     import torch
     from mmengine.config import Config
 
-    from tests.models.test_paddleclas_zoo import CONFIGS, visionkit_crop
+    from tests.models.test_paddleclas_zoo import CONFIGS
+    from tests.photos import pipeline_input
     from visionkit.models.checkpoint_formats import numpy_to_tensors
     from visionkit.registry import MODELS
 
@@ -175,7 +176,7 @@ def compare_with_visionkit(scale: float, weights: dict, photos: dict) -> None:
     model = MODELS.build(cfg.model).eval()
     model.load_state_dict(numpy_to_tensors(weights))
     for name, entry in photos.items():
-        crop = visionkit_crop(cfg, photo(name))
+        crop = pipeline_input(cfg, photo(name))
         digest = hashlib.sha256(crop.permute(1, 2, 0).numpy().tobytes()).hexdigest()
         with torch.no_grad():
             logits = model(model.data_preprocessor({"inputs": [crop]})["inputs"], mode="tensor")[0]

@@ -18,7 +18,6 @@ import pickle
 from pathlib import Path
 
 import numpy as np
-from skimage import data as skimage_data
 
 STAGES = (
     (1, 16, 1, 1),
@@ -103,7 +102,3 @@ def write_pdparams(path: Path, weights: dict[str, np.ndarray]) -> Path:
     state[NAME_TABLE] = {name: f"param_{i}" for i, name in enumerate(weights)}
     path.write_bytes(pickle.dumps(state, protocol=4))
     return path
-
-
-def photo(name: str) -> np.ndarray:
-    return np.ascontiguousarray(getattr(skimage_data, name)()[..., :3])

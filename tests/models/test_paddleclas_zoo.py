@@ -25,12 +25,11 @@ from tests.models.paddleclas_reference import (
     is_statistic,
     layout_digest,
     paddleclas_layout,
-    photo,
     seeded_weights,
     write_pdparams,
 )
 from tests.models.test_checkpoint_protocol4 import NEW_OPCODES
-from visionkit.datasets.transforms.build import build_pipeline
+from tests.photos import photo, pipeline_input
 from visionkit.models import CheckpointMismatchError, MobileNetV2, load_checkpoint, read_checkpoint
 from visionkit.models.checkpoint import load_state_dict_partial
 from visionkit.models.checkpoint_formats import numpy_to_tensors
@@ -62,14 +61,6 @@ def fixture_weights(reference: dict) -> dict[str, np.ndarray]:
     """The weights the fixture was made with: seeded draws, BN statistics as PaddlePaddle measured them."""
     statistics = np.frombuffer(base64.b64decode(reference["statistics_float16"]), np.float16)
     return seeded_weights(paddleclas_layout(reference["scale"]), reference["seed"], statistics)
-
-
-def visionkit_crop(cfg: Config, image: np.ndarray) -> torch.Tensor:
-    """``image`` through the config's test pipeline after LoadImage: (3, 224, 224) uint8."""
-    results = {"img": image, "img_shape": image.shape[:2], "ori_shape": image.shape[:2]}
-    for transform in build_pipeline(cfg.test_dataloader.dataset.pipeline[1:]):
-        results = transform(results)
-    return results["inputs"]
 
 
 @pytest.mark.parametrize(
@@ -156,7 +147,7 @@ def test_logits_equal_paddleclas_on_photos(tmp_path, reference):
     cfg = config(0.25)
     model = MODELS.build(cfg.model).eval()
     load_checkpoint(model, str(write_pdparams(tmp_path / "w.pdparams", fixture_weights(reference))))
-    crops = [visionkit_crop(cfg, photo(name)) for name in PHOTOS]
+    crops = [pipeline_input(cfg, photo(name)) for name in PHOTOS]
     for name, crop in zip(PHOTOS, crops, strict=True):
         digest = hashlib.sha256(crop.permute(1, 2, 0).numpy().tobytes()).hexdigest()
         assert digest == reference["photos"][name]["crop_sha256"], name

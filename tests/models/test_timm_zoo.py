@@ -14,11 +14,10 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 from safetensors.torch import save_file
-from skimage import data as skimage_data
 from timm.data import create_transform, resolve_data_config
 
 from tests.bn_statistics import assert_depends_on_input, randomise_affines_and_calibrate
-from visionkit.datasets.transforms.build import build_pipeline
+from tests.photos import photo, pipeline_input
 from visionkit.models import CheckpointMismatchError, load_checkpoint
 from visionkit.models.checkpoint import load_state_dict_partial
 from visionkit.models.checkpoint_fetch import expected_hash_prefix
@@ -40,18 +39,6 @@ PHOTOS = ("chelsea", "rocket")  # 300x451 and 427x640: odd margins, where crops 
 
 def config(name: str) -> Config:
     return Config.fromfile(str(ROOT / "configs" / CONFIGS[name]))
-
-
-def photo(name: str) -> np.ndarray:
-    return np.ascontiguousarray(getattr(skimage_data, name)()[..., :3])
-
-
-def visionkit_input(cfg: Config, image: np.ndarray) -> torch.Tensor:
-    """``image`` through the config's test pipeline after LoadImage: (3, 224, 224) uint8."""
-    results = {"img": image, "img_shape": image.shape[:2], "ori_shape": image.shape[:2]}
-    for transform in build_pipeline(cfg.test_dataloader.dataset.pipeline[1:]):
-        results = transform(results)
-    return results["inputs"]
 
 
 def timm_input(model: torch.nn.Module, image: np.ndarray) -> torch.Tensor:
@@ -76,7 +63,7 @@ def test_the_config_preprocesses_a_photo_as_timm(name):
     for image in map(photo, PHOTOS):
         expected = timm_input(reference, image)
         mean, std = (torch.tensor(cfg.model.data_preprocessor[k]).view(3, 1, 1) for k in ("mean", "std"))
-        actual = (visionkit_input(cfg, image).float() - mean) / std
+        actual = (pipeline_input(cfg, image).float() - mean) / std
         torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5)
 
 
@@ -111,7 +98,7 @@ def test_logits_equal_timms_on_photos(tmp_path, name, suffix):
     images = list(map(photo, PHOTOS))
     with torch.no_grad():
         expected = reference(torch.stack([timm_input(reference, image) for image in images]))
-        batch = {"inputs": [visionkit_input(cfg, image) for image in images]}
+        batch = {"inputs": [pipeline_input(cfg, image) for image in images]}
         actual = model(model.data_preprocessor(batch)["inputs"], mode="tensor")
     assert_depends_on_input(expected[0], expected[1], min_change=0.1)
     torch.testing.assert_close(actual, expected, rtol=0, atol=1e-4 * expected.abs().max().item())
