@@ -10,8 +10,8 @@ the wheel's ``__init__.py`` files never run, then:
 1. for every width (0.25 ... 2.0) checks that PaddleClas's state dict is ``paddleclas_layout(scale)`` of
    ``tests/models/paddleclas_reference.py``, name by name, shape by shape, in order, and records its digest;
 2. at width 0.25 (the smallest file, and the width whose ``int(c * scale)`` differs most from multiples of
-   8) sets the seeded weights, measures the BatchNorm statistics on a batch of images in training mode
-   (rounded to float16, so that the fixture stays small, then set as they are), and runs PaddleClas's
+   8) sets the seeded weights, measures the BatchNorm statistics in training mode on a batch of four other
+   photos (rounded to float16, so that the fixture stays small, then set as they are), and runs PaddleClas's
    evaluation transforms (DecodeImage's RGB, ResizeImage(resize_short=256), CropImage(224),
    NormalizeImage) and the model on the photos;
 3. saves the stem and first stage with ``paddle.save`` (``tests/models/fixtures/
@@ -52,6 +52,7 @@ from tests.models.paddleclas_reference import (  # noqa: E402
 from tests.photos import photo  # noqa: E402
 
 SEED, SCALE = 29, 0.25
+CALIBRATION = ("astronaut", "rocket", "hubble_deep_field", "immunohistochemistry")
 
 
 def parse_args() -> argparse.Namespace:
@@ -110,13 +111,14 @@ def check_layouts(zoo: types.ModuleType) -> dict:
     return layouts
 
 
-def measured_statistics(model, layout) -> np.ndarray:
-    """BN means and variances of the model after one training-mode batch of 4 N(0, 1) images, 64x64."""
+def measured_statistics(model, layout, ops: types.ModuleType) -> np.ndarray:
+    """BN means and variances of the model after one training-mode batch of :data:`CALIBRATION`'s photos
+    through PaddleClas's evaluation transforms (other photos than the compared ones)."""
     for layer in model.sublayers():
         if isinstance(layer, paddle.nn.BatchNorm):
             layer._momentum = 0.0  # running = batch statistics
     model.train()
-    images = np.random.default_rng(SEED).standard_normal((4, 3, 64, 64), dtype=np.float32)
+    images = np.stack([paddle_crop_and_input(ops, photo(name))[1] for name in CALIBRATION])
     with paddle.no_grad():
         model(paddle.to_tensor(images))
     state = model.state_dict()
@@ -149,7 +151,7 @@ def paddle_reference(zoo: types.ModuleType, ops: types.ModuleType, scale: float)
     model = build(zoo, scale)
     statistics_count = sum(int(np.prod(shape)) for name, shape in layout if is_statistic(name))
     model.set_state_dict(seeded_weights(layout, SEED, np.ones(statistics_count, np.float32)))
-    statistics = measured_statistics(model, layout).astype(np.float16)
+    statistics = measured_statistics(model, layout, ops).astype(np.float16)
     weights = seeded_weights(layout, SEED, statistics)
     model.set_state_dict(weights)
     model.eval()

@@ -141,7 +141,7 @@ def test_the_file_paddle_wrote_reads_as_plain_data(reference):
 def test_logits_equal_paddleclas_on_photos(tmp_path, reference):
     """PaddleClas's MobileNet(scale=0.25) in PaddlePaddle, PaddleClas's evaluation transforms, on two photos
     (the fixture) against configs/mobilenet_v2_paddle_025_imagenet.py from a .pdparams of the same weights:
-    the same crop to the byte, logits within 1e-4 of their range."""
+    the same crop to the byte, logits within 1e-4 (they reach 3)."""
     expected = torch.tensor([reference["photos"][name]["logits"] for name in PHOTOS])
     assert_depends_on_input(expected[0], expected[1], min_change=0.1)
     cfg = config(0.25)
@@ -153,7 +153,7 @@ def test_logits_equal_paddleclas_on_photos(tmp_path, reference):
         assert digest == reference["photos"][name]["crop_sha256"], name
     with torch.no_grad():
         actual = model(model.data_preprocessor({"inputs": crops})["inputs"], mode="tensor")
-    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-4 * expected.abs().max().item())
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-4)
 
 
 def test_a_paddleclas_file_into_a_torchvision_layout_names_the_options(tmp_path, reference):
