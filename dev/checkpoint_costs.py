@@ -8,9 +8,11 @@ how far the read raised the process's resident memory at its peak (Linux: ``VmHW
 through ``/proc/self/clear_refs``). Patterns:
 ``sets`` (EMPTY_SET: a 216-byte object per byte), ``marks`` (MARK: a list per byte), ``memo`` (short strings
 each put in the memo), ``copies`` (one 64 kB string encoded again and again), ``ints`` (a list of two-byte
-ints, as dense as honest data gets), ``doubling`` (a key of tuples sharing their items, 60 levels), and for
-comparison a torchvision MobileNetV2 state dict and optimizer state as ``torch.save`` writes them.
-docs/trust_model.md quotes the figures.
+ints, as dense as honest data gets), ``doubling`` (a key of tuples sharing their items, 60 levels),
+``memoize`` (protocol 4: short strings, each memoised); for comparison a torchvision MobileNetV2 state dict
+and optimizer state as ``torch.save`` writes them, and its weights as a PaddlePaddle ``.pdparams`` (numpy
+arrays, pickle protocol 4) and as a ``.safetensors`` file; and a safetensors file whose header is as large
+as visionkit reads (16 MiB of one-byte tensors). docs/trust_model.md quotes the figures.
 """
 
 from __future__ import annotations
@@ -47,7 +49,10 @@ def patterns(size: int) -> dict[str, bytes]:
     doubling = pickle.EMPTY_DICT + pickle.EMPTY_TUPLE
     for level in range(60):
         doubling += pickle.BINPUT + bytes([level]) + pickle.BINGET + bytes([level]) + pickle.TUPLE2
+    memoize = pickle.PROTO + b"\x04" + pickle.EMPTY_LIST + pickle.MARK
+    memoize += (pickle.SHORT_BINUNICODE + b"\x01a" + pickle.MEMOIZE) * (size // 4)
     return {
+        "memoize": memoize + pickle.APPENDS + pickle.STOP,
         "sets": head + pickle.EMPTY_SET * size + pickle.STOP,
         "marks": head + pickle.MARK * size + pickle.STOP,
         "memo": head + memo + pickle.STOP,
@@ -83,6 +88,40 @@ def _honest(path: Path) -> Path:
     return path
 
 
+def _mobilenet_v2_weights() -> dict[str, torch.Tensor]:
+    import torchvision
+
+    return {
+        k: v for k, v in torchvision.models.mobilenet_v2().state_dict().items() if v.dtype == torch.float32
+    }
+
+
+def _pdparams(path: Path) -> Path:
+    """MobileNetV2's weights as paddle.save writes a state dict: numpy arrays and a name table, protocol 4."""
+    state = {name: tensor.numpy() for name, tensor in _mobilenet_v2_weights().items()}
+    state["StructuredToParameterName@@"] = {name: f"param_{i}" for i, name in enumerate(state)}
+    path.write_bytes(pickle.dumps(state, protocol=4))
+    return path
+
+
+def _safetensors(path: Path) -> Path:
+    from safetensors.torch import save_file
+
+    save_file(_mobilenet_v2_weights(), str(path))
+    return path
+
+
+def _largest_header(path: Path) -> Path:
+    """A valid safetensors file whose header is just under the 16 MiB visionkit reads: one-byte tensors."""
+    from visionkit.models.checkpoint_safetensors import MAX_HEADER_BYTES
+
+    entry = '"t%07d":{"dtype":"U8","shape":[1],"data_offsets":[%d,%d]}'
+    count = MAX_HEADER_BYTES // len(entry % (0, 10**7, 10**7))
+    header = ("{" + ",".join(entry % (i, i, i + 1) for i in range(count)) + "}").encode()
+    path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(count))
+    return path
+
+
 _CHILD = """
 import sys, time
 from visionkit.models import CheckpointReadError, read_checkpoint
@@ -115,7 +154,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mb", type=float, nargs="+", default=[1.0, 8.0], help="data.pkl sizes (MB)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        files = [("honest MobileNetV2 + AdamW", _honest(Path(folder) / "honest.pth"))]
+        files = [
+            ("honest MobileNetV2 + AdamW", _honest(Path(folder) / "honest.pth")),
+            ("MobileNetV2 .pdparams", _pdparams(Path(folder) / "mnv2.pdparams")),
+            ("MobileNetV2 .safetensors", _safetensors(Path(folder) / "mnv2.safetensors")),
+            ("safetensors, 16 MiB header", _largest_header(Path(folder) / "header.safetensors")),
+        ]
         for mb in args.mb:
             for name, data in patterns(int(mb * 2**20)).items():
                 files.append(

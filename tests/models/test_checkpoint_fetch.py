@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -331,3 +332,56 @@ def test_the_urls_known_by_heart():
 def test_unknown_torchvision_names_are_named(name, message):
     with pytest.raises(CheckpointFetchError, match=rf"'torchvision://{name}'.*{message}"):
         read_checkpoint(f"torchvision://{name}")
+
+
+def test_a_pinned_sha256_is_checked_where_the_name_carries_none(server, cache, monkeypatch):
+    """PaddleClas's URLs carry no hash: a sha256 pinned in checkpoint_names is checked instead, whole."""
+    from visionkit.models import checkpoint_names
+
+    data = checkpoint_bytes(nn.Linear(4, 3))
+    server.files["MobileNetV2_ssld_pretrained.pdparams"] = data
+    monkeypatch.setattr(checkpoint_names, "_PADDLECLAS_ROOT", server.url(""))
+    url = server.url("MobileNetV2_ssld_pretrained.pdparams")
+    monkeypatch.setitem(checkpoint_names.PINNED_SHA256, url, "0" * 64)
+    with pytest.raises(CheckpointFetchError, match=r"visionkit pins sha256 0{64}\.\.\., the downloaded file"):
+        read_checkpoint("paddleclas://MobileNetV2_ssld")
+    assert files_under(cache) == []
+    monkeypatch.setitem(checkpoint_names.PINNED_SHA256, url, hashlib.sha256(data).hexdigest())
+    assert sorted(read_checkpoint("paddleclas://MobileNetV2_ssld")) == ["bias", "weight"]
+
+
+# PaddleClas's MODEL_URLS (ppcls/arch/backbone/model_zoo/mobilenet_v2.py); use_ssld=True reads the file with
+# "_pretrained" replaced by "_ssld_pretrained" (ppcls/utils/save_load.py).
+PADDLECLAS_URLS = {
+    "MobileNetV2_x0_25": "MobileNetV2_x0_25_pretrained.pdparams",
+    "MobileNetV2_x0_5": "MobileNetV2_x0_5_pretrained.pdparams",
+    "mobilenetv2_x0_75": "MobileNetV2_x0_75_pretrained.pdparams",
+    "MobileNetV2": "MobileNetV2_pretrained.pdparams",
+    "MobileNetV2_x1_5": "MobileNetV2_x1_5_pretrained.pdparams",
+    "MobileNetV2_x2_0": "MobileNetV2_x2_0_pretrained.pdparams",
+    "MobileNetV2_ssld": "MobileNetV2_ssld_pretrained.pdparams",
+}
+
+
+@pytest.mark.parametrize("name", PADDLECLAS_URLS)
+def test_paddleclas_names_resolve_to_its_model_urls(name):
+    from visionkit.models.checkpoint_names import checkpoint_url
+
+    url = "https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/" + PADDLECLAS_URLS[name]
+    assert checkpoint_url(f"paddleclas://{name}")[0] == url
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("paddleclas://MobileNetV3_large_x1_0", r"not a PaddleClas checkpoint visionkit knows; it knows Mob"),
+        ("timm://mobilenetv2_035", r"not a timm checkpoint visionkit knows; it knows mobilenetv2_050"),
+        (
+            "hf://timm/mobilenetv2_100",
+            r"only local paths, http\(s\):// and torchvision://, timm://, paddlecl",
+        ),
+    ],
+)
+def test_unknown_names_of_the_other_zoos_are_named(name, message):
+    with pytest.raises((CheckpointFetchError, CheckpointReadError), match=rf"'{re.escape(name)}'.*{message}"):
+        read_checkpoint(name)

@@ -374,11 +374,14 @@ def test_a_quantized_storage_without_its_quantizer_is_refused(tmp_path):
 
 
 def test_every_opcode_outside_torchs_weights_only_set_is_refused_by_name(tmp_path):
-    """The unpickler runs the opcodes torch's weights-only unpickler runs and names any other."""
+    """The unpickler runs the opcodes torch's weights-only unpickler runs (and the six paddle.save adds:
+    tests/models/test_checkpoint_protocol4.py) and names any other."""
     for opcode, name in (
         (pickle.POP, "POP"),
-        (pickle.FRAME + bytes(8), "FRAME"),
-        (pickle.STACK_GLOBAL, "STACK_GLOBAL"),
+        (pickle.NEWOBJ_EX, "NEWOBJ_EX"),
+        (pickle.BINUNICODE8 + bytes(8), "BINUNICODE8"),
+        (pickle.BYTEARRAY8 + bytes(8), "BYTEARRAY8"),
+        (pickle.NEXT_BUFFER, "NEXT_BUFFER"),
     ):
         path = save_raw_pickle(
             tmp_path / "op.pth", pickle.PROTO + b"\x04" + pickle.NONE + opcode + pickle.STOP

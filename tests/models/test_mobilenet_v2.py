@@ -160,3 +160,48 @@ def test_tap_table_defaults_are_the_paper_network_without_building_it():
     assert table == MobileNetV2().taps
     assert (table["layer15_expansion"].channels, table["layer15_expansion"].stride) == (576, 16)
     assert (table["final"].channels, table["final"].stride) == (1280, 32)
+
+
+def test_stage_repeats_and_fixed_stem_and_final_widths():
+    """timm's mobilenetv2_120d: width 1.2, repeats (1, 3, 5, 6, 5, 5, 1) = 26 blocks, so the final conv is
+    layer 28; stem 32 and final 1280 where the width would give 40 and 1536."""
+    repeats = (1, 3, 5, 6, 5, 5, 1)
+    taps = MobileNetV2.tap_table(
+        widen_factor=1.2, stage_repeats=repeats, stem_channels=32, final_channels=1280
+    )
+    assert taps["layer1"].channels == 32 and taps["final"] == taps["layer28"] == (1280, 32)
+    assert "layer29" not in taps and taps["layer27"].channels == make_divisible(320 * 1.2)
+    default = MobileNetV2.tap_table(widen_factor=1.2)
+    assert default["layer1"].channels == 40 and default["final"].channels == 1536
+    model = MobileNetV2(widen_factor=1.2, stage_repeats=repeats, stem_channels=32, final_channels=1280)
+    assert len(model.blocks) == 26 and model.stage_of_block.count(4) == 6
+    out = model.eval()(torch.randn(1, 3, 64, 64))
+    assert out["final"].shape == (1, 1280, 2, 2)
+
+
+def test_expand_first_block_and_floor_widths():
+    """PaddleClas's layout at x0.5: the t=1 block expands 16 -> 16 channels; widths int(c * 0.5)."""
+    model = MobileNetV2(
+        widen_factor=0.5,
+        width_rounding="floor",
+        expand_first_block=True,
+        out_taps=("layer2_expansion", "layer4"),
+    )
+    assert model.blocks[0].expand.conv.weight.shape == (16, 16, 1, 1)
+    assert model.blocks[2].project.conv.out_channels == 12  # int(24 * 0.5); TF slim's rounding gives 16
+    out = model.eval()(torch.randn(1, 3, 64, 64))
+    assert out["layer2_expansion"].shape == (1, 16, 32, 32) and out["layer4"].shape == (1, 12, 16, 16)
+    assert MobileNetV2(widen_factor=0.5).blocks[0].expand is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(width_rounding="round"), "width_rounding must be one of divisible, floor, got 'round'"),
+        (dict(stage_repeats=(1, 2, 3)), r"stage_repeats must be 7 ints >= 1"),
+        (dict(stage_repeats=(1, 2, 3, 4, 3, 3, 0)), r"stage_repeats must be 7 ints >= 1"),
+    ],
+)
+def test_bad_layout_options_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MobileNetV2(**kwargs)

@@ -1,5 +1,6 @@
 """docs/model_zoo.md's table against the home library: every torchvision row's fetch name resolves offline to
-the weights whose published figure the row quotes, and every config it names without a mark exists."""
+the weights whose published figure the row quotes, every timm and PaddleClas row's to its library's URL for
+that checkpoint, and every config it names without a mark exists."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from visionkit.models.checkpoint_fetch import expected_hash_prefix, torchvision_weights
+from visionkit.models.checkpoint_names import checkpoint_url
 
 ROOT = Path(__file__).resolve().parents[2]
 MMDET_URL = (
@@ -25,10 +27,13 @@ def table_rows() -> list[list[str]]:
 
 
 TORCHVISION_ROWS = [row for row in table_rows() if row[1] == "torchvision"]
+TIMM_ROWS = [row for row in table_rows() if row[1] == "timm"]
+PADDLECLAS_ROWS = [row for row in table_rows() if row[1] == "PaddleClas"]
 
 
 def test_the_table_has_every_checkpoint_of_the_issue():
-    assert len(TORCHVISION_ROWS) == 8 and len(table_rows()) == 9
+    assert len(TORCHVISION_ROWS) == 8 and len(TIMM_ROWS) == 7 and len(PADDLECLAS_ROWS) == 7
+    assert len(table_rows()) == 23
     assert MMDET_URL in (ROOT / "docs/model_zoo.md").read_text()
     assert expected_hash_prefix(MMDET_URL) == "974d9307"
 
@@ -47,3 +52,21 @@ def test_listed_configs_exist():
     for row in table_rows():
         for config in re.findall(r"`(configs/\S+\.py)`", row[4]):
             assert (ROOT / config).is_file(), config
+
+
+@pytest.mark.parametrize(
+    "row", TIMM_ROWS + PADDLECLAS_ROWS, ids=[row[0] for row in TIMM_ROWS + PADDLECLAS_ROWS]
+)
+def test_a_timm_or_paddleclas_row_names_its_file(row):
+    """timm://NAME is the file of the tag the row names (timm's pretrained_cfg, test_timm_zoo.py checks);
+    paddleclas://NAME PaddleClas's file of that name; the row's command is in the evaluation list."""
+    checkpoint, home, figure, fetch, config = (cell.strip("`") for cell in row)
+    url, _ = checkpoint_url(fetch)
+    if home == "timm":
+        from visionkit.models.checkpoint_names import TIMM_FILES
+
+        assert fetch == f"timm://{checkpoint.split('.')[0]}" and url.endswith("/" + TIMM_FILES[checkpoint])
+    else:
+        assert fetch == f"paddleclas://{checkpoint}" and url.endswith(f"/{checkpoint}_pretrained.pdparams")
+    assert re.fullmatch(r"ImageNet top-1 \d+\.\d+ \(top-5 \d+\.\d+\)", figure)
+    assert f"python tools/test.py {config} {fetch}" in (ROOT / "docs/model_zoo.md").read_text()

@@ -12,29 +12,16 @@ import torch
 import torchvision
 import torchvision.transforms.functional as F
 from mmengine.config import Config
-from skimage import data as skimage_data
 
 from tests.bn_statistics import assert_depends_on_input
 from tests.models.test_torchvision_checkpoint import randomised_torchvision
-from visionkit.datasets.transforms.build import build_pipeline
+from tests.photos import photo, pipeline_input
 from visionkit.models import load_checkpoint
 from visionkit.models.checkpoint_fetch import torchvision_url
 from visionkit.registry import MODELS
 
 V2 = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V2
 PHOTOS = ("astronaut", "coffee")  # 512x512 and 600x400: downscaled to 232 on the shorter side
-
-
-def photo(name: str) -> np.ndarray:
-    return np.ascontiguousarray(getattr(skimage_data, name)()[..., :3])
-
-
-def visionkit_input(cfg: Config, image: np.ndarray) -> torch.Tensor:
-    """``image`` (H, W, 3) uint8 through the config's test pipeline (after LoadImage): (3, 224, 224) uint8."""
-    results = {"img": image, "img_shape": image.shape[:2], "ori_shape": image.shape[:2]}
-    for transform in build_pipeline(cfg.test_dataloader.dataset.pipeline[1:]):
-        results = transform(results)
-    return results["inputs"]
 
 
 def torchvision_input(image: np.ndarray) -> torch.Tensor:
@@ -60,10 +47,10 @@ def test_the_v2_config_preprocesses_as_torchvision(cfg, name):
     """Same crop of the same resize (mean difference a fraction of a grey level, from cv2's area resampling
     against torch's antialiased bilinear); the V1 pipeline (resize 256) is ~30 grey levels off."""
     image = photo(name)
-    actual, expected = visionkit_input(cfg, image).float(), torchvision_input(image)
+    actual, expected = pipeline_input(cfg, image).float(), torchvision_input(image)
     assert actual.shape == expected.shape == (3, 224, 224)
     assert (actual - expected).abs().mean() < 1.5
-    v1 = visionkit_input(Config.fromfile("configs/mobilenet_v2_imagenet_torchvision.py"), image).float()
+    v1 = pipeline_input(Config.fromfile("configs/mobilenet_v2_imagenet_torchvision.py"), image).float()
     assert (v1 - expected).abs().mean() > 10
 
 
@@ -76,7 +63,7 @@ def test_a_v2_file_gives_torchvision_logits_on_photos(cfg, tmp_path):
     torch.save(reference.state_dict(), path)
     model = MODELS.build(cfg.model).eval()
     load_checkpoint(model, str(path))
-    batch = [visionkit_input(cfg, photo(name)) for name in PHOTOS]
+    batch = [pipeline_input(cfg, photo(name)) for name in PHOTOS]
     with torch.no_grad():
         actual = model(model.data_preprocessor({"inputs": batch})["inputs"], mode="tensor")
         normalise = V2.transforms()

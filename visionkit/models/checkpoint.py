@@ -1,14 +1,16 @@
-"""Loading weights into models: visionkit and torchvision checkpoints, local paths and URLs.
+"""Loading weights into models: visionkit, torchvision, mmdetection, timm and PaddleClas checkpoints, local
+paths, URLs and named checkpoints.
 
-Every checkpoint is read by :func:`read_checkpoint`: the file's layout is checked first (a zip archive as
-``torch.save`` lays it out, :mod:`.checkpoint_archive`; the legacy format by :mod:`.checkpoint_legacy`),
-then its pickle runs on visionkit's own unpickler (:mod:`.checkpoint_unpickler`), which builds tensors,
-numbers, strings, containers, numpy numeric arrays and the mmengine ``HistoryBuffer`` a Runner saves
-(a ``ConfigDict`` comes back as its plain dict), within work and memory budgets set by the file's size
-(:mod:`.checkpoint_budget`). A file that asks for anything else (a ``__reduce__`` calling ``os.system``, a
-``getattr`` chain, a tensor geometry ``torch.save`` does not write) is refused with
-:class:`UnsafeCheckpointError` naming the file and what it asked for; nothing in it runs.
-docs/trust_model.md says what is safe to load."""
+Every checkpoint is read by :func:`read_checkpoint`, by its format (:mod:`.checkpoint_formats`: a
+safetensors file through the ``safetensors`` package, :mod:`.checkpoint_safetensors`). A pickle's layout
+is checked first (a zip archive as ``torch.save`` lays it out, :mod:`.checkpoint_archive`; the legacy
+format by :mod:`.checkpoint_legacy`), then it runs on visionkit's own unpickler
+(:mod:`.checkpoint_unpickler`), which builds tensors, numbers, strings, containers, numpy numeric arrays
+and the mmengine ``HistoryBuffer`` a Runner saves (a ``ConfigDict`` comes back as its plain dict), within
+work and memory budgets set by the file's size (:mod:`.checkpoint_budget`). A file that asks for anything
+else (a ``__reduce__`` calling ``os.system``, a ``getattr`` chain, a tensor geometry ``torch.save`` does
+not write) is refused with :class:`UnsafeCheckpointError` naming the file and what it asked for; nothing
+in it runs. docs/trust_model.md says what is safe to load."""
 
 from __future__ import annotations
 
@@ -19,17 +21,13 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from . import checkpoint_unpickler
 from .checkpoint_allowlist import RefusedPickleError
-from .checkpoint_archive import (
-    ArchiveLayoutError,
-    TorchScriptArchiveError,
-    TruncatedArchiveError,
-    check_zip_layout,
-    is_legacy_tar,
-)
-from .checkpoint_fetch import TORCHVISION_SCHEME, fetched_checkpoint, torchvision_url
-from .checkpoint_legacy import load_legacy
+from .checkpoint_archive import ArchiveLayoutError, TorchScriptArchiveError, TruncatedArchiveError
+from .checkpoint_families import family_hint, is_foreign
+from .checkpoint_fetch import fetched_checkpoint
+from .checkpoint_formats import CheckpointFormatError, read_by_format
+from .checkpoint_names import SCHEMES, checkpoint_url
+from .checkpoint_safetensors import SafetensorsLayoutError
 from .untrusted_text import printable
 
 _MAX_KEYS_SHOWN = 10
@@ -40,7 +38,7 @@ class CheckpointMismatchError(RuntimeError):
 
 
 class CheckpointReadError(RuntimeError):
-    """A checkpoint file cannot be read: missing, truncated, or not a PyTorch checkpoint."""
+    """A checkpoint file cannot be read: missing, truncated, or not a checkpoint."""
 
 
 class UnsafeCheckpointError(CheckpointReadError):
@@ -52,7 +50,7 @@ def resolve_checkpoint(filename: str) -> str:
     or a scheme visionkit does not fetch (URLs are read by :func:`read_checkpoint`)."""
     if "://" in filename:
         raise CheckpointReadError(
-            f"Checkpoint '{filename}': only local paths, http(s):// and {TORCHVISION_SCHEME} load; "
+            f"Checkpoint '{filename}': only local paths, http(s):// and {', '.join(SCHEMES)} load; "
             "download it and give its path"
         )
     path = os.path.expanduser(filename)
@@ -73,28 +71,21 @@ def _not_loaded(filename: str, reason: str, unsafe: bool = False) -> CheckpointR
 def _unreadable(filename: str, error: Exception) -> CheckpointReadError:
     return CheckpointReadError(
         f"Cannot read checkpoint '{filename}' ({type(error).__name__}: {printable(str(error))}). It may be "
-        "truncated (an interrupted save or download) or not a PyTorch checkpoint"
+        "truncated (an interrupted save or download) or not a checkpoint"
     )
 
 
-def _load(file: Any, filename: str, map_location: Any) -> Any:
-    """Refuse what ``torch.load`` must not see, then load: a zip checkpoint through torch with visionkit's
-    unpickler, a legacy one through :mod:`.checkpoint_legacy`.
+def _read_path(path: str, filename: str, map_location: Any = "cpu") -> Any:
+    """Read the local file ``path`` by its format (:mod:`.checkpoint_formats`) allowing plain data only;
+    messages name it ``filename``.
 
-    A TorchScript archive: ``torch.load`` hands it to ``torch.jit.load``, which runs its code. A tar
-    checkpoint (PyTorch before 0.4): extracted to disk, symbolic links included. A zip archive not laid out
-    as ``torch.save`` writes one (:mod:`.checkpoint_archive`): compressed, overlapping or hidden records.
+    A zip checkpoint is refused unless laid out as ``torch.save`` writes it (:mod:`.checkpoint_archive`:
+    compressed, overlapping or hidden records), and so is a TorchScript archive, whose code ``torch.load``
+    would run (through ``torch.jit.load``).
     """
-    if not torch.serialization._is_zipfile(file):
-        if is_legacy_tar(file):
-            raise _not_loaded(
-                filename,
-                "it is in the .tar format of PyTorch before 0.4, whose members torch.load extracts to disk; "
-                "torch's weights-only loader refuses it too",
-            )
-        return load_legacy(file)
     try:
-        check_zip_layout(file)
+        with open(path, "rb") as file:
+            return read_by_format(file, map_location)
     except TruncatedArchiveError as error:
         raise _unreadable(filename, error) from None
     except TorchScriptArchiveError:
@@ -103,19 +94,8 @@ def _load(file: Any, filename: str, map_location: Any) -> Any:
         ) from None
     except ArchiveLayoutError as error:
         raise _not_loaded(filename, f"{error} (its zip layout is not what torch.save writes)") from None
-    # torch.load's own zip path, minus its weights_only switch: TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 would make
-    # torch.load refuse any pickle_module, and with it every checkpoint.
-    with torch.serialization._open_zipfile_reader(file) as archive:
-        return torch.serialization._load(archive, map_location, checkpoint_unpickler, encoding="utf-8")
-
-
-def _read_path(path: str, filename: str, map_location: Any = "cpu") -> Any:
-    """Unpickle the local file ``path`` allowing plain data only; messages name it ``filename``."""
-    try:
-        with open(path, "rb") as file:
-            return _load(file, filename, map_location)
-    except CheckpointReadError:
-        raise
+    except (CheckpointFormatError, SafetensorsLayoutError) as error:
+        raise _not_loaded(filename, printable(str(error), 400)) from None
     except RefusedPickleError as error:
         raise _not_loaded(filename, f"it {printable(str(error))}", unsafe=True) from None
     except Exception as error:  # torch's zip reader, malformed pickles, EOF...: none of them name the file
@@ -123,24 +103,23 @@ def _read_path(path: str, filename: str, map_location: Any = "cpu") -> Any:
 
 
 def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
-    """Unpickle ``filename`` (a local path, an ``http(s)://`` URL or ``torchvision://NAME[.VERSION]``)
-    allowing plain data only, within the limits docs/trust_model.md states.
+    """Read ``filename`` (a local path, an ``http(s)://`` URL, ``torchvision://NAME[.VERSION]``,
+    ``timm://NAME[.TAG]`` or ``paddleclas://NAME``: :mod:`.checkpoint_names`) allowing plain data only,
+    within the limits docs/trust_model.md states. The format is told by the file's bytes, not its name
+    (:mod:`.checkpoint_formats`: PyTorch zip or legacy, safetensors, a plain pickle of numpy arrays).
 
     URLs are downloaded once into visionkit's own cache (:mod:`.checkpoint_fetch`); a download enters it
     only once it has been read safely, and a cached file that no longer reads is deleted.
 
     Raises:
         UnsafeCheckpointError: the file asks for a type, call or amount outside the allowlist (nothing ran).
-        CheckpointReadError: missing, truncated or not a checkpoint; the message names the file.
+        CheckpointReadError: missing, truncated or not a checkpoint (the message names the file, and the
+            format it looks like).
         CheckpointFetchError: a URL could not be downloaded whole and hash-checked.
     """
-    url = (
-        torchvision_url(filename[len(TORCHVISION_SCHEME) :])
-        if filename.startswith(TORCHVISION_SCHEME)
-        else filename
-    )
+    url, sha256 = checkpoint_url(filename)
     if url.startswith(("http://", "https://")):
-        with fetched_checkpoint(url) as path:
+        with fetched_checkpoint(url, sha256) as path:
             return _read_path(path, filename, map_location)
     return _read_path(resolve_checkpoint(filename), filename, map_location)
 
@@ -207,12 +186,14 @@ def load_state_dict_checked(
     """``model.load_state_dict`` raising :class:`CheckpointMismatchError` that names the keys.
 
     Shape mismatches always raise; missing and unexpected keys raise unless allowed. ``backbone_hint`` is
-    added when unexpected keys start with ``backbone.``, ``hint`` to every error. Returns torch's result
-    (its ``missing_keys``).
+    added when unexpected keys start with ``backbone.``, ``hint`` to every error, then the family of
+    networks the file's keys look like (:mod:`.checkpoint_families`). Returns torch's result (its
+    ``missing_keys``).
     """
     try:
         result = model.load_state_dict(state_dict, strict=False)
     except RuntimeError as error:
+        hint += family_hint(state_dict)
         raise CheckpointMismatchError(
             f"{source} does not fit {type(model).__name__}: {_lines(str(error))}{hint}"
         ) from error
@@ -224,9 +205,9 @@ def load_state_dict_checked(
             message += _format_keys("missing in the checkpoint", missing)
         if unexpected:
             message += _format_keys("not in the model", unexpected)
-            if any(k.startswith("backbone.") for k in unexpected):
+            if any(k.startswith("backbone.") for k in unexpected) and not is_foreign(state_dict):
                 message += backbone_hint
-        raise CheckpointMismatchError(message + hint)
+        raise CheckpointMismatchError(message + hint + family_hint(state_dict))
     return result
 
 

@@ -176,7 +176,7 @@ def _write_atomically(path: str, text: str) -> None:
         _discard(temporary)
 
 
-def _download(url: str, path: str, expected: str | None) -> tuple[str, str]:
+def _download(url: str, path: str, expected: str | None, pinned: bool) -> tuple[str, str]:
     """Download ``url`` into a new temporary file beside ``path``; (its path, its sha256)."""
     print_log(f"Downloading checkpoint {url} to {path}", logger="current")
     fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".", suffix=".partial")
@@ -189,8 +189,9 @@ def _download(url: str, path: str, expected: str | None) -> tuple[str, str]:
         raise
     if expected is not None and not actual.startswith(expected):
         _discard(temporary)
+        promise = "visionkit pins sha256" if pinned else "its file name promises sha256"
         raise CheckpointFetchError(
-            f"Checkpoint '{url}' failed its hash check: its file name promises sha256 {expected}..., the "
+            f"Checkpoint '{url}' failed its hash check: {promise} {expected}..., the "
             f"downloaded file has {actual}. Nothing was kept; try again, and if it persists the file on the "
             "server is not the one published under this name (if those hex digits of the name are not a "
             "hash, download the file yourself and give its local path)"
@@ -199,13 +200,15 @@ def _download(url: str, path: str, expected: str | None) -> tuple[str, str]:
 
 
 @contextmanager
-def fetched_checkpoint(url: str) -> Iterator[str]:
+def fetched_checkpoint(url: str, sha256: str | None = None) -> Iterator[str]:
     """The local path of ``url``'s file for the ``with`` body to read, downloading it if needed.
 
-    A download enters the cache only when the body finishes without an exception (it read the file); a
-    cached file is deleted when the body fails on it. Either way nothing that failed stays on disk.
+    The file must have the whole ``sha256`` if given (a pin for a URL whose name carries no hash), else the
+    prefix its name carries, if any. A download enters the cache only when the body finishes without an
+    exception (it read the file); a cached file is deleted when the body fails on it. Either way nothing that
+    failed stays on disk.
     """
-    path, expected = cache_path(url), expected_hash_prefix(url)
+    path, expected = cache_path(url), sha256 or expected_hash_prefix(url)
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     if os.path.isdir(path) and not os.path.islink(path):
         raise CheckpointFetchError(f"Checkpoint '{url}': its cache entry {path} is a folder; remove it")
@@ -217,7 +220,7 @@ def fetched_checkpoint(url: str) -> Iterator[str]:
             raise
         return
     _discard(path, _digest_path(path))
-    temporary, digest = _download(url, path, expected)
+    temporary, digest = _download(url, path, expected, pinned=sha256 is not None)
     try:
         yield temporary
         _write_atomically(_digest_path(path), digest)

@@ -1,11 +1,13 @@
-"""A pickle machine that runs only the opcodes torch's weights-only unpickler runs, building plain data.
+"""A pickle machine that runs only the opcodes checkpoints are written with, building plain data.
 
 ``torch.load(f, pickle_module=checkpoint_unpickler, weights_only=False)`` reads a zip checkpoint's
 ``data.pkl`` with :class:`Unpickler` (torch restores the tensor storages through ``persistent_load``);
-:mod:`.checkpoint_legacy` reads the format before torch 1.6 with it too. It is shaped as
-``torch/_weights_only_unpickler.py`` is: a loop over the opcodes ``torch.save`` writes (protocol 2),
-each implemented here, and every other opcode (``POP``, ``INST``, ``STACK_GLOBAL``, protocol 3-5's
-``FRAME`` / ``BINBYTES``...) refused by name. What the opcodes may construct is
+:mod:`.checkpoint_legacy` reads the format before torch 1.6 with it too, and :mod:`.checkpoint_formats`
+plain pickles (PaddlePaddle's ``.pdparams``). It is shaped as ``torch/_weights_only_unpickler.py`` is: a
+loop over the opcodes ``torch.save`` writes (protocol 2) and the six more that ``paddle.save`` writes for
+numpy arrays at its default protocol 4 (``FRAME``, ``MEMOIZE``, ``SHORT_BINUNICODE``, ``STACK_GLOBAL``,
+``SHORT_BINBYTES``, ``BINBYTES``), each implemented here, and every other opcode (``POP``, ``INST``,
+``NEWOBJ_EX``, protocol 5's ``BYTEARRAY8``...) refused by name. What the opcodes may construct is
 :mod:`.checkpoint_allowlist`'s: ``GLOBAL`` looks names up there, ``REDUCE`` calls only its callables,
 ``NEWOBJ`` makes only an empty ``HistoryBuffer``, ``BUILD`` sets state only through its :func:`build`,
 items go only into pickle's own ``list`` / ``dict`` / ``OrderedDict`` (pickle's Python machine looks
@@ -42,6 +44,7 @@ from .checkpoint_budget import MAX_DEPTH, BudgetExceededError, LoadBudget, check
 from .untrusted_text import shown
 
 _I4, _U4, _U2, _F8 = struct.Struct("<i"), struct.Struct("<I"), struct.Struct("<H"), struct.Struct(">d")
+_U8 = struct.Struct("<Q")
 _OPCODE_NAMES = {op.code.encode("latin-1")[0]: op.name for op in pickletools.opcodes}
 _MAPPINGS = (dict, collections.OrderedDict)
 _HASHED_ITEMS = frozenset({tuple, frozenset, torch.Size})  # what hashes its items each time it is hashed
@@ -104,6 +107,8 @@ class Unpickler:
 
     # ---- reading arguments -------------------------------------------------------------------------
     def _bytes(self, n: int) -> bytes:
+        if n > self.budget.size:  # before reading: a file object allocates what read() asks for
+            raise EOFError("the pickle ends inside an argument")
         data = self.read(n)
         if len(data) < n:
             raise EOFError("the pickle ends inside an argument")
@@ -270,6 +275,24 @@ class Unpickler:
     def _binunicode(self) -> None:
         self._push(str(self._bytes(self._unpack(_U4)), "utf-8", "surrogatepass"))
 
+    def _short_binunicode(self) -> None:
+        self._push(str(self._bytes(self._bytes(1)[0]), "utf-8", "surrogatepass"))
+
+    def _frame(self) -> None:
+        """Protocol 4's frames only group opcodes for buffering: this machine reads opcodes as they come."""
+        if self._unpack(_U8) > self.budget.size:
+            raise EOFError("a frame reaches past the end of the pickle")
+
+    def _memoize(self) -> None:
+        self._put(len(self.memo))
+
+    def _stack_global(self) -> None:
+        name = self.stack.pop()
+        module = self.stack.pop()
+        if type(module) is not str or type(name) is not str:
+            raise pickle.UnpicklingError("malformed pickle (STACK_GLOBAL of other than two strings)")
+        self.stack.append(self.find_class(module, name))
+
     def _short_binstring(self) -> None:
         data = self._bytes(self._bytes(1)[0])
         self._push(data if self.encoding == "bytes" else data.decode(self.encoding, self.errors))
@@ -315,6 +338,13 @@ def _dispatch() -> dict[int, Any]:
         pickle.LONG_BINGET: lambda self: self.stack.append(self.memo[self._unpack(_U4)]),
         pickle.BINPUT: lambda self: self._put(self._bytes(1)[0]),
         pickle.LONG_BINPUT: lambda self: self._put(self._unpack(_U4)),
+        # Protocols 3 and 4, as paddle.save writes numpy arrays.
+        pickle.FRAME: u._frame,
+        pickle.MEMOIZE: u._memoize,
+        pickle.SHORT_BINUNICODE: u._short_binunicode,
+        pickle.STACK_GLOBAL: u._stack_global,
+        pickle.SHORT_BINBYTES: lambda self: self._push(self._bytes(self._bytes(1)[0])),
+        pickle.BINBYTES: lambda self: self._push(self._bytes(self._unpack(_U4))),
     }
     return {code[0]: handler for code, handler in table.items()}
 

@@ -11,6 +11,7 @@ from .photometric import InceptionColorDistortion, PhotoMetricDistortion
 from .random_step_scale import RandomStepScale
 from .ssd_augmentations import MinIoURandomCrop, RandomIoUCrop, ZoomOut
 from .tf_crops import CentralCrop, DistortedBoundingBoxCrop, SSDRandomCrop
+from .torchvision_eval import ResizeEdge, RoundedCenterCrop
 
 __all__ = [
     "Albumentations",
@@ -25,6 +26,8 @@ __all__ = [
     "PhotoMetricDistortion",
     "RandomIoUCrop",
     "RandomStepScale",
+    "ResizeEdge",
+    "RoundedCenterCrop",
     "SSDRandomCrop",
     "ZoomOut",
     "build_albumentation",

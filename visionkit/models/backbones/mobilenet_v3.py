@@ -36,6 +36,7 @@ from typing import NamedTuple
 from torch import nn
 
 from ...registry import MODELS
+from ..converters.timm_mobilenet import convert_timm_backbone_keys
 from ..converters.torchvision_mobilenet_v3 import convert_torchvision_v3_backbone_keys
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
 from .inverted_residual_backbone import InvertedResidualBackbone, alias_taps
@@ -182,9 +183,10 @@ class MobileNetV3(InvertedResidualBackbone):
             at each strided block: 5 in Large, 4 in Small); one more also the final conv.
         norm_eval: keep every BatchNorm in eval mode while training.
         bn_eps, bn_momentum: torchvision's 1e-3 and 0.01 (its SSDLite uses momentum 0.03).
-        init_cfg: ``dict(type='Pretrained', checkpoint=...)`` loads a visionkit or torchvision checkpoint
-            (path, URL or ``torchvision://mobilenet_v3_large``); other mmengine initialisers run after
-            torchvision's init, as :class:`~visionkit.models.backbones.MobileNetV2`'s.
+        init_cfg: ``dict(type='Pretrained', checkpoint=...)`` loads a visionkit, torchvision or timm
+            checkpoint (path, URL, ``torchvision://mobilenet_v3_large`` or ``timm://mobilenetv3_large_100``);
+            other mmengine initialisers run after torchvision's init, as
+            :class:`~visionkit.models.backbones.MobileNetV2`'s.
         memory_efficient_splits: as :class:`~visionkit.models.backbones.MobileNetV2`'s; blocks with
             squeeze-excite always run whole.
         zero_init_residual: as :class:`~visionkit.models.backbones.MobileNetV2`'s.
@@ -237,7 +239,10 @@ class MobileNetV3(InvertedResidualBackbone):
             lambda: ConvNormAct(in_channels, final_channels, 1, act=HS, **norm),
             frozen_stages,
             norm_eval,
-            key_converters=(partial(convert_torchvision_v3_backbone_keys, block_parts=block_parts),),
+            key_converters=(
+                partial(convert_torchvision_v3_backbone_keys, block_parts=block_parts),
+                convert_timm_backbone_keys,
+            ),
             zero_init_residual=zero_init_residual,
         )
         self.set_memory_efficient_splits(memory_efficient_splits)

@@ -38,9 +38,10 @@ def _rename_block(index: int, rest: str, has_expansion: bool) -> str:
 
 
 def torchvision_to_visionkit_backbone(state_dict: dict[str, Any], prefix: str = "") -> bool:
-    """Rename ``{prefix}features.*`` keys in place; return whether any were found."""
+    """Rename ``{prefix}features.*`` keys of a torchvision MobileNetV2 in place; return whether it was one
+    (a MobileNetV3's ``features`` are left alone, for the mismatch error to name them)."""
     keys = [k for k in state_dict if k.startswith(prefix + "features.")]
-    if not keys:
+    if not keys or f"{prefix}features.1.conv.0.0.weight" not in state_dict:
         return False
     indices = {int(_FEATURE_KEY.match(k[len(prefix) :]).group(1)) for k in keys}
     last = max(indices)

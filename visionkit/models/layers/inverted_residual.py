@@ -26,8 +26,8 @@ class InvertedResidual(nn.Module):
 
     The defaults are MobileNetV2's block (3x3, ReLU6, no SE); MobileNetV3 sets ``kernel_size``, ``act``,
     ``se_channels`` and ``hidden_channels`` per block (paper Tables 1-2). The expand conv is absent when
-    the hidden width equals ``in_channels`` (``expand_ratio == 1``). The shortcut is used only when the
-    block keeps both resolution and width (stride 1, ``in_channels == out_channels``).
+    the hidden width equals ``in_channels`` (``expand_ratio == 1``) unless ``always_expand``. The shortcut
+    is used only when the block keeps both resolution and width (stride 1, ``in_channels == out_channels``).
 
     Memory-efficient inference (paper section 5.1): with ``memory_efficient_splits = k > 1`` the block
     runs on k slices of its ``hidden_channels``, one at a time, summing their projections before the
@@ -44,6 +44,8 @@ class InvertedResidual(nn.Module):
         se_channels: squeeze width of a :class:`SqueezeExcitation` (ReLU, hard-sigmoid gate) after the
             depthwise conv; 0 is none.
         hidden_channels: the expanded width, when it is not a whole multiple (MobileNetV3's 72, 200...).
+        always_expand: keep the 1x1 expand conv even when the hidden width equals ``in_channels``
+            (PaddleClas's MobileNetV2 expands its t=1 first block, 32 -> 32 channels).
         memory_efficient_splits: number of slices; 0 or 1 computes the expansion whole. A block with
             squeeze-excite always runs whole (its gate needs every channel).
     """
@@ -62,6 +64,7 @@ class InvertedResidual(nn.Module):
         act: str = "relu6",
         se_channels: int = 0,
         hidden_channels: int | None = None,
+        always_expand: bool = False,
     ) -> None:
         super().__init__()
         if stride not in (1, 2):
@@ -74,7 +77,8 @@ class InvertedResidual(nn.Module):
         hidden = round(in_channels * expand_ratio) if hidden_channels is None else hidden_channels
         self.hidden_channels = hidden
         self.use_shortcut = stride == 1 and in_channels == out_channels
-        self.expand = ConvNormAct(in_channels, hidden, 1, act=act, **norm) if hidden != in_channels else None
+        has_expand = hidden != in_channels or always_expand
+        self.expand = ConvNormAct(in_channels, hidden, 1, act=act, **norm) if has_expand else None
         self.depthwise = ConvNormAct(
             hidden, hidden, kernel_size, stride, dilation, groups=hidden, act=act, **norm
         )

@@ -10,6 +10,8 @@ from torch import Tensor
 from ...registry import MODELS
 from ...structures import DataSample
 from ..backbones import backbone_taps, build_tapped_backbone, fill_in_channels, head_taps
+from ..converters.paddleclas_mobilenet_v2 import route_paddleclas_classifier_keys
+from ..converters.timm_mobilenet import route_timm_classifier_keys
 from ..converters.torchvision_classifier import route_torchvision_classifier_keys
 from ..heads.classifier_head import scores_to_samples
 from .task_model import ExportHead, TaskModel
@@ -37,7 +39,8 @@ class ImageClassifier(TaskModel):
     default ``final``), so width variants only change the backbone. torchvision classifier state dicts
     (``mobilenet_v2``, ``mobilenet_v3_large`` / ``_small``) load directly (``load_state_dict``,
     ``load_from`` or :func:`visionkit.models.load_checkpoint`): ``features.*`` go to the backbone and
-    ``classifier.*`` to the head, whose pre-hooks rename them.
+    ``classifier.*`` to the head, whose pre-hooks rename them. timm's MobileNets and PaddleClas's
+    MobileNetV2 load the same way (``visionkit/models/converters/``).
 
     ``forward(inputs, data_samples, mode)``: ``'tensor'`` -> logits (N, K); ``'loss'`` -> dict of losses;
     ``'predict'`` -> the data samples with ``pred_score`` and ``pred_label`` (see :class:`TaskModel`).
@@ -60,6 +63,9 @@ class ImageClassifier(TaskModel):
         fill_in_channels(head, backbone_taps(backbone, self.in_taps))
         self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
         self.head = MODELS.build(head)
+        # timm's and PaddleClas's first: their keys would pass for torchvision's ``classifier.*``.
+        self._register_load_state_dict_pre_hook(route_timm_classifier_keys)
+        self._register_load_state_dict_pre_hook(route_paddleclas_classifier_keys)
         self._register_load_state_dict_pre_hook(route_torchvision_classifier_keys)
 
     def forward_taps(
