@@ -123,3 +123,22 @@ def test_custom_data_drops_a_base_label_space(tmp_path):
     assert cfg.model.head.num_classes == 3
     assert "label_cat_ids" not in cfg.val_evaluator and "label_cat_ids" not in cfg.test_evaluator
     assert load_config(str(base)).test_evaluator.label_cat_ids == list(range(1, 91))
+
+
+def test_custom_data_gives_class_folder_data_sets_their_classes_argument(tmp_path):
+    """ImageNetDataset takes ``classes`` itself: setting metainfo.classes there was a TypeError at build
+    time ("got multiple values for keyword argument 'metainfo'")."""
+    config = tmp_path / "mine.py"
+    config.write_text(
+        '_base_ = ["visionkit::mobilenet_v2_toy.py"]\n'
+        f'custom_data = dict(data_root="{tmp_path}", classes=("cat", "dog"))\n'
+    )
+    cfg = load_config(str(config))
+    dataset = cfg.train_dataloader.dataset
+    assert dataset.classes == ("cat", "dog") and "metainfo" not in dataset
+    assert cfg.model.head.num_classes == 2
+    for name in ("cat", "dog"):
+        (tmp_path / "train" / name).mkdir(parents=True)
+        (tmp_path / "train" / name / "a.png").write_bytes(b"")
+    init_default_scope("visionkit")
+    assert DATASETS.build(dataset).metainfo["classes"] == ("cat", "dog")

@@ -11,8 +11,9 @@ the inherited dataloaders by changing ``data_root`` alone (mmengine evaluates th
         # test=...   (default: the val settings)
     )
 
-and :func:`apply_custom_data` (run by ``load_config``) writes ``data_root``, the split's keys and
-``metainfo.classes`` into the train, val and test datasets (through wrappers such as ``RepeatDataset``)
+and :func:`apply_custom_data` (run by ``load_config``) writes ``data_root``, the split's keys and the
+classes (``metainfo.classes``, or ``classes`` for the class-folder data sets) into the train, val and test
+datasets (through wrappers such as ``RepeatDataset``)
 and sets the model's ``num_classes`` to ``len(classes)``. Each split's keys are that dataset type's own
 arguments (``ann_file`` / ``data_prefix`` for ``CocoDetection``, ``split`` for ``VOCSegmentation`` and
 ``ImageNetDataset``). Whether val's classes equal training's is checked when the data is read
@@ -21,7 +22,11 @@ arguments (``ann_file`` / ``data_prefix`` for ``CocoDetection``, ``split`` for `
 
 from __future__ import annotations
 
+import inspect
+
 from mmengine.config import Config, ConfigDict
+
+from ..registry import DATASETS
 
 SPLITS = {"train": "train_dataloader", "val": "val_dataloader", "test": "test_dataloader"}
 KNOWN_KEYS = {"data_root", "classes", *SPLITS}
@@ -42,6 +47,16 @@ def _set_num_classes(model: dict, count: int) -> list[str]:
             model[name]["num_classes"] = count
             keys.append(f"model.{name}.num_classes")
     return keys
+
+
+def _set_classes(dataset: dict, classes: tuple[str, ...]) -> None:
+    """Give ``dataset`` the class names its type takes: its own ``classes`` argument (the class-folder
+    data sets) or ``metainfo.classes`` (the annotation-file ones)."""
+    dataset_type = DATASETS.get(dataset.get("type")) if isinstance(dataset.get("type"), str) else None
+    if dataset_type is not None and "classes" in inspect.signature(dataset_type).parameters:
+        dataset["classes"] = classes
+    else:
+        dataset["metainfo"] = ConfigDict({**dict(dataset.get("metainfo") or {}), "classes": classes})
 
 
 def _as_list(value: object) -> list:
@@ -68,7 +83,7 @@ def apply_custom_data(cfg: Config) -> None:
                 dataset["data_root"] = custom["data_root"]
             dataset.update(settings)
             if classes is not None:
-                dataset["metainfo"] = ConfigDict({**dict(dataset.get("metainfo") or {}), "classes": classes})
+                _set_classes(dataset, classes)
                 dataset.pop("label_cat_ids", None)  # the data set's own labels, as below
     if classes is not None:
         _set_num_classes(cfg.model, len(classes))
