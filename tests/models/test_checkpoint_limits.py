@@ -111,16 +111,22 @@ def test_shared_parts_cannot_make_the_result_exponential(tmp_path):
         read_checkpoint(str(path))
 
 
-def test_keys_chosen_to_collide_are_refused(tmp_path):
-    """Ints that CPython hashes alike (k * (2**61 - 1)) make each dict insertion scan all the others:
-    c52df3f took quadratic time in the number of keys."""
+@pytest.mark.parametrize("container", ["dict", "set"])
+def test_keys_chosen_to_collide_are_refused(tmp_path, container):
+    """Ints that CPython hashes alike (k * (2**61 - 1)) make each dict or set insertion scan all the others:
+    c52df3f took quadratic time in the number of keys. A set comes as ``set([...])`` (REDUCE of a list)."""
+    keys = [
+        pickle.LONG1 + bytes([9]) + (k * (2**61 - 1)).to_bytes(9, "little", signed=True)
+        for k in range(1, 200)
+    ]
     ops = PickleAssembler()
-    ops.code += pickle.EMPTY_DICT + pickle.MARK
-    for k in range(1, 200):
-        ops.code += (
-            pickle.LONG1 + bytes([9]) + (k * (2**61 - 1)).to_bytes(9, "little", signed=True) + pickle.NONE
-        )
-    ops.code += pickle.SETITEMS + pickle.STOP
+    if container == "dict":
+        ops.code += pickle.EMPTY_DICT + pickle.MARK + b"".join(key + pickle.NONE for key in keys)
+        ops.code += pickle.SETITEMS + pickle.STOP
+    else:
+        ops.glob("builtins", "set").code += pickle.EMPTY_LIST + pickle.MARK + b"".join(keys) + pickle.APPENDS
+        ops.code += pickle.TUPLE1
+        ops.code += pickle.REDUCE + pickle.STOP
     path = save_raw_pickle(tmp_path / "collide.pth", bytes(ops.code))
     with pytest.raises(UnsafeCheckpointError, match=r"collide\.pth.*more than 32 keys of equal hash"):
         read_checkpoint(str(path))
