@@ -192,6 +192,12 @@ def test_expand_first_block_and_floor_widths():
     out = model.eval()(torch.randn(1, 3, 64, 64))
     assert out["layer2_expansion"].shape == (1, 16, 32, 32) and out["layer4"].shape == (1, 12, 16, 16)
     assert MobileNetV2(widen_factor=0.5).blocks[0].expand is None
+    # x1.5: every block's output int(c * 1.5) of Table 2's c (16, 24 x2, 32 x3, 64 x4, 96 x3, 160 x3, 320),
+    # stem int(32 * 1.5), final conv int(1280 * 1.5)
+    table = MobileNetV2.tap_table(widen_factor=1.5, width_rounding="floor")
+    blocks = [table[f"layer{i}"].channels for i in range(2, 19)]
+    assert blocks == [24] + [36] * 2 + [48] * 3 + [96] * 4 + [144] * 3 + [240] * 3 + [480]
+    assert (table["layer1"].channels, table["final"].channels) == (48, 1920)
 
 
 @pytest.mark.parametrize(
