@@ -127,8 +127,9 @@ def test_inverted_residual_shortcut_and_linear_bottleneck():
 def test_zero_init_residual_starts_every_residual_block_as_the_identity(backbone):
     torch.manual_seed(0)
     x = torch.randn(2, 3, 64, 64)
-    for zero_init in (True, False):
-        model = backbone(widen_factor=0.5, zero_init_residual=zero_init).eval()
+    for zero_init in (True, False, None):  # None: the default, off as in torchvision
+        options = {} if zero_init is None else dict(zero_init_residual=zero_init)
+        model = backbone(widen_factor=0.5, **options).eval()
         model.init_weights()
         residual = [block for block in model.blocks if block.use_shortcut]
         assert residual
@@ -137,7 +138,7 @@ def test_zero_init_residual_starts_every_residual_block_as_the_identity(backbone
             for block in model.blocks:
                 out = block(h)
                 if block.use_shortcut:
-                    assert torch.equal(out, h) == zero_init
+                    assert torch.equal(out, h) == bool(zero_init)
                 h = out
 
 
