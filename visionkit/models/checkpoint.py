@@ -30,6 +30,8 @@ from .checkpoint_archive import (
 )
 from .checkpoint_fetch import TORCHVISION_SCHEME, fetched_checkpoint, torchvision_url
 from .checkpoint_legacy import load_legacy
+from .checkpoint_tf import TensorBundleError, TensorBundleRefused
+from .checkpoint_tf_archive import read_tf_file
 from .untrusted_text import printable
 
 _MAX_KEYS_SHOWN = 10
@@ -56,7 +58,7 @@ def resolve_checkpoint(filename: str) -> str:
             "download it and give its path"
         )
     path = os.path.expanduser(filename)
-    if not os.path.isfile(path):
+    if not os.path.isfile(path) and not os.path.isfile(path + ".index"):  # or a TF checkpoint prefix
         raise CheckpointReadError(f"Checkpoint '{filename}' not found")
     return path
 
@@ -112,10 +114,19 @@ def _load(file: Any, filename: str, map_location: Any) -> Any:
 def _read_path(path: str, filename: str, map_location: Any = "cpu") -> Any:
     """Unpickle the local file ``path`` allowing plain data only; messages name it ``filename``."""
     try:
+        tensors = read_tf_file(path)  # TF checkpoints (docs/trust_model.md); None for other files
+        if tensors is not None:
+            return tensors
         with open(path, "rb") as file:
             return _load(file, filename, map_location)
     except CheckpointReadError:
         raise
+    except TensorBundleRefused as error:
+        raise _not_loaded(
+            filename, f"it is a TF checkpoint, and {printable(str(error))}", unsafe=True
+        ) from None
+    except TensorBundleError as error:
+        raise _unreadable(filename, error) from None
     except RefusedPickleError as error:
         raise _not_loaded(filename, f"it {printable(str(error))}", unsafe=True) from None
     except Exception as error:  # torch's zip reader, malformed pickles, EOF...: none of them name the file

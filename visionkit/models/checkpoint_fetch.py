@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 
 from mmengine.logging import print_log
 
+from .tf_releases import pinned_sha256
 from .untrusted_text import printable
 
 TORCHVISION_SCHEME = "torchvision://"
@@ -70,7 +71,14 @@ def cache_path(url: str) -> str:
 
 
 def expected_hash_prefix(url: str) -> str | None:
-    """The sha256 prefix a file name carries (``mobilenet_v2-b0353104.pth`` -> ``'b0353104'``), else None."""
+    """The sha256 (prefix) ``url``'s file must have: pinned (a ``#sha256=`` fragment, a TF release of
+    :mod:`.tf_releases`), else carried by its file name (``mobilenet_v2-b0353104.pth`` -> ``'b0353104'``)."""
+    try:
+        pinned = pinned_sha256(url)
+    except ValueError as error:
+        raise CheckpointFetchError(f"Checkpoint '{url}': {error}") from None
+    if pinned is not None:
+        return pinned
     match = _HASH_PREFIX.search(os.path.basename(urlparse(url).path))
     return match.group(1) if match else None
 
@@ -190,10 +198,10 @@ def _download(url: str, path: str, expected: str | None) -> tuple[str, str]:
     if expected is not None and not actual.startswith(expected):
         _discard(temporary)
         raise CheckpointFetchError(
-            f"Checkpoint '{url}' failed its hash check: its file name promises sha256 {expected}..., the "
-            f"downloaded file has {actual}. Nothing was kept; try again, and if it persists the file on the "
-            "server is not the one published under this name (if those hex digits of the name are not a "
-            "hash, download the file yourself and give its local path)"
+            f"Checkpoint '{url}' failed its hash check: its pin or file name promises sha256 "
+            f"{expected}..., the downloaded file has {actual}. Nothing was kept; try again, and if it "
+            "persists the file on the server is not the one published under this name (if those hex "
+            "digits of the name are not a hash, download the file yourself and give its local path)"
         )
     return temporary, actual
 
