@@ -119,6 +119,8 @@ class MobileNetV2(InvertedResidualBackbone):
             keeps the speed. A requested ``layer{n}_expansion`` tap makes its block run whole.
         zero_init_residual: start the last BN scale of every residual block at 0 (each block begins as the
             identity) when training from scratch; ignored when ``init_cfg`` loads a checkpoint.
+        tf_padding: pad the stride-2 convs as TF's ``'SAME'`` (0 before, 1 after on even sizes), as TF-slim,
+            TF DeepLab and the TF object detection API ran the checkpoints they published.
     """
 
     def __init__(
@@ -133,12 +135,13 @@ class MobileNetV2(InvertedResidualBackbone):
         init_cfg: dict | None = None,
         memory_efficient_splits: int = 0,
         zero_init_residual: bool = False,
+        tf_padding: bool = False,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if output_stride not in (8, 16, 32):
             raise ValueError(f"output_stride must be 8, 16 or 32, got {output_stride}")
         self.widen_factor, self.output_stride = widen_factor, output_stride
-        norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
+        norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum, tf_padding=tf_padding)
 
         self.stem = ConvNormAct(3, make_divisible(32 * widen_factor), 3, stride=2, **norm)
         specs, self.taps = mobilenet_v2_layout(widen_factor, output_stride)
