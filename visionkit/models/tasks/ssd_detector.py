@@ -85,6 +85,8 @@ class DetectorExportHead(ExportHead):
             self.level_sizes if cfg.nms_pre_per_level else None,
             drop_empty=cfg.min_bbox_size is not None,
             topk_per_class=cfg.topk_per_class,
+            max_per_class=cfg.max_per_class,
+            clip_to=self.input_size if cfg.clip_after_nms else None,
         )
 
 
