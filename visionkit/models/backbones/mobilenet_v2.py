@@ -35,6 +35,7 @@ from torch import nn
 
 from ...registry import MODELS
 from ..converters.mmdet_mobilenet_v2 import convert_mmdet_backbone_keys
+from ..converters.tf_slim_mobilenet_v2 import convert_tf_backbone_keys
 from ..converters.torchvision_mobilenet_v2 import convert_torchvision_backbone_keys
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
 from .inverted_residual_backbone import InvertedResidualBackbone
@@ -163,6 +164,7 @@ class MobileNetV2(InvertedResidualBackbone):
             key_converters=(
                 convert_torchvision_backbone_keys,
                 partial(convert_mmdet_backbone_keys, stage_repeats=repeats),
+                convert_tf_backbone_keys,
             ),
             zero_init_residual=zero_init_residual,
         )

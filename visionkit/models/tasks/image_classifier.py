@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from torch import Tensor
@@ -10,6 +11,7 @@ from torch import Tensor
 from ...registry import MODELS
 from ...structures import DataSample
 from ..backbones import backbone_taps, build_tapped_backbone, fill_in_channels, head_taps
+from ..converters.tf_slim_mobilenet_v2 import route_tf_classifier_keys
 from ..converters.torchvision_classifier import route_torchvision_classifier_keys
 from ..heads.classifier_head import scores_to_samples
 from .task_model import ExportHead, TaskModel
@@ -61,6 +63,9 @@ class ImageClassifier(TaskModel):
         self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
         self.head = MODELS.build(head)
         self._register_load_state_dict_pre_hook(route_torchvision_classifier_keys)
+        self._register_load_state_dict_pre_hook(
+            partial(route_tf_classifier_keys, num_classes=self.head.num_classes)
+        )
 
     def forward_taps(
         self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str
