@@ -11,6 +11,7 @@ from .photometric import InceptionColorDistortion, PhotoMetricDistortion
 from .random_step_scale import RandomStepScale
 from .ssd_augmentations import MinIoURandomCrop, RandomIoUCrop, ZoomOut
 from .tf_crops import CentralCrop, DistortedBoundingBoxCrop, SSDRandomCrop
+from .tf_resize import TFResize, tf_resize_bilinear
 
 __all__ = [
     "Albumentations",
@@ -26,10 +27,12 @@ __all__ = [
     "RandomIoUCrop",
     "RandomStepScale",
     "SSDRandomCrop",
+    "TFResize",
     "ZoomOut",
     "build_albumentation",
     "build_pipeline",
     "rasterize_instances",
     "read_image",
     "read_seg_map",
+    "tf_resize_bilinear",
 ]
