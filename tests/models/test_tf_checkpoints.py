@@ -1,12 +1,13 @@
 """The paper's TF releases in visionkit, checked against TensorFlow: checkpoints written by TF's own saver (as
 ``.tar.gz`` releases) load through the release configs and give TF's outputs on the same photos.
 
-``dev/tf_reference_fixtures.py`` ran the three networks in TensorFlow, built from ``tf.nn`` ops as the research
-code defines them (SAME convolutions, batch norm, TF 1's resize, the object detection API's anchors, box coder
-and NMS), with random weights and batch-norm statistics measured on the photos, and stored the archives and
-TF's outputs in ``tests/models/fixtures/tf/``. Each test first checks that the outputs depend on the input.
-Reduced where the check keeps its point: the classifier at depth 0.35, 10 classes + background, 96x96 (every
-stride-2 layer on an even side, where TF pads after only); SSDLite with 10 classes + background.
+``dev/tf_reference_fixtures.py`` ran the three networks in TensorFlow, built from ``tf.nn`` ops as the
+research code defines them (SAME convolutions, batch norm, TF 1's resize, the object detection API's anchors,
+box coder and NMS), with random weights and batch-norm statistics measured on the photos, and stored the
+archives and TF's outputs in ``tests/models/fixtures/tf/``. Each test first checks that the outputs depend on
+the input. Reduced where the check keeps its point: the classifier at depth 0.35 with 10 classes and
+background at 96x96 (every stride-2 layer on an even side, where TF pads after only); SSDLite with 10 classes
+and background.
 """
 
 from __future__ import annotations
