@@ -77,9 +77,21 @@ def test_onnx_openvino_and_int8_graphs_pad_as_tf(exports):
     (quantized,) = ort.InferenceSession(str(int8), providers=["CPUExecutionProvider"]).run(
         None, {"images": images().numpy()}
     )
+    # The toy's INT8 error (0.16 of a 0.41 score range) is of the order of the padding's effect (0.29), so the
+    # graph is checked first: every convolution keeps its float pads (TF's (0, 0, 1, 1) included); then the
+    # INT8 scores lie nearer TF-padded float's than PyTorch-padded float's (mean 0.06 against 0.13).
+    assert _conv_pads(int8) == _conv_pads(path) and [0, 0, 1, 1] in _conv_pads(path)
     quantized = torch.from_numpy(quantized)
-    assert (quantized - expected).abs().max() < 0.5 * (symmetric - expected).abs().max()
-    assert torch.equal(quantized.argmax(1), expected.argmax(1))
+    assert (quantized - expected).abs().mean() < 0.75 * (quantized - symmetric).abs().mean()
+
+
+def _conv_pads(path: Path) -> list[list[int]]:
+    """Each convolution's ``pads`` (x1_begin, x2_begin, x1_end, x2_end) in graph order."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    convs = [node for node in graph.node if node.op_type in ("Conv", "QLinearConv")]
+    return [next((list(a.ints) for a in node.attribute if a.name == "pads"), [0, 0, 0, 0]) for node in convs]
 
 
 @pytest.mark.slow
