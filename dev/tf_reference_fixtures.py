@@ -13,12 +13,16 @@ names (``MobilenetV2/expanded_conv_3/depthwise/depthwise_weights``...) and are s
 Weights are random: kernels on a grid of 1/8 of their He scale, 1x1 kernels mostly zero (so the archives
 compress to a few hundred kB; every layer still mixes its inputs), BatchNorm affines random and its statistics
 measured on the photos layer by layer, variances floored at a tenth of the layer's mean (so outputs depend
-on the input, which the tool checks, and float32 rounding stays small). Reduced where
+on the input, which the tool prints and the tests check, and float32 rounding stays small). Reduced where
 the test still checks what matters: the classifier at depth multiplier 0.35 with 10 classes + background at
 96x96 (every stride-2 layer sees an even size: TF pads after only), SSDLite with 10 classes + background.
 
-Needs ``tensorflow-cpu`` (not a visionkit dependency: ``/work/venvs/tf``, docs/model_zoo.md). From the
-repository root:
+Needs ``tensorflow-cpu`` (not a visionkit dependency), in a side virtualenv (docs/model_zoo.md):
+
+    python -m venv /work/venvs/tf && /work/venvs/tf/bin/pip install tensorflow-cpu==2.21.0
+
+Then, from the repository root (the same TF version writes the same weights and outputs; the archives differ
+only in gzip's timestamp):
 
     /work/venvs/tf/bin/python dev/tf_reference_fixtures.py --photo-dir \
         "$(python -c 'import os, skimage.data; print(os.path.dirname(skimage.data.__file__))')"
