@@ -11,8 +11,11 @@ each put in the memo), ``copies`` (one 64 kB string encoded again and again), ``
 ints, as dense as honest data gets), ``doubling`` (a key of tuples sharing their items, 60 levels),
 ``memoize`` (protocol 4: short strings, each memoised); for comparison a torchvision MobileNetV2 state dict
 and optimizer state as ``torch.save`` writes them, and its weights as a PaddlePaddle ``.pdparams`` (numpy
-arrays, pickle protocol 4) and as a ``.safetensors`` file; and a safetensors file whose header is as large
-as visionkit reads (16 MiB of one-byte tensors). docs/trust_model.md quotes the figures.
+arrays, pickle protocol 4) and as a ``.safetensors`` file; a safetensors file whose header is as large as
+visionkit reads (16 MiB of one-byte tensors); TF checkpoints (TensorBundles, written byte for byte as TF lays
+them out by ``tests/models/tensor_bundles.py``): a MobileNetV2's weights under TF-slim's names, as a prefix
+and as a ``.tgz`` release, and one whose names repeat a 4 kB prefix (prefix compression). docs/trust_model.md
+quotes the figures.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -73,6 +77,28 @@ def _raw_checkpoint(path: Path, data_pkl: bytes) -> Path:
         writer.write_record(name, data, len(data))
     writer.write_end_of_file()
     return path
+
+
+def _tf_files(folder: Path) -> list[tuple[str, Path]]:
+    import tarfile
+
+    import torchvision
+
+    from tests.models.tensor_bundles import write_bundle
+
+    state = torchvision.models.mobilenet_v2().state_dict()
+    tensors = {
+        f"MobilenetV2/{k.replace('.', '/')}": v.numpy() for k, v in state.items() if v.dtype == torch.float32
+    }
+    prefix = write_bundle(folder / "model.ckpt", tensors)
+    archive = folder / "release.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(folder.glob("model.ckpt.*")):
+            tar.add(path, arcname=f"release/{path.name}")
+    names = write_bundle(
+        folder / "names.ckpt", {f"{'x' * 4000}{i:06d}": np.zeros(1, "<f4") for i in range(3000)}
+    )
+    return [("TF MobileNetV2 (prefix)", prefix), ("TF MobileNetV2 (.tgz)", archive), ("TF long names", names)]
 
 
 def _honest(path: Path) -> Path:
@@ -160,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
             ("MobileNetV2 .safetensors", _safetensors(Path(folder) / "mnv2.safetensors")),
             ("safetensors, 16 MiB header", _largest_header(Path(folder) / "header.safetensors")),
         ]
+        files += _tf_files(Path(folder))
         for mb in args.mb:
             for name, data in patterns(int(mb * 2**20)).items():
                 files.append(
@@ -168,7 +195,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{'file':28} {'MB':>7} {'seconds':>8} {'+peak MB':>8}  outcome")
         for label, path in files:
             outcome, seconds, peak = measure(path)
-            print(f"{label:28} {path.stat().st_size / 2**20:7.2f} {seconds:8.2f} {peak:8.1f}  {outcome}")
+            size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))  # a TF prefix: its files
+            print(f"{label:28} {size / 2**20:7.2f} {seconds:8.2f} {peak:8.1f}  {outcome}")
 
 
 if __name__ == "__main__":

@@ -124,6 +124,8 @@ def test_metadata_describes_the_graph():
         topk_per_class=None,
         clip_border=False,
         min_bbox_size=None,
+        max_per_class=None,
+        clip_after_nms=False,
     )
 
 

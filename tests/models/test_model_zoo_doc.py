@@ -70,3 +70,21 @@ def test_a_timm_or_paddleclas_row_names_its_file(row):
         assert fetch == f"paddleclas://{checkpoint}" and url.endswith(f"/{checkpoint}_pretrained.pdparams")
     assert re.fullmatch(r"ImageNet top-1 \d+\.\d+ \(top-5 \d+\.\d+\)", figure)
     assert f"python tools/test.py {config} {fetch}" in (ROOT / "docs/model_zoo.md").read_text()
+
+
+def tf_release_rows() -> list[list[str]]:
+    text = (ROOT / "docs/model_zoo.md").read_text()
+    section = text[text.index("## The paper's TensorFlow releases") :]
+    table = section[section.index("| checkpoint | home |") : section.index("TF-slim's table")]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:] if line]
+
+
+def test_tf_release_rows_are_pinned_and_name_existing_configs():
+    rows = tf_release_rows()
+    assert [row[1] for row in rows] == ["TF-slim"] * 3 + ["TF DeepLab"] * 2 + ["TF object detection"]
+    for row in rows:
+        url = re.fullmatch(r"`(\S+)`", row[3])
+        if url and url.group(1).startswith("http") and "#sha256=" not in url.group(1):
+            assert expected_hash_prefix(url.group(1)) is not None, url.group(1)  # a pinned sha256
+        for config in re.findall(r"`(configs/\S+\.py)`", row[4]):
+            assert (ROOT / config).is_file(), config

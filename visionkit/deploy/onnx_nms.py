@@ -11,18 +11,20 @@ import torch
 from ..models.box_ops import nms  # noqa: F401  (registers torch.ops.visionkit.multiclass_nms_mask)
 
 
-def multiclass_nms_mask_onnx(boxes, scores, labels, num_classes: int, iou_thr: float, score_thr: float):
+def multiclass_nms_mask_onnx(
+    boxes, scores, labels, num_classes: int, iou_thr: float, score_thr: float, max_per_class: int = 0
+):
     """ONNX translation: class-separated scores (N, K, S), ``NonMaxSuppression``, scatter into (N, S)."""
     from onnxscript import opset18 as op  # the optional deploy extra; only export needs it
 
     classes = op.Reshape(op.Range(0, num_classes, 1), [1, -1, 1])
     in_class = op.Equal(op.Unsqueeze(labels, [1]), op.CastLike(classes, labels))
     class_scores = op.Where(in_class, op.Unsqueeze(scores, [1]), op.CastLike(-1.0, scores))
-    max_per_class = op.Shape(scores, start=1, end=2)
+    limit = op.Constant(value_ints=[max_per_class]) if max_per_class > 0 else op.Shape(scores, start=1, end=2)
     selected = op.NonMaxSuppression(
         boxes,
         class_scores,
-        max_per_class,
+        limit,
         op.Constant(value_float=iou_thr),
         op.Constant(value_float=score_thr),
     )

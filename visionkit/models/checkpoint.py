@@ -28,6 +28,8 @@ from .checkpoint_fetch import fetched_checkpoint
 from .checkpoint_formats import CheckpointFormatError, read_by_format
 from .checkpoint_names import SCHEMES, checkpoint_url
 from .checkpoint_safetensors import SafetensorsLayoutError
+from .checkpoint_tf import TensorBundleError, TensorBundleRefused
+from .checkpoint_tf_archive import read_tf_file
 from .untrusted_text import printable
 
 _MAX_KEYS_SHOWN = 10
@@ -54,7 +56,7 @@ def resolve_checkpoint(filename: str) -> str:
             "download it and give its path"
         )
     path = os.path.expanduser(filename)
-    if not os.path.isfile(path):
+    if not os.path.isfile(path) and not os.path.isfile(path + ".index"):  # or a TF checkpoint prefix
         raise CheckpointReadError(f"Checkpoint '{filename}' not found")
     return path
 
@@ -84,8 +86,17 @@ def _read_path(path: str, filename: str, map_location: Any = "cpu") -> Any:
     would run (through ``torch.jit.load``).
     """
     try:
+        tensors = read_tf_file(path, filename)  # TF checkpoints and releases; None for other files
+        if tensors is not None:
+            return tensors
         with open(path, "rb") as file:
             return read_by_format(file, map_location)
+    except TensorBundleRefused as error:
+        raise _not_loaded(
+            filename, f"it is a TF checkpoint, and {printable(str(error))}", unsafe=True
+        ) from None
+    except TensorBundleError as error:
+        raise _unreadable(filename, error) from None
     except TruncatedArchiveError as error:
         raise _unreadable(filename, error) from None
     except TorchScriptArchiveError:
@@ -106,7 +117,9 @@ def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
     """Read ``filename`` (a local path, an ``http(s)://`` URL, ``torchvision://NAME[.VERSION]``,
     ``timm://NAME[.TAG]`` or ``paddleclas://NAME``: :mod:`.checkpoint_names`) allowing plain data only,
     within the limits docs/trust_model.md states. The format is told by the file's bytes, not its name
-    (:mod:`.checkpoint_formats`: PyTorch zip or legacy, safetensors, a plain pickle of numpy arrays).
+    (:mod:`.checkpoint_formats`: PyTorch zip or legacy, safetensors, a plain pickle of numpy arrays), except
+    TF checkpoints, which are several files named by one prefix: the prefix, ``PREFIX.index``, a
+    ``.data-*`` shard, or a ``.tgz`` / ``.tar.gz`` release (:mod:`.checkpoint_tf_archive`).
 
     URLs are downloaded once into visionkit's own cache (:mod:`.checkpoint_fetch`); a download enters it
     only once it has been read safely, and a cached file that no longer reads is deleted.

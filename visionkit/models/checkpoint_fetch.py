@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 
 from mmengine.logging import print_log
 
+from .tf_releases import pinned_sha256
 from .untrusted_text import printable
 
 TORCHVISION_SCHEME = "torchvision://"
@@ -70,7 +71,14 @@ def cache_path(url: str) -> str:
 
 
 def expected_hash_prefix(url: str) -> str | None:
-    """The sha256 prefix a file name carries (``mobilenet_v2-b0353104.pth`` -> ``'b0353104'``), else None."""
+    """The sha256 (prefix) ``url``'s file must have: pinned (a ``#sha256=`` fragment, a TF release of
+    :mod:`.tf_releases`), else carried by its file name (``mobilenet_v2-b0353104.pth`` -> ``'b0353104'``)."""
+    try:
+        pinned = pinned_sha256(url)
+    except ValueError as error:
+        raise CheckpointFetchError(f"Checkpoint '{url}': {error}") from None
+    if pinned is not None:
+        return pinned
     match = _HASH_PREFIX.search(os.path.basename(urlparse(url).path))
     return match.group(1) if match else None
 
@@ -209,6 +217,7 @@ def fetched_checkpoint(url: str, sha256: str | None = None) -> Iterator[str]:
     failed stays on disk.
     """
     path, expected = cache_path(url), sha256 or expected_hash_prefix(url)
+    pinned = sha256 is not None or pinned_sha256(url) is not None
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     if os.path.isdir(path) and not os.path.islink(path):
         raise CheckpointFetchError(f"Checkpoint '{url}': its cache entry {path} is a folder; remove it")
@@ -220,7 +229,7 @@ def fetched_checkpoint(url: str, sha256: str | None = None) -> Iterator[str]:
             raise
         return
     _discard(path, _digest_path(path))
-    temporary, digest = _download(url, path, expected, pinned=sha256 is not None)
+    temporary, digest = _download(url, path, expected, pinned)
     try:
         yield temporary
         _write_atomically(_digest_path(path), digest)

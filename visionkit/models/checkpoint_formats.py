@@ -140,7 +140,8 @@ FORMATS: tuple[CheckpointFormat, ...] = (
     CheckpointFormat(
         "a TensorFlow checkpoint index (.ckpt.index, a TensorBundle table)",
         lambda s: s.tail[-8:] == _TF_TABLE_MAGIC,
-        advice="visionkit does not read TensorFlow checkpoints",
+        advice="visionkit reads a TF checkpoint by TF's names: give its prefix or PREFIX.index, with the "
+        "PREFIX.data-* shards beside it, or the release's .tgz",
     ),
     CheckpointFormat(
         "an ONNX model",
@@ -161,7 +162,8 @@ FORMATS: tuple[CheckpointFormat, ...] = (
     ),
 )
 READ_FAMILIES = (
-    "PyTorch checkpoints (zip or legacy), safetensors, plain pickles of numpy arrays (PaddlePaddle .pdparams)"
+    "PyTorch checkpoints (zip or legacy), safetensors, plain pickles of numpy arrays (PaddlePaddle "
+    ".pdparams), TF checkpoints by their prefix, .index or .tgz release"
 )
 
 

@@ -11,6 +11,7 @@ from .photometric import InceptionColorDistortion, PhotoMetricDistortion
 from .random_step_scale import RandomStepScale
 from .ssd_augmentations import MinIoURandomCrop, RandomIoUCrop, ZoomOut
 from .tf_crops import CentralCrop, DistortedBoundingBoxCrop, SSDRandomCrop
+from .tf_resize import TFResize, tf_resize_bilinear
 from .torchvision_eval import ResizeEdge, RoundedCenterCrop
 
 __all__ = [
@@ -29,10 +30,12 @@ __all__ = [
     "ResizeEdge",
     "RoundedCenterCrop",
     "SSDRandomCrop",
+    "TFResize",
     "ZoomOut",
     "build_albumentation",
     "build_pipeline",
     "rasterize_instances",
     "read_image",
     "read_seg_map",
+    "tf_resize_bilinear",
 ]

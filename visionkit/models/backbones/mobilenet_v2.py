@@ -36,6 +36,7 @@ from torch import nn
 from ...registry import MODELS
 from ..converters.mmdet_mobilenet_v2 import convert_mmdet_backbone_keys
 from ..converters.paddleclas_mobilenet_v2 import convert_paddleclas_backbone_keys
+from ..converters.tf_slim_mobilenet_v2 import convert_tf_backbone_keys
 from ..converters.timm_mobilenet import convert_timm_backbone_keys
 from ..converters.torchvision_mobilenet_v2 import convert_torchvision_backbone_keys
 from ..layers import ConvNormAct, InvertedResidual, make_divisible
@@ -148,6 +149,8 @@ class MobileNetV2(InvertedResidualBackbone):
             over all blocks, so the final conv is ``layer{blocks + 2}``.
         stem_channels, final_channels: fixed widths of the stem and the final 1x1 conv instead of the
             ones ``widen_factor`` gives (timm's ``fix_stem_head``: 32 and 1280).
+        tf_padding: pad the stride-2 convs as TF's ``'SAME'`` (0 before, 1 after on even sizes), as TF-slim,
+            TF DeepLab and the TF object detection API ran the checkpoints they published.
     """
 
     def __init__(
@@ -167,12 +170,13 @@ class MobileNetV2(InvertedResidualBackbone):
         stage_repeats: Sequence[int] | None = None,
         stem_channels: int | None = None,
         final_channels: int | None = None,
+        tf_padding: bool = False,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if output_stride not in (8, 16, 32):
             raise ValueError(f"output_stride must be 8, 16 or 32, got {output_stride}")
         self.widen_factor, self.output_stride = widen_factor, output_stride
-        norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
+        norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum, tf_padding=tf_padding)
         layout = dict(
             width_rounding=width_rounding,
             expand_first_block=expand_first_block,
@@ -212,6 +216,7 @@ class MobileNetV2(InvertedResidualBackbone):
                     stage_repeats=repeats,
                     expands_first_block=expand_first_block,
                 ),
+                convert_tf_backbone_keys,
             ),
             zero_init_residual=zero_init_residual,
         )

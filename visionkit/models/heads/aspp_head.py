@@ -13,6 +13,9 @@ The dropout (0.1) after the projection is TF DeepLab's; torchvision's DeepLabv3 
 
 torchvision's ``DeepLabHead`` (``deeplabv3_mobilenet_v3_large``: rates (12, 24, 36), dropout 0.5) adds a
 3x3 conv-BN-ReLU between the projection and the classifier: ``post_project_conv=True``.
+
+TF DeepLab's checkpoints (``mobilenetv2_coco_voc_trainaug``) concatenate the image pooling first
+(``image_pool_first=True``) and resize every map with ``align_corners=True``.
 """
 
 from __future__ import annotations
@@ -66,7 +69,8 @@ class ASPPHead(SegHead):
         dropout: dropout probability after the projection.
         post_project_conv: a 3x3 conv-BN-ReLU (``channels``) after the projection and its dropout, before
             the classifier, as torchvision's ``DeepLabHead``.
-        ignore_index, class_weight, loss_weight: see :class:`SegHead`.
+        image_pool_first: concatenate the image-pooling branch first (TF DeepLab's order), not last.
+        ignore_index, class_weight, loss_weight, align_corners: see :class:`SegHead`.
     """
 
     def __init__(
@@ -83,8 +87,19 @@ class ASPPHead(SegHead):
         class_weight: Sequence[float] | None = None,
         loss_weight: float = 1.0,
         init_cfg: dict | None = None,
+        image_pool_first: bool = False,
+        align_corners: bool = False,
     ) -> None:
-        super().__init__(num_classes, in_taps, in_channels, ignore_index, class_weight, loss_weight, init_cfg)
+        super().__init__(
+            num_classes,
+            in_taps,
+            in_channels,
+            ignore_index,
+            class_weight,
+            loss_weight,
+            init_cfg,
+            align_corners,
+        )
         (in_channels,) = in_channels
         self.dilations = tuple(dilations)
         branches = [ConvNormAct(in_channels, channels, act="relu")]
@@ -92,7 +107,8 @@ class ASPPHead(SegHead):
             ConvNormAct(in_channels, channels, 3, dilation=rate, act="relu") for rate in self.dilations
         ]
         if image_pool:
-            branches.append(ImagePooling(in_channels, channels))
+            pool = ImagePooling(in_channels, channels)
+            branches = [pool, *branches] if image_pool_first else [*branches, pool]
         self.branches = nn.ModuleList(branches)
         self.project = ConvNormAct(len(branches) * channels, channels, act="relu")
         self.dropout = nn.Dropout(dropout)

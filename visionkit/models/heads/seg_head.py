@@ -22,12 +22,15 @@ from ..backbones.taps import check_head_taps
 IGNORE_INDEX = 255
 
 
-def resize_logits(logits: Tensor, size: Sequence[int]) -> Tensor:
-    """Bilinear resize of (N, K, h, w) logits to ``size`` (H, W); identity if already that size."""
+def resize_logits(logits: Tensor, size: Sequence[int], align_corners: bool = False) -> Tensor:
+    """Bilinear resize of (N, K, h, w) logits to ``size`` (H, W); identity if already that size.
+
+    ``align_corners=True`` maps corner pixels onto corner pixels, as TF DeepLab's ``resize_bilinear`` does.
+    """
     size = (int(size[0]), int(size[1]))
     if tuple(logits.shape[-2:]) == size:
         return logits
-    return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+    return F.interpolate(logits, size=size, mode="bilinear", align_corners=align_corners)
 
 
 def _source_corners(size_in: int, size_out: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
@@ -173,6 +176,7 @@ class SegHead(BaseModule):
         ignore_index: label value that never counts in the loss (VOC: 255 on object borders).
         class_weight: optional per-class cross-entropy weights (K,).
         loss_weight: factor on the loss (e.g. 0.4 for an auxiliary head).
+        align_corners: how the logits are resized to the input (TF DeepLab's checkpoints: ``True``).
     """
 
     default_in_taps: ClassVar[tuple[str, ...]] = ("layer18",)
@@ -187,8 +191,10 @@ class SegHead(BaseModule):
         class_weight: Sequence[float] | None = None,
         loss_weight: float = 1.0,
         init_cfg: dict | None = None,
+        align_corners: bool = False,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.align_corners = align_corners
         if class_weight is not None and len(class_weight) != num_classes:
             raise ValueError(f"class_weight has {len(class_weight)} entries for {num_classes} classes")
         self.num_classes = num_classes
@@ -203,7 +209,7 @@ class SegHead(BaseModule):
         Returns ``{'loss_ce': scalar}`` (times ``loss_weight``); zero when every pixel is ignored.
         """
         size = input_size(data_samples)
-        logits = resize_logits(self(feats), size)
+        logits = resize_logits(self(feats), size, self.align_corners)
         target = stack_seg_maps(data_samples, size, self.ignore_index).to(logits.device)
         check_labels(target, data_samples, self.num_classes, self.ignore_index)
         if not (target != self.ignore_index).any():
@@ -216,5 +222,5 @@ class SegHead(BaseModule):
         self, feats: dict[str, Tensor], data_samples: Sequence[DataSample], with_logits: bool = False
     ) -> Sequence[DataSample]:
         """Adds ``pred_seg_map`` (H0, W0) int64 at ``ori_shape`` (and ``seg_logits`` if asked)."""
-        logits = resize_logits(self(feats), input_size(data_samples))
+        logits = resize_logits(self(feats), input_size(data_samples), self.align_corners)
         return seg_logits_to_samples(logits, data_samples, with_logits)

@@ -71,6 +71,8 @@ def detections_to_samples(
                 level_sizes if cfg.nms_pre_per_level else None,
                 min_size_in_input(cfg.min_bbox_size, img_shape, ori_shape),
                 cfg.topk_per_class,
+                cfg.max_per_class,
+                img_shape if cfg.clip_after_nms else None,
             )
         sample.pred_bboxes = rescale_boxes(boxes, img_shape, ori_shape)
         sample.pred_scores, sample.pred_labels = scores, labels
@@ -107,6 +109,8 @@ class SSDLiteHead(BaseModule):
             :class:`DetectionTestCfg` dict; defaults TF's.
         clamp_shrink: bound box shrinking as growth when decoding (mmdet), see :func:`decode_boxes`.
         bn_eps, bn_momentum: BatchNorm of the depthwise convs (TF's and torchvision's 1e-3 and 0.03).
+        score_activation: ``'softmax'`` over the K + 1 scores, or ``'sigmoid'`` of each (TF's
+            ``ssdlite_mobilenet_v2_coco``; the loss then needs ``use_sigmoid=True``); background dropped.
         init_cfg: ``None`` for torchvision's SSDLite init (TF's is alike): conv weights N(0, 0.03), bias 0.
 
     Needs the network input size (H, W) in each sample's metainfo ``batch_input_shape``
@@ -130,8 +134,12 @@ class SSDLiteHead(BaseModule):
         bn_eps: float = 1e-3,
         bn_momentum: float = 0.03,
         init_cfg: dict | None = None,
+        score_activation: str = "softmax",
     ) -> None:
         super().__init__(init_cfg=init_cfg)
+        if score_activation not in ("softmax", "sigmoid"):
+            raise ValueError(f"score_activation must be 'softmax' or 'sigmoid', got '{score_activation}'")
+        self.score_activation = score_activation
         if isinstance(anchor_generator, dict):
             anchor_generator = TASK_UTILS.build(anchor_generator)
         num_anchors = anchor_generator.num_anchors_per_location
@@ -149,6 +157,11 @@ class SSDLiteHead(BaseModule):
         self.test_cfg, self.clamp_shrink = DetectionTestCfg.build(test_cfg), clamp_shrink
         self.in_taps = tuple(in_taps or self.default_in_taps)
         self.loss_module = MODELS.build(loss if loss is not None else dict(type="SSDLoss"))
+        if getattr(self.loss_module, "use_sigmoid", False) != (score_activation == "sigmoid"):
+            raise ValueError(
+                f"SSDLiteHead scores by {score_activation}, but its loss is trained for the other: set "
+                "loss=dict(type='SSDLoss', use_sigmoid=True) exactly when score_activation='sigmoid'"
+            )
         norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
         self.cls_convs = nn.ModuleList(
             PredictionBlock(c, n * (num_classes + 1), **norm)
@@ -215,9 +228,11 @@ class SSDLiteHead(BaseModule):
     def decode(
         self, cls_scores: list[Tensor], bbox_preds: list[Tensor], anchors: Tensor
     ) -> tuple[Tensor, Tensor]:
-        """Per-level outputs and anchors (A, 4) -> ``scores`` (N, A, K) softmax without the background and
-        ``boxes`` (N, A, 4) decoded xyxy in input pixels."""
-        scores = flatten_levels(cls_scores, self.num_classes + 1).softmax(dim=-1)[..., : self.num_classes]
+        """Per-level outputs and anchors (A, 4) -> ``scores`` (N, A, K) softmax (or sigmoid) without the
+        background and ``boxes`` (N, A, 4) decoded xyxy in input pixels."""
+        logits = flatten_levels(cls_scores, self.num_classes + 1)
+        scores = logits.sigmoid() if self.score_activation == "sigmoid" else logits.softmax(dim=-1)
+        scores = scores[..., : self.num_classes]
         deltas = flatten_levels(bbox_preds, 4)
         return scores, decode_boxes(deltas, anchors, self.box_stds, clamp_shrink=self.clamp_shrink)
 

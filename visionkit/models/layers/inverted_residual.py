@@ -48,6 +48,7 @@ class InvertedResidual(nn.Module):
             (PaddleClas's MobileNetV2 expands its t=1 first block, 32 -> 32 channels).
         memory_efficient_splits: number of slices; 0 or 1 computes the expansion whole. A block with
             squeeze-excite always runs whole (its gate needs every channel).
+        tf_padding: pad the depthwise conv as TF's ``'SAME'`` (:class:`ConvNormAct`), for TF checkpoints.
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class InvertedResidual(nn.Module):
         se_channels: int = 0,
         hidden_channels: int | None = None,
         always_expand: bool = False,
+        tf_padding: bool = False,
     ) -> None:
         super().__init__()
         if stride not in (1, 2):
@@ -80,7 +82,15 @@ class InvertedResidual(nn.Module):
         has_expand = hidden != in_channels or always_expand
         self.expand = ConvNormAct(in_channels, hidden, 1, act=act, **norm) if has_expand else None
         self.depthwise = ConvNormAct(
-            hidden, hidden, kernel_size, stride, dilation, groups=hidden, act=act, **norm
+            hidden,
+            hidden,
+            kernel_size,
+            stride,
+            dilation,
+            groups=hidden,
+            act=act,
+            tf_padding=tf_padding,
+            **norm,
         )
         self.se = SqueezeExcitation(hidden, se_channels) if se_channels else None
         self.project = ConvNormAct(self.hidden_channels, out_channels, 1, act=False, **norm)
@@ -126,7 +136,7 @@ def _sliced_conv_norm_act(layer: ConvNormAct, x: Tensor, part: slice) -> Tensor:
     conv = layer.conv
     bias = conv.bias[part] if conv.bias is not None else None
     groups = x.shape[1] if conv.groups > 1 else 1  # depthwise: one group per channel of the slice
-    y = F.conv2d(x, conv.weight[part], bias, conv.stride, conv.padding, conv.dilation, groups)
+    y = F.conv2d(layer.pad(x), conv.weight[part], bias, conv.stride, conv.padding, conv.dilation, groups)
     bn = layer.bn
     if isinstance(bn, nn.BatchNorm2d):
         y = F.batch_norm(

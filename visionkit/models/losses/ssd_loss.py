@@ -1,5 +1,9 @@
 """SSD multibox loss: softmax cross-entropy with hard negative mining plus smooth-L1 on positive deltas.
 
+With ``use_sigmoid`` the class term is TF's ``weighted_sigmoid`` (``ssdlite_mobilenet_v2_coco``, whose scores
+are sigmoids): per anchor the sum over all K + 1 columns, background included, of the binary cross-entropy
+against the one-hot label; hard negatives are mined on that sum.
+
 SSD (Liu et al. 2016, section 2.2 "Training objective" and "Hard negative mining"), as in the TF object
 detection ``ssdlite_mobilenet_v2_coco`` config and torchvision's and mmdet's SSD: per image, all positive
 anchors plus the ``neg_pos_ratio`` x as many background anchors with the highest classification loss;
@@ -41,6 +45,7 @@ def ssd_loss(
     neg_pos_ratio: int = 3,
     min_negatives: int = 0,
     smooth_l1_beta: float = 1.0,
+    use_sigmoid: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Classification and box losses of a batch.
 
@@ -52,6 +57,7 @@ def ssd_loss(
         neg_pos_ratio: negatives kept per positive (3 in SSD).
         min_negatives: negatives kept per image at least, so an image without ground truth still
             trains its background (TF's ``min_negatives_per_image``; torchvision and mmdet use 0).
+        use_sigmoid: sigmoid cross-entropy summed over the K + 1 columns instead of softmax (TF's).
 
     Returns:
         (loss_cls, loss_bbox), each a scalar divided by max(1, number of positives in the batch).
@@ -59,9 +65,13 @@ def ssd_loss(
     background = cls_logits.shape[-1] - 1
     positive = (labels >= 0) & (labels < background)
     negative = labels == background
-    cls_loss = F.cross_entropy(
-        cls_logits.flatten(0, 1), labels.clamp(min=0).flatten(), reduction="none"
-    ).view_as(labels)
+    if use_sigmoid:
+        target = F.one_hot(labels.clamp(min=0), cls_logits.shape[-1]).to(cls_logits.dtype)
+        cls_loss = F.binary_cross_entropy_with_logits(cls_logits, target, reduction="none").sum(dim=-1)
+    else:
+        cls_loss = F.cross_entropy(
+            cls_logits.flatten(0, 1), labels.clamp(min=0).flatten(), reduction="none"
+        ).view_as(labels)
     selected = positive | hard_negative_mask(cls_loss, positive, negative, neg_pos_ratio, min_negatives)
     normaliser = positive.sum().clamp(min=1)
     loss_cls = (cls_loss * selected).sum() / normaliser
@@ -82,6 +92,7 @@ class SSDLoss(nn.Module):
             mmdet's behaviour, where an image without ground truth contributes no loss at all.
         smooth_l1_beta: transition point of the smooth-L1 box loss.
         loss_cls_weight, loss_bbox_weight: factors on the two terms (1:1 in SSD).
+        use_sigmoid: TF's sigmoid class loss (see the module docstring), for a head with sigmoid scores.
     """
 
     def __init__(
@@ -91,8 +102,10 @@ class SSDLoss(nn.Module):
         smooth_l1_beta: float = 1.0,
         loss_cls_weight: float = 1.0,
         loss_bbox_weight: float = 1.0,
+        use_sigmoid: bool = False,
     ) -> None:
         super().__init__()
+        self.use_sigmoid = use_sigmoid
         self.neg_pos_ratio, self.min_negatives, self.smooth_l1_beta = (
             neg_pos_ratio,
             min_negatives,
@@ -112,5 +125,6 @@ class SSDLoss(nn.Module):
             self.neg_pos_ratio,
             self.min_negatives,
             self.smooth_l1_beta,
+            self.use_sigmoid,
         )
         return {"loss_cls": loss_cls * self.loss_cls_weight, "loss_bbox": loss_bbox * self.loss_bbox_weight}

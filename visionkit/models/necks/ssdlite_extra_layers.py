@@ -14,17 +14,23 @@ from ..layers import ConvNormAct, make_divisible
 class ExtraBlock(nn.Sequential):
     """1x1 conv to out/2 (BN, ReLU6) -> 3x3 depthwise stride 2 (BN, ReLU6) -> 1x1 conv to out (BN, ReLU6).
 
-    The depthwise conv pads 1, so sizes go 10 -> 5 -> 3 -> 2 -> 1 as TF's 'SAME' padding does.
+    The depthwise conv pads 1, so sizes go 10 -> 5 -> 3 -> 2 -> 1 as TF's 'SAME' padding does; on even sizes
+    TF pads 0 before and 1 after, which ``tf_padding=True`` reproduces (for TF checkpoints).
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, bn_eps: float = 1e-3, bn_momentum: float = 0.03
+        self,
+        in_channels: int,
+        out_channels: int,
+        bn_eps: float = 1e-3,
+        bn_momentum: float = 0.03,
+        tf_padding: bool = False,
     ) -> None:
         norm = dict(bn_eps=bn_eps, bn_momentum=bn_momentum)
         mid_channels = out_channels // 2
         super().__init__(
             ConvNormAct(in_channels, mid_channels, 1, **norm),
-            ConvNormAct(mid_channels, mid_channels, 3, stride=2, groups=mid_channels, **norm),
+            ConvNormAct(mid_channels, mid_channels, 3, 2, groups=mid_channels, tf_padding=tf_padding, **norm),
             ConvNormAct(mid_channels, out_channels, 1, **norm),
         )
 
@@ -38,6 +44,7 @@ class SSDLiteExtraLayers(BaseModule):
         out_channels: channels of each block before the width multiplier (paper: 512, 256, 256, 128).
         widen_factor: width multiplier; channels rounded with :func:`make_divisible`.
         bn_eps, bn_momentum: BatchNorm settings (TF's and torchvision's SSDLite: 1e-3 and 0.03).
+        tf_padding: pad the stride-2 depthwise convs as TF's ``'SAME'`` (TF object detection checkpoints).
         init_cfg: ``None`` for the TF / torchvision init, N(0, 0.03) conv weights.
 
     ``self.out_channels`` holds the rounded channels of each output.
@@ -51,12 +58,13 @@ class SSDLiteExtraLayers(BaseModule):
         bn_eps: float = 1e-3,
         bn_momentum: float = 0.03,
         init_cfg: dict | None = None,
+        tf_padding: bool = False,
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.out_channels = [make_divisible(c * widen_factor) for c in out_channels]
         self.blocks = nn.ModuleList()
         for channels in self.out_channels:
-            self.blocks.append(ExtraBlock(in_channels, channels, bn_eps, bn_momentum))
+            self.blocks.append(ExtraBlock(in_channels, channels, bn_eps, bn_momentum, tf_padding))
             in_channels = channels
 
     def init_weights(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from torch import Tensor
@@ -11,6 +12,7 @@ from ...registry import MODELS
 from ...structures import DataSample
 from ..backbones import backbone_taps, build_tapped_backbone, fill_in_channels, head_taps
 from ..converters.paddleclas_mobilenet_v2 import route_paddleclas_classifier_keys
+from ..converters.tf_slim_mobilenet_v2 import route_tf_classifier_keys
 from ..converters.timm_mobilenet import route_timm_classifier_keys
 from ..converters.torchvision_classifier import route_torchvision_classifier_keys
 from ..heads.classifier_head import scores_to_samples
@@ -67,6 +69,9 @@ class ImageClassifier(TaskModel):
         self._register_load_state_dict_pre_hook(route_timm_classifier_keys)
         self._register_load_state_dict_pre_hook(route_paddleclas_classifier_keys)
         self._register_load_state_dict_pre_hook(route_torchvision_classifier_keys)
+        self._register_load_state_dict_pre_hook(
+            partial(route_tf_classifier_keys, num_classes=self.head.num_classes)
+        )
 
     def forward_taps(
         self, taps: dict[str, Tensor], data_samples: list[DataSample], mode: str

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from ...registry import MODELS
 from ...structures import DataSample
 from ..backbones import backbone_taps, build_tapped_backbone, fill_in_channels, head_taps, union_taps
+from ..converters.tf_deeplab import convert_tf_deeplab_keys
 from ..converters.torchvision_segmentation import convert_torchvision_segmentation_keys
 from ..heads.seg_head import resize_logits, seg_logits_to_samples
 from .task_model import ExportHead, TaskModel
@@ -61,8 +62,9 @@ class SegmentorExportHead(ExportHead):
 
     def forward(self, taps: dict[str, Tensor], inputs: Tensor) -> tuple[Tensor, Tensor]:
         # resize_logits' bilinear resize, without its int(size), which would fix H and W in a graph.
+        align = self.decode_head.align_corners
         logits = F.interpolate(
-            self.decode_head(taps), size=inputs.shape[-2:], mode="bilinear", align_corners=False
+            self.decode_head(taps), size=inputs.shape[-2:], mode="bilinear", align_corners=align
         )
         return logits, logits.argmax(dim=1)
 
@@ -107,6 +109,11 @@ class Segmentor(TaskModel):
         self._register_load_state_dict_pre_hook(
             partial(convert_torchvision_segmentation_keys, has_auxiliary_head=auxiliary_head is not None)
         )
+        branches = [type(b).__name__ for b in getattr(self.decode_head, "branches", ())]
+        if "ImagePooling" in branches:  # an ASPP head: TF DeepLab's checkpoints load into it
+            pool, aspp0 = branches.index("ImagePooling"), branches.index("ConvNormAct")
+            hook = partial(convert_tf_deeplab_keys, pool_branch=pool, aspp0_branch=aspp0)
+            self._register_load_state_dict_pre_hook(hook)
 
     @property
     def single_pass(self) -> bool:
@@ -188,14 +195,15 @@ class Segmentor(TaskModel):
             logits = self._slide_logits(scaled) if self.test_cfg["mode"] == "slide" else self._logits(scaled)
             if flip:
                 logits = logits.flip(-1)
-            logits = resize_logits(logits, size)
+            logits = resize_logits(logits, size, self.decode_head.align_corners)
             scores = logits if len(passes) == 1 else logits.softmax(dim=1)
             total = scores if total is None else total + scores
         return total / len(passes)
 
     def _logits(self, inputs: Tensor) -> Tensor:
         """Decode-head logits (N, K, H, W) upsampled to the size of ``inputs``."""
-        return resize_logits(self.decode_head(self.backbone(inputs)), inputs.shape[-2:])
+        logits = self.decode_head(self.backbone(inputs))
+        return resize_logits(logits, inputs.shape[-2:], self.decode_head.align_corners)
 
     def _slide_logits(self, inputs: Tensor) -> Tensor:
         """Logits (N, K, H, W) averaged over ``crop_size`` windows placed every ``stride`` pixels.

@@ -14,6 +14,7 @@ from ...structures import DataSample
 from ..backbones import backbone_taps, build_tapped_backbone, head_taps
 from ..box_ops import padded_multiclass_nms
 from ..converters.mmdet_ssd import convert_mmdet_ssd_keys
+from ..converters.tf_od_ssdlite import convert_tf_ssdlite_keys
 from ..converters.torchvision_ssdlite import convert_torchvision_ssdlite_keys
 from ..heads.ssdlite_head import detections_to_samples
 from .task_model import ExportHead, TaskModel
@@ -85,6 +86,8 @@ class DetectorExportHead(ExportHead):
             self.level_sizes if cfg.nms_pre_per_level else None,
             drop_empty=cfg.min_bbox_size is not None,
             topk_per_class=cfg.topk_per_class,
+            max_per_class=cfg.max_per_class,
+            clip_to=self.input_size if cfg.clip_after_nms else None,
         )
 
 
@@ -129,9 +132,10 @@ class SSDDetector(TaskModel):
         head["anchor_generator"] = TASK_UTILS.build(anchor_generator)
         self.head = MODELS.build(head)
         self.backbone = build_tapped_backbone(backbone, self.in_taps) if build_backbone else None
-        # mmdetection's and torchvision's checkpoints load as-is
+        # mmdetection's, torchvision's and TF object detection's checkpoints load as-is
         self._register_load_state_dict_pre_hook(convert_mmdet_ssd_keys)
         self._register_load_state_dict_pre_hook(convert_torchvision_ssdlite_keys)
+        self._register_load_state_dict_pre_hook(convert_tf_ssdlite_keys)
 
     def feats_from_taps(self, taps: dict[str, Tensor]) -> list[Tensor]:
         """Backbone taps (a dict, may hold more) -> the head's maps: ``in_taps`` in order, then the neck's."""
