@@ -85,6 +85,35 @@ def test_a_constant_range_is_sized_without_computing_it(tmp_path):
         check_onnx_file(_graph_file(tmp_path / "range.onnx", nodes, values))
 
 
+def compute_bomb(path, op: str, side: int = 2048, kernel: int = 1024) -> str:
+    """``op`` over two ConstantOfShape values of ones (side x side and kernel x kernel): 20 MB of folded
+    values, within the folding budget, from 311 bytes. ONNX Runtime 1.32 folds a Conv of them while it
+    builds the session in (side - kernel)^2 kernel^2 steps: 12 s at side 1024 / kernel 512 on one thread,
+    16 times that at 2048 / 1024; a MatMul of two side x side values takes side^3."""
+    one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
+    attributes = {"kernel_shape": [kernel, kernel]} if op == "MaxPool" else {}
+    nodes = [
+        helper.make_node("ConstantOfShape", ["a_shape"], ["a"], value=one),
+        helper.make_node("ConstantOfShape", ["w_shape"], ["w"], value=one),
+        helper.make_node(op, ["a"] if op == "MaxPool" else ["a", "w"], ["c"], **attributes),
+        helper.make_node("ReduceSum", ["c"], ["sum"], keepdims=0),
+        helper.make_node("Add", ["x", "sum"], ["y"]),
+    ]
+    shapes = [_int64("a_shape", [1, 1, side, side]), _int64("w_shape", [1, 1, kernel, kernel])]
+    return _graph_file(path, nodes, shapes)
+
+
+@pytest.mark.parametrize("op", ["Conv", "MatMul", "MaxPool"])
+def test_constants_are_folded_only_by_operators_of_linear_cost(tmp_path, op):
+    """Within the folding budget's memory, a Conv (or MatMul, or a pooling window) of constants costs what
+    its inputs' sizes allow per output element: it was accepted, and kept ONNX Runtime building the
+    session for minutes. Only operators whose time is linear in their sizes may run on constants."""
+    with pytest.raises(
+        ModelFileError, match=rf"{op}\.onnx' was not loaded: it computes '{op}' from constants"
+    ):
+        check_onnx_file(compute_bomb(tmp_path / f"{op}.onnx", op, kernel=2048 if op == "MatMul" else 1024))
+
+
 @pytest.mark.parametrize(
     ("what", "refused"),
     [
