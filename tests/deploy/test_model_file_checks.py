@@ -89,7 +89,7 @@ def compute_bomb(path, op: str, side: int = 2048, kernel: int = 1024) -> str:
     """``op`` over two ConstantOfShape values of ones (side x side and kernel x kernel): 20 MB of folded
     values, within the folding budget, from 311 bytes. ONNX Runtime 1.32 folds a Conv of them while it
     builds the session in (side - kernel)^2 kernel^2 steps: 12 s at side 1024 / kernel 512 on one thread,
-    16 times that at 2048 / 1024; a MatMul of two side x side values takes side^3."""
+    223 s at 2048 / 1024; a MatMul of two side x side values takes side^3."""
     one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
     attributes = {"kernel_shape": [kernel, kernel]} if op == "MaxPool" else {}
     nodes = [
