@@ -142,6 +142,24 @@ def test_what_visionkits_exports_never_hold_is_refused(tmp_path, what, refused):
         check_onnx_file(path)
 
 
+def test_a_sparse_initializer_is_refused(tmp_path):
+    """A 16384 x 16384 sparse initializer of one value, used by no node: 113 bytes that passed the check,
+    and ONNX Runtime 1.32 made it dense (+1 GiB resident) while it built the session."""
+    values = numpy_helper.from_array(np.array([1.0], dtype=np.float32), "w")
+    indices = numpy_helper.from_array(np.array([0], dtype=np.int64), "w_idx")
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+        sparse_initializer=[helper.make_sparse_tensor(values, indices, [16384, 16384])],
+    )
+    path = tmp_path / "sparse.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(path))
+    with pytest.raises(ModelFileError, match=r"sparse\.onnx' was not loaded: it holds sparse tensors"):
+        check_onnx_file(path)
+
+
 def test_size_and_node_count_are_bounded(tmp_path, monkeypatch):
     nodes = [helper.make_node("Identity", ["x"], ["a0"])] + [
         helper.make_node("Identity", [f"a{i}"], [f"a{i + 1}"]) for i in range(30)

@@ -6,13 +6,13 @@ so that a crafted file fails with an error naming it instead of filling the memo
 
 - ``.onnx`` (ONNX Runtime, OpenVINO), :func:`check_onnx_file`: at most :data:`MAX_ONNX_BYTES` and
   :data:`MAX_ONNX_NODES` nodes; only the standard operator set, without control flow (``If``, ``Loop``,
-  ``Scan``) or local functions; every tensor inside the file (external data names other files to read);
-  ONNX's checker with strict shape inference passes; and every value computable from constants alone,
-  which a runtime folds while it builds the session (ONNX Runtime turned a 593-byte graph into 1.9 GB
-  that way), has a size shape inference knows, all of them together at most
-  :data:`FOLDED_BYTES_BASE` + :data:`FOLDED_BYTES_PER_BYTE` x the file's size, and comes from an operator
-  whose time is linear in those sizes (elementwise, shape and reduction operators; a ``Conv`` or
-  ``MatMul`` of constants is refused: it can take hours within that memory).
+  ``Scan``), local functions or sparse tensors (made dense as the file is read); every tensor inside the
+  file (external data names other files to read); ONNX's checker with strict shape inference passes;
+  and every value computable from constants alone, which a runtime folds while it builds the session
+  (ONNX Runtime turned a 593-byte graph into 1.9 GB that way), has a size shape inference knows, all
+  of them together at most :data:`FOLDED_BYTES_BASE` + :data:`FOLDED_BYTES_PER_BYTE` x the file's size,
+  and comes from an operator whose time is linear in those sizes (elementwise, shape and reduction
+  operators; a ``Conv`` or ``MatMul`` of constants is refused: it can take hours within that memory).
 - ``.pte`` (ExecuTorch), :func:`check_pte_file`: at most :data:`MAX_PTE_BYTES`, and a FlatBuffer with
   ExecuTorch's file identifier; the runtime then verifies the program's internal consistency as it loads.
   ExecuTorch's runtime is built for programs its user compiled: a crafted ``.pte`` can still abort the
@@ -91,6 +91,9 @@ def _check_structure(model: Any, path: str | Path) -> None:
     flow = sorted({n.op_type for n in nodes} & _CONTROL_FLOW)
     if flow:
         raise _refused(path, f"it has control flow ({', '.join(flow)}), which visionkit's exports never have")
+    sparse = any(a.HasField("sparse_tensor") or a.sparse_tensors for n in nodes for a in n.attribute)
+    if model.graph.sparse_initializer or sparse:  # a 113-byte file was densified into 1 GiB
+        raise _refused(path, "it holds sparse tensors, which a runtime makes dense as it reads the file")
     if any(t.data_location == 1 or t.external_data for t in _tensors(model)):
         raise _refused(path, "it names external data files, which a runtime would read from disk")
 
