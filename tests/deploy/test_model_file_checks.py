@@ -160,6 +160,29 @@ def test_a_sparse_initializer_is_refused(tmp_path):
         check_onnx_file(path)
 
 
+@pytest.mark.parametrize("model_type", ["this.s", "posix.system", "MobileNetV2"])
+def test_the_metadatas_model_type_is_looked_up_among_visionkits_task_models(tmp_path, model_type):
+    """An exported file's metadata names its task model class. On f328df2 it was looked up with
+    ``MODELS.get``, which imports whatever module a dotted name names and returns any object in it:
+    ``this.s`` printed the Zen of Python at init_model, ``posix.system`` became the task model."""
+    from mmengine.config import Config
+
+    from visionkit.deploy.onnx_export import METADATA_KEY
+    from visionkit.deploy.runtimes.onnx_runtime import OnnxRuntimeModel
+
+    path = tmp_path / "named.onnx"
+    _graph_file(path, [helper.make_node("Identity", ["x"], ["y"])])
+    model = onnx.load(str(path))
+    helper.set_model_props(model, {METADATA_KEY: f'{{"model_type": "{model_type}"}}'})
+    onnx.save(model, str(path))
+    sys.modules.pop("this", None)
+    with pytest.raises(
+        ValueError, match=rf"named\.onnx' names '{model_type}' as its model type, which is not"
+    ):
+        OnnxRuntimeModel(Config({}), path)
+    assert "this" not in sys.modules
+
+
 def test_size_and_node_count_are_bounded(tmp_path, monkeypatch):
     nodes = [helper.make_node("Identity", ["x"], ["a0"])] + [
         helper.make_node("Identity", [f"a{i}"], [f"a{i + 1}"]) for i in range(30)
