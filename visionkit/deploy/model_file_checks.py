@@ -134,6 +134,8 @@ def _folded_bytes(model: Any, path: str | Path, limit: int) -> None:
                 raise _refused(
                     path, f"the size of its constant value {shown(name)} ({node.op_type}) is not known"
                 )
+            if types[name].elem_type == onnx.TensorProto.STRING:  # each element a heap string, not 8 bytes
+                raise _refused(path, f"it computes strings from constants ({shown(name)}, {node.op_type})")
             count = 1
             for dim in dims:
                 count *= dim
