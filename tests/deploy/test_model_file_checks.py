@@ -92,6 +92,52 @@ def test_a_constant_range_is_sized_without_computing_it(tmp_path):
         check_onnx_file(_graph_file(tmp_path / "range.onnx", nodes, values))
 
 
+def compute_bomb(path, op: str, side: int = 2048, kernel: int = 1024) -> str:
+    """``op`` over two ConstantOfShape values of ones (side x side and kernel x kernel): 20 MB of folded
+    values, within the folding budget, from 311 bytes. ONNX Runtime 1.32 folds a Conv of them while it
+    builds the session in (side - kernel)^2 kernel^2 steps: 12 s at side 1024 / kernel 512 on one thread,
+    223 s at 2048 / 1024; a MatMul of two side x side values takes side^3."""
+    one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
+    attributes = {"kernel_shape": [kernel, kernel]} if op == "MaxPool" else {}
+    nodes = [
+        helper.make_node("ConstantOfShape", ["a_shape"], ["a"], value=one),
+        helper.make_node("ConstantOfShape", ["w_shape"], ["w"], value=one),
+        helper.make_node(op, ["a"] if op == "MaxPool" else ["a", "w"], ["c"], **attributes),
+        helper.make_node("ReduceSum", ["c"], ["sum"], keepdims=0),
+        helper.make_node("Add", ["x", "sum"], ["y"]),
+    ]
+    shapes = [_int64("a_shape", [1, 1, side, side]), _int64("w_shape", [1, 1, kernel, kernel])]
+    return _graph_file(path, nodes, shapes)
+
+
+def test_strings_computed_from_constants_are_refused(tmp_path):
+    """Cast of 3 M constant floats to strings and back: counted as 48 MB (8 bytes a string), within the
+    folding budget, while ONNX Runtime 1.32 took +430 MB resident to build the session."""
+    nodes = [
+        helper.make_node("ConstantOfShape", ["shape"], ["c"]),
+        helper.make_node("Cast", ["c"], ["text"], to=TensorProto.STRING),
+        helper.make_node("Cast", ["text"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["f"], ["sum"], keepdims=0),
+        helper.make_node("Add", ["x", "sum"], ["y"]),
+    ]
+    path = _graph_file(tmp_path / "text.onnx", nodes, [_int64("shape", [3_000_000])])
+    with pytest.raises(
+        ModelFileError, match=r"text\.onnx' was not loaded: it computes strings from constants"
+    ):
+        check_onnx_file(path)
+
+
+@pytest.mark.parametrize("op", ["Conv", "MatMul", "MaxPool"])
+def test_constants_are_folded_only_by_operators_of_linear_cost(tmp_path, op):
+    """Within the folding budget's memory, a Conv (or MatMul, or a pooling window) of constants costs what
+    its inputs' sizes allow per output element: it was accepted, and kept ONNX Runtime building the
+    session for minutes. Only operators whose time is linear in their sizes may run on constants."""
+    with pytest.raises(
+        ModelFileError, match=rf"{op}\.onnx' was not loaded: it computes '{op}' from constants"
+    ):
+        check_onnx_file(compute_bomb(tmp_path / f"{op}.onnx", op, kernel=2048 if op == "MatMul" else 1024))
+
+
 @pytest.mark.parametrize(
     ("what", "refused"),
     [
@@ -122,6 +168,47 @@ def test_what_visionkits_exports_never_hold_is_refused(tmp_path, what, refused):
         path.write_bytes(b"\x0a\xff\xff\xff\xff\x0f" + bytes(64))
     with pytest.raises(ModelFileError, match=rf"{what}\.onnx' was not loaded: .*{refused}"):
         check_onnx_file(path)
+
+
+def test_a_sparse_initializer_is_refused(tmp_path):
+    """A 16384 x 16384 sparse initializer of one value, used by no node: 113 bytes that passed the check,
+    and ONNX Runtime 1.32 made it dense (+1 GiB resident) while it built the session."""
+    values = numpy_helper.from_array(np.array([1.0], dtype=np.float32), "w")
+    indices = numpy_helper.from_array(np.array([0], dtype=np.int64), "w_idx")
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+        sparse_initializer=[helper.make_sparse_tensor(values, indices, [16384, 16384])],
+    )
+    path = tmp_path / "sparse.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(path))
+    with pytest.raises(ModelFileError, match=r"sparse\.onnx' was not loaded: it holds sparse tensors"):
+        check_onnx_file(path)
+
+
+@pytest.mark.parametrize("model_type", ["this.s", "posix.system", "MobileNetV2"])
+def test_the_metadatas_model_type_is_looked_up_among_visionkits_task_models(tmp_path, model_type):
+    """An exported file's metadata names its task model class. On f328df2 it was looked up with
+    ``MODELS.get``, which imports whatever module a dotted name names and returns any object in it:
+    ``this.s`` printed the Zen of Python at init_model, ``posix.system`` became the task model."""
+    from mmengine.config import Config
+
+    from visionkit.deploy.onnx_export import METADATA_KEY
+    from visionkit.deploy.runtimes.onnx_runtime import OnnxRuntimeModel
+
+    path = tmp_path / "named.onnx"
+    _graph_file(path, [helper.make_node("Identity", ["x"], ["y"])])
+    model = onnx.load(str(path))
+    helper.set_model_props(model, {METADATA_KEY: f'{{"model_type": "{model_type}"}}'})
+    onnx.save(model, str(path))
+    sys.modules.pop("this", None)
+    with pytest.raises(
+        ValueError, match=rf"named\.onnx' names '{model_type}' as its model type, which is not"
+    ):
+        OnnxRuntimeModel(Config({}), path)
+    assert "this" not in sys.modules
 
 
 def test_size_and_node_count_are_bounded(tmp_path, monkeypatch):

@@ -166,6 +166,33 @@ def test_resuming_from_a_bare_state_dict_names_the_file(data_root, tmp_path):
         load_tool("train").main(argv + cli_options())
 
 
+_POSITION = {"epoch": 0, "batch": 0, "processes": 1, "batch_size": 1}
+
+
+@pytest.mark.parametrize(
+    "resume_state",
+    [
+        5,
+        {"train_loop": {"data": "x", "val_pending": False}},
+        {"train_loop": {"data": {**_POSITION, "epoch": "9" * 5000}, "val_pending": False}},
+        {"train_loop": {"data": _POSITION, "val_pending": False}, "random_states": [{"torch": 1.0}]},
+    ],
+    ids=["not-a-dict", "position-a-string", "5000-digit-epoch", "random-states"],
+)
+def test_a_malformed_resume_state_names_the_file(data_root, tmp_path, resume_state):
+    """The data position and random states of ``meta['resume_state']`` are the file's: on f328df2 these
+    ended --resume in an AttributeError, TypeError or ValueError traceback (the random states only at
+    the first training step), none naming the file."""
+    state_dict = init_model(tiny_cfg(data_root, tmp_path / "work")).state_dict()
+    path = tmp_path / "epoch_1.pth"
+    hub = {"log_scalars": {}, "runtime_info": {}, "resumed_keys": {}}
+    meta = {"epoch": 1, "iter": 1, "resume_state": resume_state}
+    torch.save({"meta": meta, "state_dict": state_dict, "message_hub": hub}, path)
+    argv = _train_argv(data_root, tmp_path, "--resume", str(path))
+    with pytest.raises(SystemExit, match=r"epoch_1\.pth' cannot be resumed: its resume state is malformed"):
+        load_tool("train").main(argv + cli_options())
+
+
 @pytest.mark.slow
 def test_the_cli_prints_the_refusal_without_a_traceback(tmp_path):
     marker = tmp_path / "payload_ran"

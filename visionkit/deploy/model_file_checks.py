@@ -6,11 +6,13 @@ so that a crafted file fails with an error naming it instead of filling the memo
 
 - ``.onnx`` (ONNX Runtime, OpenVINO), :func:`check_onnx_file`: at most :data:`MAX_ONNX_BYTES` and
   :data:`MAX_ONNX_NODES` nodes; only the standard operator set, without control flow (``If``, ``Loop``,
-  ``Scan``) or local functions; every tensor inside the file (external data names other files to read);
-  ONNX's checker with strict shape inference passes; and every value computable from constants alone,
-  which a runtime folds while it builds the session (ONNX Runtime turned a 593-byte graph into 1.9 GB
-  that way), has a size shape inference knows, all of them together at most
-  :data:`FOLDED_BYTES_BASE` + :data:`FOLDED_BYTES_PER_BYTE` x the file's size.
+  ``Scan``), local functions or sparse tensors (made dense as the file is read); every tensor inside the
+  file (external data names other files to read); ONNX's checker with strict shape inference passes;
+  and every value computable from constants alone, which a runtime folds while it builds the session
+  (ONNX Runtime turned a 593-byte graph into 1.9 GB that way), has a size shape inference knows, all
+  of them together at most :data:`FOLDED_BYTES_BASE` + :data:`FOLDED_BYTES_PER_BYTE` x the file's size,
+  and comes from an operator whose time is linear in those sizes (elementwise, shape and reduction
+  operators; a ``Conv`` or ``MatMul`` of constants is refused: it can take hours within that memory).
 - ``.pte`` (ExecuTorch), :func:`check_pte_file`: at most :data:`MAX_PTE_BYTES`, and a FlatBuffer with
   ExecuTorch's file identifier; the runtime then verifies the program's internal consistency as it loads.
   ExecuTorch's runtime is built for programs its user compiled: a crafted ``.pte`` can still abort the
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models.checkpoint import CheckpointReadError
+from ..models.untrusted_text import shown
 
 MAX_ONNX_BYTES = 1 << 30
 MAX_ONNX_NODES = 20_000
@@ -35,6 +38,21 @@ FOLDED_BYTES_PER_BYTE = 8
 MAX_PTE_BYTES = 1 << 30
 _STANDARD_DOMAINS = ("", "ai.onnx")
 _CONTROL_FLOW = frozenset({"If", "Loop", "Scan", "SequenceMap"})
+# Operators a runtime may compute from constants while it builds the session: each costs time linear in
+# the sizes of its inputs and output, which the folding budget bounds. Conv, MatMul, pooling and the like
+# cost per output element what their inputs' sizes allow: a 311-byte Conv over two ConstantOfShape
+# values within the budget kept ONNX Runtime folding for minutes (K x K kernel over 2K x 2K: K^4 steps).
+_LINEAR_FOLDABLE = frozenset(
+    """Abs Acos Acosh Add And ArgMax ArgMin Asin Asinh Atan Atanh BitShift BitwiseAnd BitwiseNot BitwiseOr
+    BitwiseXor Cast CastLike Ceil Celu Clip Concat Constant ConstantOfShape Cos Cosh CumSum DepthToSpace
+    DequantizeLinear Div Elu Equal Erf Exp Expand EyeLike Flatten Floor Gather GatherElements GatherND Gelu
+    Greater GreaterOrEqual HardSigmoid HardSwish Hardmax Identity IsInf IsNaN LeakyRelu Less LessOrEqual Log
+    LogSoftmax Max Mean Min Mish Mod Mul Neg Not OneHot Or PRelu Pad Pow QuantizeLinear Range Reciprocal
+    ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum
+    ReduceSumSquare Relu Reshape Round Selu Shape Shrink Sigmoid Sign Sin Sinh Size Slice Softmax Softplus
+    Softsign SpaceToDepth Split Sqrt Squeeze Sub Sum Tan Tanh ThresholdedRelu Tile Transpose Trilu Unsqueeze
+    Where Xor""".split()
+)
 _PTE_IDENTIFIER = b"ET12"  # the FlatBuffer file identifier of ExecuTorch programs (bytes 4-8)
 
 
@@ -73,6 +91,9 @@ def _check_structure(model: Any, path: str | Path) -> None:
     flow = sorted({n.op_type for n in nodes} & _CONTROL_FLOW)
     if flow:
         raise _refused(path, f"it has control flow ({', '.join(flow)}), which visionkit's exports never have")
+    sparse = any(a.HasField("sparse_tensor") or a.sparse_tensors for n in nodes for a in n.attribute)
+    if model.graph.sparse_initializer or sparse:  # a 113-byte file was densified into 1 GiB
+        raise _refused(path, "it holds sparse tensors, which a runtime makes dense as it reads the file")
     if any(t.data_location == 1 or t.external_data for t in _tensors(model)):
         raise _refused(path, "it names external data files, which a runtime would read from disk")
 
@@ -87,7 +108,8 @@ def _static_dims(kind: Any) -> list[int] | None:
 def _folded_bytes(model: Any, path: str | Path, limit: int) -> None:
     """Refuse unless every value computable before any input arrives has a known size, within ``limit``
     bytes together: what ONNX Runtime and OpenVINO compute while they build their sessions. That is what
-    depends on constants only, and the ``Shape`` / ``Size`` of a tensor whose shape is static."""
+    depends on constants only, and the ``Shape`` / ``Size`` of a tensor whose shape is static; each such
+    value must come from an operator of :data:`_LINEAR_FOLDABLE`, whose time the sizes bound."""
     import onnx
     from onnx import shape_inference
 
@@ -100,10 +122,20 @@ def _folded_bytes(model: Any, path: str | Path, limit: int) -> None:
         known_shape = node.op_type in ("Shape", "Size") and _static_dims(types.get(node.input[0])) is not None
         if not known_shape and not all(name in constant for name in node.input if name):
             continue
+        if node.op_type not in _LINEAR_FOLDABLE:
+            raise _refused(
+                path,
+                f"it computes {shown(node.op_type, 40)} from constants alone, which a runtime would run "
+                "while it builds the session at a cost its size does not bound",
+            )
         for name in node.output:
             dims = _static_dims(types.get(name))
             if dims is None:
-                raise _refused(path, f"the size of its constant value {name!r} ({node.op_type}) is not known")
+                raise _refused(
+                    path, f"the size of its constant value {shown(name)} ({node.op_type}) is not known"
+                )
+            if types[name].elem_type == onnx.TensorProto.STRING:  # each element a heap string, not 8 bytes
+                raise _refused(path, f"it computes strings from constants ({shown(name)}, {node.op_type})")
             count = 1
             for dim in dims:
                 count *= dim

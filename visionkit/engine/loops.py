@@ -30,7 +30,7 @@ from mmengine.runner.utils import calc_dynamic_intervals
 from ..datasets.bad_samples import BadSampleCounter
 from ..registry import LOOPS
 from .batch_stream import BatchStream, set_sampler_seed
-from .random_states import restore_rank_random_states
+from .random_states import check_random_states, restore_rank_random_states
 
 
 def training_loader_cfg(dataloader: Any, max_bad_samples: int) -> Any:
@@ -69,6 +69,8 @@ class _TrainLoopState:
             return
         self.stream.load_state_dict(state["data"])
         self.val_pending = bool(state["val_pending"])
+        if random_states is not None:  # restored at the first step: a malformed one must fail now
+            check_random_states(random_states)
         self._random_states = random_states
 
     def _validate(self) -> None:

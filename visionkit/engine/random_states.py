@@ -53,6 +53,20 @@ def restore_random_states(states: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all([state.cpu() for state in cuda])
 
 
+def check_random_states(per_rank: Any) -> None:
+    """Raise (``TypeError``, ``ValueError``, ``KeyError``, ``RuntimeError``...) unless every entry of
+    ``per_rank`` (a checkpoint's, read before training starts) restores: each is tried on this process's
+    generators, which are then put back as they were."""
+    if type(per_rank) is not list or not per_rank:
+        raise TypeError("random_states is not a list of per-process states")
+    saved = capture_random_states()
+    try:
+        for states in per_rank:
+            restore_random_states(states)
+    finally:
+        restore_random_states(saved)
+
+
 def gather_random_states() -> list[dict[str, Any]]:
     """Every process's :func:`capture_random_states`, in rank order (a collective: call on all ranks)."""
     states = capture_random_states()

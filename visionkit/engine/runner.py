@@ -26,6 +26,9 @@ from .loops import EpochBasedTrainLoop, IterBasedTrainLoop
 from .preemption import DEFAULT_SIGNALS, PreemptionSignals, init_data_worker
 from .random_states import gather_random_states
 
+# What restoring a malformed resume state raises (torch, numpy, Python's random, the loop's own reads).
+_MALFORMED_STATE = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, RuntimeError)
+
 
 @RUNNERS.register_module()
 class Runner(MMEngineRunner):
@@ -155,9 +158,23 @@ class Runner(MMEngineRunner):
                 f"Checkpoint '{filename}' cannot be resumed with this config ({type(error).__name__}: "
                 f"{printable(str(error))}); start from its weights with --cfg-options load_from=PATH instead"
             ) from error
+        self._resume_loop_state(filename)
+
+    def _resume_loop_state(self, filename: str) -> None:
+        """Give the training loop the checkpoint's data position and random states (the file's data, of
+        any type and value: what does not restore fails here, naming the file, before training starts)."""
         state = self._loaded_resume_state or {}
-        if hasattr(self.train_loop, "load_state_dict"):
-            self.train_loop.load_state_dict(state.get("train_loop"), state.get("random_states"))
+        try:
+            if type(state) is not dict:
+                raise TypeError(f"meta['resume_state'] is a {type(state).__name__}, not a dict")
+            if hasattr(self.train_loop, "load_state_dict"):
+                self.train_loop.load_state_dict(state.get("train_loop"), state.get("random_states"))
+        except _MALFORMED_STATE as error:
+            raise CheckpointReadError(
+                f"Checkpoint '{filename}' cannot be resumed: its resume state is malformed ("
+                f"{type(error).__name__}: {printable(str(error))}); start from its weights with "
+                "--cfg-options load_from=PATH instead"
+            ) from error
 
     def save_checkpoint(
         self, out_dir: str, filename: str, *args: Any, meta: dict | None = None, **kwargs

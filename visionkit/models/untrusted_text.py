@@ -10,7 +10,37 @@ from __future__ import annotations
 import reprlib
 from typing import Any
 
-_REPR = reprlib.Repr()
+import numpy as np
+import torch
+
+# What may be shown by its own repr: each is short or summarises itself (tensors and arrays past 1000
+# elements). Anything else is shown by its type's name: a storage's repr lists every element, and a
+# 4 MB checkpoint whose pickle returned a bare storage took 10 s to refuse while that message was built.
+_SELF_SUMMARISING = (
+    type(None),
+    int,
+    float,
+    complex,
+    bytes,
+    torch.Size,
+    type,
+    torch.Tensor,
+    torch.dtype,
+    torch.device,
+    np.ndarray,
+    np.generic,
+    np.dtype,
+)
+
+
+class _Repr(reprlib.Repr):
+    def repr_instance(self, x: Any, level: int) -> str:
+        if isinstance(x, _SELF_SUMMARISING):
+            return super().repr_instance(x, level)
+        return f"<{type(x).__name__}>"
+
+
+_REPR = _Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 48, 48, 48
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 4
 

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from ...models.dataset_meta_checks import checked_metainfo
 from ...models.tasks.image_groups import set_batch_input_shape
-from ...registry import MODELS
+from ...models.tasks.task_model import registered_task_model
 from ...structures import DataSample
 from ..ort_session import int8_saturates
 
@@ -67,7 +67,7 @@ class RuntimeModel:
             )
         self.meta = meta
         # The task model's class turns the graph's outputs into predictions, as its own predict does.
-        self.task_model = MODELS.get(meta["model_type"])
+        self.task_model = registered_task_model(meta["model_type"], f"Exported model '{path}'")
         self.cfg = cfg
         config_meta = cfg.get("test_dataloader", {}).get("dataset", {}).get("metainfo") or {}
         saved = checked_metainfo(meta.get("dataset_meta"), f"Exported model '{path}'")

@@ -18,7 +18,7 @@ from ..checkpoint import (
     load_state_dict_checked,
     read_checkpoint,
 )
-from .task_model import ExportHead, TaskModel
+from .task_model import ExportHead, TaskModel, registered_task_model
 
 
 class MultiTaskExportHead(ExportHead):
@@ -186,7 +186,8 @@ class MultiTaskModel(TaskModel):
         for name, task in settings.items():
             prefix = f"{name}."
             own = {key[len(prefix) :]: value for key, value in outputs.items() if key.startswith(prefix)}
-            MODELS.get(task["type"]).outputs_to_samples(own, data_samples, task["settings"])
+            task_model = registered_task_model(task["type"], f"The settings of task {name!r}")
+            task_model.outputs_to_samples(own, data_samples, task["settings"])
         return data_samples
 
     def _loss(self, taps: dict[str, Tensor], samples: list[DataSample]) -> dict[str, Tensor]:

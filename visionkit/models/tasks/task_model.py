@@ -28,7 +28,9 @@ from typing import Any, ClassVar
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from ...registry import MODELS
 from ...structures import DataSample
+from ..untrusted_text import shown
 from .image_groups import image_shape_groups, pad_size_divisor, set_batch_input_shape
 
 MODES = ("tensor", "loss", "predict")
@@ -91,3 +93,16 @@ class TaskModel(BaseModel):
         cls, outputs: dict[str, Tensor], data_samples: Sequence[DataSample], settings: dict[str, Any]
     ) -> Sequence[DataSample]:
         raise NotImplementedError
+
+
+def registered_task_model(name: Any, source: str) -> type[TaskModel]:
+    """The task model class registered in visionkit's ``MODELS`` as ``name`` (an exported file's metadata
+    names it). Looked up among the registered names only: ``MODELS.get`` imports the module a dotted or
+    scoped name names and returns any object in it (``posix.system``; ``this.s`` printed the Zen of Python
+    at ``init_model`` of a ``.onnx``)."""
+    cls = MODELS.module_dict.get(name) if type(name) is str else None
+    if not (isinstance(cls, type) and issubclass(cls, TaskModel)):
+        raise ValueError(
+            f"{source} names {shown(name)} as its model type, which is not a visionkit task model"
+        )
+    return cls
