@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from visionkit.video import VideoStats, VideoWriter, fit_frame, prefetch, read_records
 from visionkit.video.writer import RecordWriter
@@ -118,3 +119,20 @@ def test_every_tasks_drawing_keeps_the_frame_size_with_legends_inside():
     assert changed[100, 140] and not changed[100, 60]  # the mask overlay where class 1 is, only there
     record = frame_record(Frame(3, 0.1, image), sample, View(classes, legend_inside=True))
     assert record["frame"] == 3 and {"classification", "detections", "segmentation"} <= record.keys()
+
+
+def test_overlapping_leaves_a_core_to_decoding_and_encoding_for_pytorch_models_only():
+    from torch import nn
+
+    from visionkit.video.pipeline import _threads_left_for_decoding
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        cases = ((nn.Linear(1, 1), True, 1), (nn.Linear(1, 1), False, 2), (object(), True, 2))
+        for model, overlap, inside in cases:
+            with _threads_left_for_decoding(model, overlap):
+                assert torch.get_num_threads() == inside
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

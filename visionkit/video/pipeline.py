@@ -13,11 +13,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import torch
+from torch import nn
 
 from ..apis.inference import build_test_pipeline, inference_model
 from ..outputs import View, outputs_predicted_in
@@ -149,6 +152,29 @@ def annotate_video(
     error is raised, saying what was kept. ``overlap=False`` runs the stages one after the other (the
     benchmark's baseline).
     """
+    with _threads_left_for_decoding(model, overlap):
+        return _annotate(model, source, view, outputs, max_frames, overlap)
+
+
+@contextmanager
+def _threads_left_for_decoding(model: Any, overlap: bool) -> Iterator[None]:
+    """While the stages overlap, a PyTorch model gets one intra-op thread fewer (at least one): its OpenMP
+    threads spin while they wait for each other, and on a core the decoder or encoder needs they slowed
+    inference 2.4x (docs/benchmarks.md). Exported runtimes keep their own pools."""
+    threads = torch.get_num_threads()
+    if not overlap or not isinstance(model, nn.Module) or threads < 2:
+        yield
+        return
+    torch.set_num_threads(threads - 1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _annotate(
+    model: Any, source: FrameSource, view: View, outputs: VideoOutputs, max_frames: int | None, overlap: bool
+) -> VideoStats:
     writer = VideoWriter(outputs.video, source.fps) if outputs.video else None
     records = RecordWriter(outputs.records) if outputs.records else None
     stats = VideoStats()
