@@ -335,18 +335,18 @@ def test_unknown_torchvision_names_are_named(name, message):
 
 
 def test_a_pinned_sha256_is_checked_where_the_name_carries_none(server, cache, monkeypatch):
-    """PaddleClas's URLs carry no hash: a sha256 pinned in checkpoint_names is checked instead, whole."""
-    from visionkit.models import checkpoint_names
+    """PaddleClas's URLs carry no hash: a sha256 pinned in the table of pins is checked instead, whole."""
+    from visionkit.models import checkpoint_names, tf_releases
 
     data = checkpoint_bytes(nn.Linear(4, 3))
     server.files["MobileNetV2_ssld_pretrained.pdparams"] = data
     monkeypatch.setattr(checkpoint_names, "_PADDLECLAS_ROOT", server.url(""))
     url = server.url("MobileNetV2_ssld_pretrained.pdparams")
-    monkeypatch.setitem(checkpoint_names.PINNED_SHA256, url, "0" * 64)
+    monkeypatch.setitem(tf_releases.PINNED_SHA256, url, "0" * 64)
     with pytest.raises(CheckpointFetchError, match=r"visionkit pins sha256 0{64}\.\.\., the downloaded file"):
         read_checkpoint("paddleclas://MobileNetV2_ssld")
     assert files_under(cache) == []
-    monkeypatch.setitem(checkpoint_names.PINNED_SHA256, url, hashlib.sha256(data).hexdigest())
+    monkeypatch.setitem(tf_releases.PINNED_SHA256, url, hashlib.sha256(data).hexdigest())
     assert sorted(read_checkpoint("paddleclas://MobileNetV2_ssld")) == ["bias", "weight"]
 
 
@@ -368,7 +368,7 @@ def test_paddleclas_names_resolve_to_its_model_urls(name):
     from visionkit.models.checkpoint_names import checkpoint_url
 
     url = "https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/" + PADDLECLAS_URLS[name]
-    assert checkpoint_url(f"paddleclas://{name}")[0] == url
+    assert checkpoint_url(f"paddleclas://{name}") == url
 
 
 @pytest.mark.parametrize(

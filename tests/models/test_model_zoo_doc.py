@@ -61,7 +61,7 @@ def test_a_timm_or_paddleclas_row_names_its_file(row):
     """timm://NAME is the file of the tag the row names (timm's pretrained_cfg, test_timm_zoo.py checks);
     paddleclas://NAME PaddleClas's file of that name; the row's command is in the evaluation list."""
     checkpoint, home, figure, fetch, config = (cell.strip("`") for cell in row)
-    url, _ = checkpoint_url(fetch)
+    url = checkpoint_url(fetch)
     if home == "timm":
         from visionkit.models.checkpoint_names import TIMM_FILES
 

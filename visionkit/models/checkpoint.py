@@ -130,9 +130,9 @@ def read_checkpoint(filename: str, map_location: Any = "cpu") -> Any:
             format it looks like).
         CheckpointFetchError: a URL could not be downloaded whole and hash-checked.
     """
-    url, sha256 = checkpoint_url(filename)
+    url = checkpoint_url(filename)
     if url.startswith(("http://", "https://")):
-        with fetched_checkpoint(url, sha256) as path:
+        with fetched_checkpoint(url) as path:
             return _read_path(path, filename, map_location)
     return _read_path(resolve_checkpoint(filename), filename, map_location)
 

@@ -208,16 +208,16 @@ def _download(url: str, path: str, expected: str | None, pinned: bool) -> tuple[
 
 
 @contextmanager
-def fetched_checkpoint(url: str, sha256: str | None = None) -> Iterator[str]:
+def fetched_checkpoint(url: str) -> Iterator[str]:
     """The local path of ``url``'s file for the ``with`` body to read, downloading it if needed.
 
-    The file must have the whole ``sha256`` if given (a pin for a URL whose name carries no hash), else the
-    prefix its name carries, if any. A download enters the cache only when the body finishes without an
+    The file must have the sha256 :func:`expected_hash_prefix` names: its pin, else the prefix its name
+    carries, if any. A download enters the cache only when the body finishes without an
     exception (it read the file); a cached file is deleted when the body fails on it. Either way nothing that
     failed stays on disk.
     """
-    path, expected = cache_path(url), sha256 or expected_hash_prefix(url)
-    pinned = sha256 is not None or pinned_sha256(url) is not None
+    path, expected = cache_path(url), expected_hash_prefix(url)
+    pinned = pinned_sha256(url) is not None
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     if os.path.isdir(path) and not os.path.islink(path):
         raise CheckpointFetchError(f"Checkpoint '{url}': its cache entry {path} is a folder; remove it")

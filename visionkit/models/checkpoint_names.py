@@ -12,8 +12,9 @@ Each name stands for the URL its home library downloads, resolved without the ne
 - ``paddleclas://NAME``: PaddleClas's ``MODEL_URLS`` (``ppcls/arch/backbone/model_zoo/mobilenet_v2.py``;
   ``_ssld`` names the distilled weights, as PaddleClas's ``use_ssld=True`` does), case-insensitive.
 
-Where a URL carries no hash, :data:`PINNED_SHA256` pins the file's whole sha256; a URL without either is
-downloaded as any other URL (its sha256 recorded at the first download, see :mod:`.checkpoint_fetch`).
+Where a URL carries no hash, the one table of pins (:data:`.tf_releases.PINNED_SHA256`, read by
+:mod:`.checkpoint_fetch` for every download) may give the file's whole sha256; a URL without either is
+downloaded as any other URL (its sha256 recorded at the first download).
 """
 
 from __future__ import annotations
@@ -44,10 +45,6 @@ PADDLECLAS_NAMES = (
     "MobileNetV2_x2_0",
     "MobileNetV2_ssld",
 )
-# URL -> sha256 of the published file, for URLs whose name carries no hash. PaddleClas publishes none and
-# its files were not reachable where this table was written: until a pin is added here, their downloads
-# are trusted on first use (the hash recorded then is checked on every later use).
-PINNED_SHA256: dict[str, str] = {}
 
 
 def timm_url(name: str) -> str:
@@ -77,10 +74,9 @@ def paddleclas_url(name: str) -> str:
 _RESOLVERS = {TORCHVISION_SCHEME: torchvision_url, TIMM_SCHEME: timm_url, PADDLECLAS_SCHEME: paddleclas_url}
 
 
-def checkpoint_url(filename: str) -> tuple[str, str | None]:
-    """(URL, pinned sha256 or ``None``) of a named checkpoint; any other ``filename`` as it is."""
+def checkpoint_url(filename: str) -> str:
+    """The URL of a named checkpoint; any other ``filename`` as it is."""
     for scheme, resolve in _RESOLVERS.items():
         if filename.startswith(scheme):
-            url = resolve(filename[len(scheme) :])
-            return url, PINNED_SHA256.get(url)
-    return filename, None
+            return resolve(filename[len(scheme) :])
+    return filename
